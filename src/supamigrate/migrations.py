@@ -1,0 +1,462 @@
+"""The migration set on disk and applying it the way ``supabase db push`` does.
+
+The CLI's rules, reproduced here: a file counts when its name matches ``<digits>_<name>.sql``
+(anything else is skipped with a warning); files apply in version order; each file runs statement
+by statement inside one transaction together with its row in
+``supabase_migrations.schema_migrations``; seed files follow, each in its own transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from .errors import MigrationError, ProjectError, SqlLocation
+from .sqltext import SqlText, Statement
+
+MIGRATION_FILE = re.compile(r"^([0-9]+)_(.*)\.sql$")
+
+HISTORY_DDL = (
+    "CREATE SCHEMA IF NOT EXISTS supabase_migrations",
+    "CREATE TABLE IF NOT EXISTS supabase_migrations.schema_migrations (version text NOT NULL PRIMARY KEY)",
+    "ALTER TABLE supabase_migrations.schema_migrations ADD COLUMN IF NOT EXISTS statements text[]",
+    "ALTER TABLE supabase_migrations.schema_migrations ADD COLUMN IF NOT EXISTS name text",
+)
+# Settings that only matter at login, or need libraries a plain server lacks.
+_LOGIN_ONLY_SETTINGS = frozenset({"session_preload_libraries", "local_preload_libraries"})
+SEED_DDL = (
+    "CREATE SCHEMA IF NOT EXISTS supabase_migrations",
+    "CREATE TABLE IF NOT EXISTS supabase_migrations.seed_files"
+    " (path text NOT NULL PRIMARY KEY, hash text NOT NULL)",
+)
+SEED_UPSERT = (
+    "INSERT INTO supabase_migrations.seed_files(path, hash) VALUES (%s, %s)"
+    " ON CONFLICT (path) DO UPDATE SET hash = EXCLUDED.hash"
+)
+HISTORY_INSERT = (
+    "INSERT INTO supabase_migrations.schema_migrations(version, name, statements) VALUES (%s, %s, %s)"
+)
+
+# A statement that ends or opens a transaction would break the one-transaction-per-file rule.
+_TRANSACTION_CONTROL = re.compile(
+    r"(?is)^(?:(?:--[^\n]*\n|/\*.*?\*/)\s*)*(begin|start\s+transaction|commit|end|abort|rollback(?!\s+to\b)|prepare\s+transaction)\b"
+)
+_CREATE_EXTENSION = re.compile(r"(?is)^(?:(?:--[^\n]*\n|/\*.*?\*/)\s*)*create\s+extension\b")
+_COMMENT_ONLY = re.compile(r"(?s)^(?:\s*(?:--[^\n]*(?:\n|$)|/\*.*?\*/))+\s*$")
+
+
+@dataclass(frozen=True)
+class SqlFile:
+    """A SQL file read strictly as UTF-8, split into statements with their offsets."""
+
+    path: Path
+
+    @cached_property
+    def source(self) -> SqlText:
+        raw = self.path.read_bytes()
+        try:
+            return SqlText(raw.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            good = raw[: exc.start].decode("utf-8")
+            line, col = SqlText(good).line_col(len(good))
+            raise MigrationError(
+                SqlLocation(self.path, line, col),
+                f"file is not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
+                hint="save the file as UTF-8; PostgreSQL and the Supabase CLI read migrations as UTF-8",
+            ) from None
+
+    @cached_property
+    def statements(self) -> tuple[Statement, ...]:
+        return self.source.statements()
+
+    def location(self, offset: int) -> SqlLocation:
+        line, col = self.source.line_col(offset)
+        return SqlLocation(self.path, line, col)
+
+
+@dataclass(frozen=True)
+class Migration(SqlFile):
+    """A migration file whose name the Supabase CLI accepts."""
+
+    version: str = ""
+    name: str = ""
+
+    @property
+    def filename(self) -> str:
+        return self.path.name
+
+
+# Called as on_progress(n, total, migration) before each pending migration runs.
+ProgressCallback = Callable[[int, int, Migration], None]
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file in the migrations directory that the CLI would not apply, and why."""
+
+    path: Path
+    reason: str
+
+
+@dataclass(frozen=True)
+class MigrationSet:
+    """The ordered migrations of a directory, plus the files the CLI would skip."""
+
+    directory: Path
+    migrations: tuple[Migration, ...]
+    skipped: tuple[Skipped, ...] = ()
+
+    @classmethod
+    def discover(cls, directory: Path) -> MigrationSet:
+        """List ``directory`` by the CLI's rule; duplicate versions are a ProjectError."""
+        if not directory.is_dir():
+            return cls(directory, ())
+        migrations: list[Migration] = []
+        skipped: list[Skipped] = []
+        by_version: dict[str, Path] = {}
+        for path in sorted(directory.iterdir(), key=lambda p: p.name):
+            if path.is_dir():
+                continue
+            m = MIGRATION_FILE.match(path.name)
+            if not m:
+                if not path.name.startswith("."):
+                    skipped.append(
+                        Skipped(path, f"file name must match pattern {MIGRATION_FILE.pattern}")
+                    )
+                continue
+            version, name = m.group(1), m.group(2)
+            if version in by_version:
+                raise ProjectError(
+                    f"duplicate migration version {version}: {by_version[version].name} and {path.name}",
+                    hint="give one of them a new version with `supamigrate new NAME` and move its SQL there",
+                )
+            by_version[version] = path
+            migrations.append(Migration(path=path, version=version, name=name))
+        return cls(directory, tuple(migrations), tuple(skipped))
+
+    @property
+    def versions(self) -> tuple[str, ...]:
+        return tuple(m.version for m in self.migrations)
+
+    def warnings(self) -> list[str]:
+        """One line per skipped file, naming it and the rule."""
+        return [f"Skipping migration {s.path.name}... ({s.reason})" for s in self.skipped]
+
+
+@dataclass(frozen=True)
+class AppliedRecord:
+    """A row of ``supabase_migrations.schema_migrations``."""
+
+    version: str
+    name: str | None
+    statements: tuple[str, ...] | None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How a local migration set relates to a database's recorded history."""
+
+    pending: tuple[Migration, ...]
+    applied: tuple[Migration, ...]
+    missing_locally: tuple[str, ...]
+    out_of_order: tuple[Migration, ...]
+    changed: tuple[Migration, ...]
+
+    @classmethod
+    def make(cls, mset: MigrationSet, recorded: Sequence[AppliedRecord]) -> Plan:
+        """Compare files with history like ``supabase db push`` does (versions as strings)."""
+        remote = {r.version: r for r in recorded}
+        local = set(mset.versions)
+        last_remote = max(remote, key=_version_key) if remote else None
+        pending = tuple(m for m in mset.migrations if m.version not in remote)
+        applied = tuple(m for m in mset.migrations if m.version in remote)
+        changed = tuple(
+            m
+            for m in applied
+            if remote[m.version].statements is not None
+            and tuple(remote[m.version].statements or ()) != tuple(s.text for s in m.statements)
+        )
+        return cls(
+            pending=pending,
+            applied=applied,
+            missing_locally=tuple(sorted((v for v in remote if v not in local), key=_version_key)),
+            out_of_order=tuple(
+                m
+                for m in pending
+                if last_remote is not None and _version_key(m.version) < _version_key(last_remote)
+            ),
+            changed=changed,
+        )
+
+
+def check_consistency(plan: Plan, *, include_all: bool = False) -> None:
+    """Raise the two errors ``supabase db push`` raises when history and files disagree."""
+    if plan.missing_locally:
+        raise ProjectError(
+            "Remote migration versions not found in local migrations directory: "
+            + ", ".join(plan.missing_locally),
+            hint="pull them (`supabase db pull`) or mark them reverted"
+            " (`supabase migration repair --status reverted <version>`)",
+        )
+    if plan.out_of_order and not include_all:
+        raise ProjectError(
+            "Found local migration files to be inserted before the last migration on remote database: "
+            + ", ".join(m.path.name for m in plan.out_of_order),
+            hint="rename them to a later version, or pass --include-all to apply them anyway",
+        )
+
+
+def _version_key(version: str) -> tuple[int, str]:
+    return (len(version.lstrip("0")), version.lstrip("0"))
+
+
+@dataclass
+class ApplyResult:
+    """What ``apply_migrations`` (and ``seed``) did."""
+
+    applied: list[Migration] = field(default_factory=list)
+    already_applied: list[Migration] = field(default_factory=list)
+    changed: list[Migration] = field(default_factory=list)
+    seeded: list[Path] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def recorded_history(conn: psycopg.Connection) -> list[AppliedRecord]:
+    """Rows of ``supabase_migrations.schema_migrations``, or [] where the table does not exist."""
+    with conn.transaction():
+        exists = conn.execute(
+            "SELECT to_regclass('supabase_migrations.schema_migrations') IS NOT NULL"
+        ).fetchone()
+        if not exists or not exists[0]:
+            return []
+        cols = {
+            r[0]
+            for r in conn.execute(
+                "SELECT attname FROM pg_attribute WHERE attrelid ="
+                " 'supabase_migrations.schema_migrations'::regclass AND attnum > 0 AND NOT attisdropped"
+            )
+        }
+        name = "name" if "name" in cols else "NULL::text"
+        stmts = "statements" if "statements" in cols else "NULL::text[]"
+        rows = conn.execute(
+            f"SELECT version, {name}, {stmts} FROM supabase_migrations.schema_migrations ORDER BY version"
+        ).fetchall()
+    return [AppliedRecord(v, n, tuple(s) if s is not None else None) for v, n, s in rows]
+
+
+def ensure_history_table(conn: psycopg.Connection) -> None:
+    """Create ``supabase_migrations.schema_migrations`` the way the CLI does on first push."""
+    with conn.transaction():
+        conn.execute("SET LOCAL lock_timeout = '4s'")
+        for ddl in HISTORY_DDL:
+            conn.execute(ddl)
+
+
+class _Runner:
+    """Runs one file's statements on a connection, turning failures into MigrationError."""
+
+    def __init__(self, conn: psycopg.Connection, *, role: str | None, prelude: str = "") -> None:
+        self.conn = conn
+        self.role = role
+        # Run before each file, as the CLI's RESET ALL: one file's SET must not leak into the next.
+        self.prelude = prelude
+
+    def run(self, file: SqlFile) -> None:
+        if self.prelude:
+            self.conn.execute(self.prelude)  # type: ignore[arg-type]  # built from quoted settings
+        for stmt in file.statements:
+            if _TRANSACTION_CONTROL.match(stmt.text):
+                raise MigrationError(
+                    file.location(stmt.offset),
+                    f"transaction control statement not allowed: {stmt.text.split()[0].upper()}",
+                    hint="each migration file already runs in its own transaction (as with"
+                    " `supabase db push`); remove BEGIN/COMMIT from the file",
+                    statement=stmt.text,
+                )
+            if _COMMENT_ONLY.match(stmt.text):
+                continue
+            # A superuser session acting as `role` steps up for CREATE EXTENSION, standing in for
+            # supautils, which lets `postgres` create the platform's extensions on Supabase.
+            elevate = self.role is not None and _CREATE_EXTENSION.match(stmt.text) is not None
+            try:
+                if elevate:
+                    self.conn.execute("RESET ROLE")
+                self.conn.execute(stmt.text)  # type: ignore[arg-type]  # file text is the query
+                if elevate:
+                    self.conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(self.role or "")))
+            except psycopg.Error as exc:
+                raise located_error(exc, file, stmt) from None
+
+
+def located_error(exc: psycopg.Error, file: SqlFile, stmt: Statement) -> MigrationError:
+    """Turn a server error into file:line:col using the statement's offset in its file."""
+    diag = exc.diag
+    offset = stmt.offset
+    if diag.statement_position:
+        offset = stmt.offset + int(diag.statement_position) - 1
+    elif diag.internal_position and diag.internal_query:
+        inner = stmt.text.find(diag.internal_query)
+        if inner >= 0:
+            offset = stmt.offset + inner + int(diag.internal_position) - 1
+    message = diag.message_primary or str(exc).strip()
+    hint = diag.message_hint
+    if diag.sqlstate == "57014" and "statement timeout" in message:
+        hint = hint or "the statement ran longer than the statement timeout; raise --statement-timeout"
+    elif diag.sqlstate == "25001":
+        hint = hint or "this statement cannot run inside the transaction each migration file runs in"
+    return MigrationError(
+        file.location(offset),
+        message,
+        sqlstate=diag.sqlstate,
+        detail=diag.message_detail,
+        hint=hint,
+        context=diag.context,
+        statement=stmt.text,
+    )
+
+
+@dataclass(frozen=True)
+class _Identity:
+    """Who statements run as, and the SQL that resets a session to that role's login state."""
+
+    role: str | None
+    prelude: str
+
+
+def _act_as(conn: psycopg.Connection, role: str | None, statement_timeout_ms: int | None) -> _Identity:
+    """Make the session act as ``role`` the way a login as ``role`` would.
+
+    When the session user is a superuser other than ``role``, SET ROLE to it (the CLI itself
+    connects as supabase_admin and runs SET SESSION ROLE postgres) and apply the role's settings,
+    such as its search_path, which SET ROLE alone does not.
+    """
+    row = conn.execute(
+        "SELECT current_user, (SELECT rolsuper FROM pg_roles WHERE rolname = session_user),"
+        " EXISTS (SELECT FROM pg_roles WHERE rolname = %s)",
+        (role or "",),
+    ).fetchone()
+    assert row is not None
+    current, superuser, exists = row
+    acting = role if role is not None and current != role and superuser and exists else None
+    settings: list[tuple[str, str]] = []
+    if acting is not None:
+        for (config,) in conn.execute(
+            "SELECT unnest(setconfig) FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole"
+            " WHERE r.rolname = %s AND s.setdatabase IN (0, (SELECT oid FROM pg_database"
+            " WHERE datname = current_database())) ORDER BY s.setdatabase",
+            (acting,),
+        ):
+            name, _, value = str(config).partition("=")
+            if name not in _LOGIN_ONLY_SETTINGS:
+                settings.append((name, value))
+        conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(acting)))
+    if statement_timeout_ms is not None:
+        settings.append(("statement_timeout", str(int(statement_timeout_ms))))
+    conn.commit()
+    parts = [sql.SQL("RESET ALL")] + [
+        sql.SQL("SELECT set_config({}, {}, false)").format(sql.Literal(n), sql.Literal(v)) for n, v in settings
+    ]
+    return _Identity(acting, sql.SQL("; ").join(parts).as_string(conn))
+
+
+def _restore(conn: psycopg.Connection, identity: _Identity) -> None:
+    if conn.closed:
+        return
+    conn.rollback()
+    conn.execute("RESET ALL")
+    if identity.role is not None:
+        conn.execute("RESET ROLE")
+    conn.commit()
+
+
+def apply_migrations(
+    conn: psycopg.Connection,
+    mset: MigrationSet,
+    *,
+    role: str | None = "postgres",
+    statement_timeout_ms: int | None = None,
+    include_all: bool = False,
+    on_progress: ProgressCallback | None = None,
+) -> ApplyResult:
+    """Apply the pending migrations of ``mset``, each file in its own transaction.
+
+    ``conn`` must be in autocommit-off mode with no open transaction. When its session user is a
+    superuser and ``role`` exists, statements run as ``role`` (as migrations run as ``postgres`` on
+    the platform). A failing file raises MigrationError; it and everything after it are not applied.
+    """
+    started = time.perf_counter()
+    result = ApplyResult(warnings=mset.warnings())
+    identity = _act_as(conn, role, statement_timeout_ms)
+    try:
+        ensure_history_table(conn)
+        plan = Plan.make(mset, recorded_history(conn))
+        check_consistency(plan, include_all=include_all)
+        result.already_applied = list(plan.applied)
+        result.changed = list(plan.changed)
+        for m in plan.changed:
+            result.warnings.append(
+                f"{m.path.name}: already applied, but its statements differ from those recorded in"
+                " supabase_migrations.schema_migrations (the file changed after it was pushed)"
+            )
+        runner = _Runner(conn, role=identity.role, prelude=identity.prelude)
+        for index, m in enumerate(plan.pending, 1):
+            if on_progress is not None:
+                on_progress(index, len(plan.pending), m)
+            with conn.transaction():
+                runner.run(m)
+                conn.execute(HISTORY_INSERT, (m.version, m.name, [s.text for s in m.statements]))
+            result.applied.append(m)
+    finally:
+        _restore(conn, identity)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def run_seed(
+    conn: psycopg.Connection,
+    files: Sequence[Path],
+    *,
+    root: Path,
+    role: str | None = "postgres",
+    statement_timeout_ms: int | None = None,
+) -> list[Path]:
+    """Run pending seed files, each in one transaction with its row in ``seed_files``.
+
+    As the CLI: a file is recorded by its path relative to the project ``root`` and the SHA-256 of
+    its bytes; an unchanged file is skipped, a changed one only has its hash updated. Returns the
+    files whose SQL ran. A failure raises MigrationError and rolls that file back.
+    """
+    if not files:
+        return []
+    identity = _act_as(conn, role, statement_timeout_ms)
+    done: list[Path] = []
+    try:
+        with conn.transaction():
+            conn.execute("SET LOCAL lock_timeout = '4s'")
+            for ddl in SEED_DDL:
+                conn.execute(ddl)
+            known = dict(conn.execute("SELECT path, hash FROM supabase_migrations.seed_files").fetchall())
+        runner = _Runner(conn, role=identity.role, prelude=identity.prelude)
+        for path in files:
+            seed = SqlFile(path)
+            rel = path.resolve().relative_to(root.resolve()).as_posix()
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            if known.get(rel) == digest:
+                continue
+            with conn.transaction():
+                if rel not in known:
+                    runner.run(seed)
+                    done.append(path)
+                conn.execute(SEED_UPSERT, (rel, digest))
+    finally:
+        _restore(conn, identity)
+    return done

@@ -1,0 +1,116 @@
+"""The Supabase project on disk: where ``supabase/`` is and what its ``config.toml`` says."""
+
+from __future__ import annotations
+
+import glob
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ProjectError
+
+DEFAULT_API_SCHEMAS = ("public", "graphql_public")
+
+
+@dataclass(frozen=True)
+class Config:
+    """The parts of ``supabase/config.toml`` the toolkit uses (defaults as the Supabase CLI's)."""
+
+    project_id: str | None = None
+    api_schemas: tuple[str, ...] = DEFAULT_API_SCHEMAS
+    db_port: int = 54322
+    major_version: int = 15
+    seed_enabled: bool = True
+    seed_sql_paths: tuple[str, ...] = ("./seed.sql",)
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def from_toml(cls, path: Path) -> Config:
+        """Read and check ``config.toml``; a malformed file is a ProjectError with its line."""
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return cls()
+        except UnicodeDecodeError as exc:
+            raise ProjectError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ProjectError(
+                f"{path}: invalid TOML: {exc}",
+                hint="fix the file; `supabase init` writes a valid one to compare with",
+            ) from None
+        api = _table(data, "api", path)
+        db = _table(data, "db", path)
+        seed = _table(db, "seed", path, "db.seed")
+        return cls(
+            project_id=_typed(data, "project_id", str, path, None),
+            api_schemas=tuple(_typed(api, "schemas", list, path, list(DEFAULT_API_SCHEMAS), "api.schemas")),
+            db_port=_typed(db, "port", int, path, 54322, "db.port"),
+            major_version=_typed(db, "major_version", int, path, 15, "db.major_version"),
+            seed_enabled=_typed(seed, "enabled", bool, path, True, "db.seed.enabled"),
+            seed_sql_paths=tuple(
+                _typed(seed, "sql_paths", list, path, ["./seed.sql"], "db.seed.sql_paths")
+            ),
+            raw=data,
+        )
+
+
+def _table(data: dict[str, Any], key: str, path: Path, name: str | None = None) -> dict[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise ProjectError(f"{path}: [{name or key}] must be a table, not {type(value).__name__}")
+    return value
+
+
+def _typed(data: dict[str, Any], key: str, kind: type, path: Path, default: Any, name: str | None = None) -> Any:
+    value = data.get(key, default)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ProjectError(
+            f"{path}: {name or key} must be {kind.__name__}, not {type(value).__name__} ({value!r})"
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class Project:
+    """A Supabase project: the directory holding ``supabase/`` and its parsed configuration."""
+
+    root: Path
+    config: Config
+
+    @classmethod
+    def load(cls, root: str | Path = ".") -> Project:
+        """Load the project at ``root``; it must contain ``supabase/``."""
+        root = Path(root).resolve()
+        supabase = root / "supabase"
+        if not supabase.is_dir():
+            raise ProjectError(
+                f"no supabase/ directory in {root}",
+                hint="run from the project root, pass --project-dir, or create one with `supabase init`",
+            )
+        return cls(root=root, config=Config.from_toml(supabase / "config.toml"))
+
+    @property
+    def supabase_dir(self) -> Path:
+        return self.root / "supabase"
+
+    @property
+    def migrations_dir(self) -> Path:
+        return self.supabase_dir / "migrations"
+
+    @property
+    def tests_dir(self) -> Path:
+        return self.supabase_dir / "tests"
+
+    def seed_files(self) -> tuple[Path, ...]:
+        """Seed files in config order, each glob sorted, duplicates dropped (as the Supabase CLI)."""
+        if not self.config.seed_enabled:
+            return ()
+        seen: dict[Path, None] = {}
+        for pattern in self.config.seed_sql_paths:
+            full = str(self.supabase_dir / pattern)
+            for match in sorted(glob.glob(full)):
+                p = Path(match).resolve()
+                if p.is_file():
+                    seen.setdefault(p, None)
+        return tuple(seen)

@@ -1,0 +1,67 @@
+"""Reports rendered for people (text) and for programs (JSON)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .commands import CheckReport
+from .migrations import ApplyResult
+
+LEVEL_ORDER = ("error", "warning", "info")
+
+
+def check_text(report: CheckReport) -> str:
+    """A short readable report: what was applied, the findings grouped by level, the verdict."""
+    lines = [f"supamigrate check: {report.project}"]
+    if report.server_version:
+        lines.append(f"  PostgreSQL {report.server_version} (ephemeral)")
+    if report.build:
+        b = report.build
+        lines.append(f"  platform stub: {'applied' if b.stubbed else 'present'}")
+        lines.append(f"  migrations applied: {len(b.apply.applied)}")
+        lines.extend(f"    {m.filename}" for m in b.apply.applied)
+        lines.append(f"  seed files: {len(b.apply.seeded)}")
+        lines.extend(f"    {p.name}" for p in b.apply.seeded)
+    for level in LEVEL_ORDER:
+        group = [f for f in report.findings if f.level == level]
+        if not group:
+            continue
+        lines.append(f"{level.upper()}S ({len(group)})")
+        width = max(len(f.code) for f in group)
+        for f in group:
+            where = f" [{f.where}]" if f.where else ""
+            lines.append(f"  {f.code:<{width}}  {f.message}{where}")
+            if f.hint:
+                lines.append(f"  {'':<{width}}  hint: {f.hint}")
+    timing = ", ".join(f"{k} {v:.2f}s" for k, v in report.timings.items())
+    lines.append(f"{'OK' if report.ok else 'FAILED'} ({timing})")
+    return "\n".join(lines)
+
+
+def check_json(report: CheckReport) -> str:
+    data: dict[str, Any] = {
+        "ok": report.ok,
+        "project": str(report.project),
+        "server_version": report.server_version,
+        "fail_on": report.fail_on,
+        "applied": [m.filename for m in report.build.apply.applied] if report.build else [],
+        "seeded": [str(p) for p in report.build.apply.seeded] if report.build else [],
+        "findings": [
+            {"level": f.level, "code": f.code, "message": f.message, "where": f.where, "hint": f.hint}
+            for f in report.findings
+        ],
+        "timings": report.timings,
+    }
+    return json.dumps(data, indent=2)
+
+
+def apply_text(result: ApplyResult, target: str) -> str:
+    lines = [f"Applying to {target}"]
+    lines.extend(result.warnings)
+    lines.extend(f"Applied migration {m.filename}" for m in result.applied)
+    lines.extend(f"Seeded data from {p.name}" for p in result.seeded)
+    if not result.applied:
+        lines.append("Remote database is up to date." if result.already_applied else "No migrations to apply.")
+    lines.append(f"Finished in {result.seconds:.2f}s")
+    return "\n".join(lines)
