@@ -71,12 +71,31 @@ def _typed(data: dict[str, Any], key: str, kind: type, path: Path, default: Any,
     return value
 
 
+TOOL_CONFIG = "supamigrate.toml"
+
+
+def load_tool_config(root: Path) -> dict[str, Any]:
+    """The toolkit's own settings from ``supamigrate.toml`` beside ``supabase/`` ({} if absent).
+
+    Kept out of config.toml so the Supabase CLI never sees keys it does not know. Sections:
+    ``[platform]`` (stub shims), ``[lint]``, ``[advisors]``; each module reads its own.
+    """
+    path = root / TOOL_CONFIG
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ProjectError(f"{path}: invalid TOML: {exc}") from None
+
+
 @dataclass(frozen=True)
 class Project:
     """A Supabase project: the directory holding ``supabase/`` and its parsed configuration."""
 
     root: Path
     config: Config
+    tool: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def load(cls, root: str | Path = ".") -> Project:
@@ -88,7 +107,11 @@ class Project:
                 f"no supabase/ directory in {root}",
                 hint="run from the project root, pass --project-dir, or create one with `supabase init`",
             )
-        return cls(root=root, config=Config.from_toml(supabase / "config.toml"))
+        return cls(root=root, config=Config.from_toml(supabase / "config.toml"), tool=load_tool_config(root))
+
+    def tool_section(self, name: str) -> dict[str, Any]:
+        """One table of ``supamigrate.toml`` ({} if absent); a non-table is a ProjectError."""
+        return _table(self.tool, name, self.root / TOOL_CONFIG)
 
     @property
     def supabase_dir(self) -> Path:
