@@ -24,9 +24,9 @@ check: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-## lint: sqlfluff and the Supabase rules on supabase/
+## lint: sqlfluff and the Supabase rules (SB000...) on migrations, seed and supabase/tests
 lint: $(STAMP)
-	$(BIN)/sqlfluff lint supabase/
+	$(BIN)/supamigrate lint
 
 ## typecheck: ruff and mypy on the toolkit
 typecheck: $(STAMP)

@@ -1,0 +1,128 @@
+"""The lint run: read the project's SQL, replay the migrations through our rules, run sqlfluff,
+apply suppressions, and collect one report."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from ..errors import ProjectError
+from ..migrations import MIGRATION_FILE
+from ..project import Project
+from .findings import Finding, LintReport
+from .rules import FAMILIES, RULES, Context
+from .sources import MIGRATION, SEED, MigrationListing, SourceFile
+from .sqlfluff_runner import run_sqlfluff
+from .suppress import Suppressions
+from .vcs import names_at
+
+
+def read_context(project: Project, *, since: str | None = None) -> Context:
+    """The migrations (in apply order) and seed files, parsed, and which migrations are new."""
+    listing = MigrationListing.of(project.migrations_dir)
+    migrations = tuple(
+        SourceFile.read(m.path, MIGRATION, number=i, version=m.version)
+        for i, m in enumerate(listing.migrations)
+    )
+    seeds = tuple(SourceFile.read(p, SEED) for p in project.seed_files())
+    ctx = Context(project, listing, migrations, seeds, base_ref=since or "HEAD")
+    base = names_at(project.migrations_dir, ctx.base_ref)
+    if base is not None:
+        ctx.new_files = frozenset(m.path for m in listing.migrations if m.path.name not in base)
+        ctx.base_versions = tuple(m.group(1) for name in base if (m := MIGRATION_FILE.match(name)))
+    return ctx
+
+
+def check_rules(ctx: Context) -> list[Finding]:
+    """Our rules over the migrations in order (each statement checked, then replayed), then the
+    seed files, then the checks over the whole set. No suppression is applied here."""
+    findings: list[Finding] = []
+    for sources in (ctx.migrations, ctx.seeds):
+        for source in sources:
+            families = [f for f in FAMILIES if f.on_statement is not None and source.kind in f.kinds]
+            for stmt in source.statements:
+                for family in families:
+                    assert family.on_statement is not None
+                    findings.extend(family.on_statement(stmt, ctx))
+                if source.kind == MIGRATION and stmt.node is not None:
+                    ctx.state.apply(stmt)
+    for family in FAMILIES:
+        if family.at_end is not None:
+            findings.extend(family.at_end(ctx))
+    return findings
+
+
+def project_sql_files(project: Project) -> list[Path]:
+    """Every SQL file the linter reads: migrations (skipped names too), seed files, supabase/tests."""
+    files: dict[Path, None] = {}
+    if project.migrations_dir.is_dir():
+        files.update(dict.fromkeys(sorted(p for p in project.migrations_dir.glob("*.sql") if p.is_file())))
+    files.update(dict.fromkeys(project.seed_files()))
+    if project.tests_dir.is_dir():
+        files.update(dict.fromkeys(sorted(p for p in project.tests_dir.rglob("*.sql") if p.is_file())))
+    return [p.resolve() for p in files]
+
+
+def _selected(files: Iterable[Path], paths: Sequence[Path]) -> list[Path]:
+    """The files under ``paths`` (files or directories); SQL files named outside the project too."""
+    chosen: dict[Path, None] = {}
+    wanted = [p.resolve() for p in paths]
+    for f in files:
+        if any(f == w or w in f.parents for w in wanted):
+            chosen[f] = None
+    for w in wanted:
+        if w.is_file() and w.suffix.lower() == ".sql":
+            chosen.setdefault(w, None)
+        elif w.is_dir():
+            chosen.update(dict.fromkeys(sorted(p.resolve() for p in w.rglob("*.sql") if p.is_file())))
+    return list(chosen)
+
+
+def _disabled(project: Project) -> frozenset[str]:
+    section = project.tool_section("lint")
+    listed = section.get("disable", [])
+    if not isinstance(listed, list) or not all(isinstance(r, str) for r in listed):
+        raise ProjectError('supamigrate.toml: [lint] disable must be a list of rule ids, e.g. ["SB014"]')
+    unknown = sorted(set(listed) - set(RULES))
+    if unknown:
+        raise ProjectError(
+            f"supamigrate.toml: [lint] disable names unknown rules: {', '.join(unknown)}",
+            hint=f"rule ids are {', '.join(RULES)}",
+        )
+    return frozenset(listed)
+
+
+def lint(
+    project: Project,
+    paths: Sequence[Path] = (),
+    *,
+    since: str | None = None,
+    jobs: int | None = None,
+    sqlfluff: bool = True,
+) -> LintReport:
+    """Lint the project's SQL: our rules over the whole migration set, sqlfluff over each file.
+
+    With ``paths``, only findings in those files (or directories) are reported, but the rules
+    still read every migration (a policy's table may be created in another file). ``since`` is the
+    git revision new migrations are compared with (default ``HEAD``); ``jobs`` caps sqlfluff's
+    worker processes. Suppression comments and ``[lint] disable`` in supamigrate.toml apply.
+    """
+    disabled = _disabled(project)
+    ctx = read_context(project, since=since)
+    all_files = project_sql_files(project)
+    files = _selected(all_files, paths) if paths else all_files
+    keep = set(files)
+    suppressions = {s.path.resolve(): Suppressions.of(s) for s in (*ctx.migrations, *ctx.seeds)}
+    report = LintReport(project.root, files=files)
+    for finding in check_rules(ctx):
+        path = finding.path.resolve()
+        if finding.rule in disabled or (paths and path not in keep):
+            continue
+        if path in suppressions and suppressions[path].covers(finding):
+            report.suppressed += 1
+            continue
+        report.findings.append(finding)
+    if sqlfluff:
+        report.findings.extend(run_sqlfluff(files, root=project.root, jobs=jobs))
+    report.findings.sort(key=lambda f: f.sort_key)
+    return report

@@ -1,0 +1,35 @@
+"""Our Supabase rules, one small module per family; ``FAMILIES`` in id order, ``RULES`` by id."""
+
+from __future__ import annotations
+
+from ..findings import Rule
+from . import (
+    destructive,
+    filenames,
+    fk_index,
+    idempotent,
+    locking,
+    rls,
+    security_definer,
+    syntax,
+    transactions,
+    users_fk,
+)
+from .base import Context, Family
+
+FAMILIES: tuple[Family, ...] = (
+    syntax.FAMILY,
+    users_fk.FAMILY,
+    idempotent.FAMILY,
+    rls.FAMILY,
+    security_definer.FAMILY,
+    destructive.FAMILY,
+    transactions.FAMILY,
+    filenames.FAMILY,
+    fk_index.FAMILY,
+    locking.FAMILY,
+)
+
+RULES: dict[str, Rule] = {rule.id: rule for family in FAMILIES for rule in family.rules}
+
+__all__ = ["FAMILIES", "RULES", "Context", "Family"]

@@ -1,0 +1,59 @@
+"""What a rule family is and what it is given: the files, the replayed schema state, the config."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ...project import Project
+from ..findings import Finding, Rule
+from ..model import SchemaState
+from ..sources import MIGRATION, MigrationListing, ParsedStatement, SourceFile
+
+
+@dataclass
+class Context:
+    """Everything the rules read. ``state`` is the schema as replayed up to the statement being
+    checked (before it), and the final state in ``at_end`` checks."""
+
+    project: Project
+    listing: MigrationListing
+    migrations: tuple[SourceFile, ...]
+    seeds: tuple[SourceFile, ...] = ()
+    state: SchemaState = field(default_factory=SchemaState)
+    # Migration files not in the git base revision, and the versions that were (None: not known).
+    new_files: frozenset[Path] | None = None
+    base_versions: tuple[str, ...] = ()
+    base_ref: str = "HEAD"
+
+    @property
+    def api_schemas(self) -> tuple[str, ...]:
+        return self.project.config.api_schemas
+
+    def at(self, rule: Rule, stmt: ParsedStatement, message: str, offset: int | None = None) -> Finding:
+        """A finding at ``offset`` in ``stmt``'s file (the statement's first keyword by default)."""
+        line, col = stmt.file.line_col(stmt.start if offset is None else offset)
+        return Finding(stmt.file.path, line, col, rule.id, message, rule.level, fix=rule.fix, span=stmt.span)
+
+    def on_file(self, rule: Rule, path: Path, message: str) -> Finding:
+        """A finding about a whole file, placed on its first line."""
+        return Finding(path, 1, 1, rule.id, message, rule.level, fix=rule.fix)
+
+
+StatementCheck = Callable[[ParsedStatement, Context], Iterable[Finding]]
+SetCheck = Callable[[Context], Iterable[Finding]]
+
+
+@dataclass(frozen=True)
+class Family:
+    """A few related rules and the checks that find them.
+
+    ``on_statement`` runs for each statement of the files whose kind is in ``kinds``, before the
+    statement is replayed into ``ctx.state``; ``at_end`` runs once after the last migration.
+    """
+
+    rules: tuple[Rule, ...]
+    on_statement: StatementCheck | None = None
+    at_end: SetCheck | None = None
+    kinds: frozenset[str] = frozenset({MIGRATION})

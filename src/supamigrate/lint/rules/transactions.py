@@ -1,0 +1,97 @@
+"""SB009, SB010: each migration and seed file runs in one transaction (as ``supabase db push``
+does), so statements that refuse a transaction block fail, and explicit transaction control
+breaks the file's atomicity: after a COMMIT, a later error leaves the first half applied."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pglast import ast
+from pglast.enums import AlterTableType, ReindexObjectType, TransactionStmtKind
+
+from ..findings import Finding, Rule
+from ..sources import MIGRATION, SEED, ParsedStatement
+from .base import Context, Family
+
+NOT_IN_TRANSACTION = Rule(
+    "SB009",
+    "not-in-transaction",
+    "a statement that cannot run inside the file's transaction (CREATE INDEX CONCURRENTLY, VACUUM,"
+    " ALTER SYSTEM, CREATE DATABASE, ...)",
+    "use the non-concurrent form (it blocks writes while it runs) or run the statement outside"
+    " migrations; server settings belong in the platform's configuration, not in migrations",
+)
+TRANSACTION_CONTROL = Rule(
+    "SB010",
+    "transaction-control",
+    "explicit BEGIN, COMMIT, ROLLBACK (or PREPARE TRANSACTION) in a migration or seed file",
+    "remove it: the file already runs in one transaction; use SAVEPOINT if you need a partial undo",
+)
+
+_CONTROL = {
+    TransactionStmtKind.TRANS_STMT_BEGIN: "BEGIN",
+    TransactionStmtKind.TRANS_STMT_START: "START TRANSACTION",
+    TransactionStmtKind.TRANS_STMT_COMMIT: "COMMIT",
+    TransactionStmtKind.TRANS_STMT_ROLLBACK: "ROLLBACK",
+    TransactionStmtKind.TRANS_STMT_PREPARE: "PREPARE TRANSACTION",
+    TransactionStmtKind.TRANS_STMT_COMMIT_PREPARED: "COMMIT PREPARED",
+    TransactionStmtKind.TRANS_STMT_ROLLBACK_PREPARED: "ROLLBACK PREPARED",
+}
+
+
+def _outside_only(node: ast.Node | None) -> str | None:
+    """The name of a statement that PostgreSQL refuses inside a transaction block, or None."""
+    if isinstance(node, ast.IndexStmt) and node.concurrent:
+        return "CREATE INDEX CONCURRENTLY"
+    if isinstance(node, ast.DropStmt) and node.concurrent:
+        return "DROP INDEX CONCURRENTLY"
+    if isinstance(node, ast.ReindexStmt):
+        if any(isinstance(p, ast.DefElem) and p.defname == "concurrently" for p in node.params or ()):
+            return "REINDEX CONCURRENTLY"
+        if node.kind in (ReindexObjectType.REINDEX_OBJECT_SYSTEM, ReindexObjectType.REINDEX_OBJECT_DATABASE):
+            return "REINDEX DATABASE/SYSTEM"
+    if isinstance(node, ast.VacuumStmt) and node.is_vacuumcmd:
+        return "VACUUM"
+    if isinstance(node, ast.ClusterStmt) and node.relation is None:
+        return "CLUSTER without a table"
+    if isinstance(node, ast.AlterTableStmt):
+        for cmd in node.cmds or ():
+            if (
+                isinstance(cmd, ast.AlterTableCmd)
+                and cmd.subtype == AlterTableType.AT_DetachPartition
+                and isinstance(cmd.def_, ast.PartitionCmd)
+                and cmd.def_.concurrent
+            ):
+                return "DETACH PARTITION CONCURRENTLY"
+    names = {
+        ast.AlterSystemStmt: "ALTER SYSTEM",
+        ast.CreatedbStmt: "CREATE DATABASE",
+        ast.DropdbStmt: "DROP DATABASE",
+        ast.CreateTableSpaceStmt: "CREATE TABLESPACE",
+        ast.DropTableSpaceStmt: "DROP TABLESPACE",
+        ast.CreateSubscriptionStmt: "CREATE SUBSCRIPTION",
+    }
+    return names.get(type(node)) if node is not None else None
+
+
+def on_statement(stmt: ParsedStatement, ctx: Context) -> Iterator[Finding]:
+    node = stmt.node
+    kind = "migration" if stmt.file.kind == MIGRATION else "seed"
+    if isinstance(node, ast.TransactionStmt) and node.kind in _CONTROL:
+        word = _CONTROL[node.kind]
+        yield ctx.at(
+            TRANSACTION_CONTROL,
+            stmt,
+            f"{word} in a {kind} file: the file already runs in one transaction, and ending it early"
+            " leaves the statements before it applied when a later one fails",
+        )
+    outside = _outside_only(node)
+    if outside is not None:
+        yield ctx.at(
+            NOT_IN_TRANSACTION,
+            stmt,
+            f"{outside} cannot run inside a transaction block, and each {kind} file runs in one",
+        )
+
+
+FAMILY = Family((NOT_IN_TRANSACTION, TRANSACTION_CONTROL), on_statement, kinds=frozenset({MIGRATION, SEED}))

@@ -1,0 +1,144 @@
+"""sqlfluff over the project's SQL files, through its Python API, in parallel across files.
+
+The configuration is sqlfluff's own: ``.sqlfluff`` files from the project root down to each file.
+A project without one gets the postgres dialect and the raw templater. Every file asked for must
+come back linted: one sqlfluff skipped (``large_file_skip_byte_limit``) or failed on is a finding,
+and so is SQL it cannot parse (``PRS``), with its line.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+
+from sqlfluff.core import FluffConfig, Linter, SQLBaseError
+from sqlfluff.core.types import ConfigMappingType
+
+from .findings import ERROR, WARNING, Finding
+
+# Fewer files than this lint in this process: forking workers costs more than it saves.
+PARALLEL_MIN_FILES = 4
+
+DEFAULTS = {"dialect": "postgres", "templater": "raw"}
+# Violations sqlfluff raises for a file it could not read through; never filtered by `ignore`.
+UNREADABLE = {"PRS", "TMP", "LXR"}
+UNREADABLE_TYPES = {"parsing", "templating", "lexing"}
+
+PARSE_FIX = (
+    "if PostgreSQL accepts the statement (no SB000 on it), sqlfluff's postgres dialect lacks the"
+    " syntax: rewrite it (e.g. quote a dotted setting name) or end the line with `-- noqa: PRS`"
+)
+SKIP_FIX = "set large_file_skip_byte_limit = 0 in .sqlfluff so that no file is skipped"
+
+
+def default_processes(files: int, jobs: int | None = None) -> int:
+    """Worker processes for ``files`` files: ``jobs`` if given, else one per CPU when it pays."""
+    if jobs is not None:
+        return max(1, min(jobs, files))
+    if files < PARALLEL_MIN_FILES:
+        return 1
+    return max(1, min(os.cpu_count() or 1, files))
+
+
+def load_config(root: Path) -> FluffConfig:
+    """sqlfluff's configuration for files under ``root``, with our defaults where it has none.
+
+    Parse, template and lex errors are never filtered out: an ``ignore`` naming them is dropped.
+    """
+    config = FluffConfig.from_path(str(root), require_dialect=False)
+    overrides: ConfigMappingType = {}
+    if config.get("dialect") is None:
+        overrides.update(DEFAULTS)
+    ignore = config.get("ignore")
+    ignored = {str(i).strip() for i in (ignore if isinstance(ignore, list) else str(ignore or "").split(","))}
+    if ignored & UNREADABLE_TYPES:
+        kept = ",".join(sorted(i for i in ignored - UNREADABLE_TYPES if i))
+        overrides["ignore"] = kept or None
+    return FluffConfig.from_path(str(root), overrides=overrides) if overrides else config
+
+
+# The linter a forked worker inherits from its parent (set just before the pool starts).
+_worker_linter: Linter | None = None
+
+
+def _lint_file(path: str) -> tuple[str, list[Finding]] | None:
+    """Lint one file with the inherited linter; None when sqlfluff returned nothing for it."""
+    assert _worker_linter is not None
+    result = _worker_linter.lint_paths((path,), ignore_files=False, processes=1)
+    for linted_dir in result.paths:
+        for linted_file in linted_dir.files:
+            return path, _findings(
+                Path(path), linted_file.get_violations(filter_ignore=True, filter_warning=False)
+            )
+    return None
+
+
+def _findings(path: Path, violations: Sequence[SQLBaseError]) -> list[Finding]:
+    findings = []
+    for v in violations:
+        code = v.rule_code()
+        findings.append(
+            Finding(
+                path,
+                v.line_no or 1,
+                v.line_pos or 1,
+                code,
+                v.desc(),
+                level=WARNING if v.warning and code not in UNREADABLE else ERROR,
+                source="sqlfluff",
+                fix=PARSE_FIX if code in UNREADABLE else None,
+            )
+        )
+    return findings
+
+
+def run_sqlfluff(paths: Sequence[Path], *, root: Path, jobs: int | None = None) -> list[Finding]:
+    """Lint ``paths`` with sqlfluff; findings carry ``source="sqlfluff"`` and sqlfluff's rule code.
+
+    Files are spread over worker processes forked from this one, so each starts with sqlfluff
+    already imported and its dialect loaded (sqlfluff's own pool spawns fresh interpreters that
+    import everything again, which on two cores costs more than it saves).
+    """
+    global _worker_linter
+    if not paths:
+        return []
+    wanted = {str(p.resolve()): p for p in paths}
+    linter = Linter(config=load_config(root))
+    processes = default_processes(len(wanted), jobs)
+    results: list[tuple[str, list[Finding]] | None]
+    _worker_linter = linter
+    try:
+        if processes > 1 and "fork" in multiprocessing.get_all_start_methods():
+            linter.lint_string("select 1\n")  # load the dialect once, before the workers fork
+            with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork")) as pool:
+                results = list(pool.map(_lint_file, wanted))
+        else:
+            results = [_lint_file(p) for p in wanted]
+    finally:
+        _worker_linter = None
+    findings: list[Finding] = []
+    linted: set[str] = set()
+    for item in results:
+        if item is not None:
+            linted.add(item[0])
+            findings.extend(
+                f if f.path == wanted[item[0]] else replace(f, path=wanted[item[0]]) for f in item[1]
+            )
+    for key, path in wanted.items():
+        if key not in linted:
+            findings.append(
+                Finding(
+                    path,
+                    1,
+                    1,
+                    "SKIP",
+                    "sqlfluff did not lint this file (skipped for its size, or it failed on it)",
+                    source="sqlfluff",
+                    fix=SKIP_FIX,
+                )
+            )
+    return findings

@@ -1,0 +1,66 @@
+"""Inline suppression comments: ``-- supamigrate: disable=SB002`` and ``disable-file=``.
+
+``disable=SB002,SB014`` silences those rules on the comment's own line and in the statement the
+comment belongs to: the one it sits in or above, or the one it trails on the same line (``...;
+-- supamigrate: disable=SB008``). ``disable-file=`` silences them in the whole file. ``all``
+stands for every rule. Only our rules are silenced this way; sqlfluff has its own ``-- noqa``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .findings import Finding
+from .sources import SourceFile, comments
+
+DIRECTIVE = re.compile(
+    r"supamigrate:\s*(disable-file|disable)\s*=\s*([A-Za-z0-9_]+(?:\s*,\s*[A-Za-z0-9_]+)*)"
+)
+
+
+def _rules(listed: str) -> frozenset[str]:
+    return frozenset(r.strip().upper() for r in listed.split(","))
+
+
+@dataclass
+class Suppressions:
+    """The suppression comments of one file."""
+
+    whole_file: frozenset[str] = frozenset()
+    lines: dict[int, frozenset[str]] = field(default_factory=dict)
+    spans: dict[tuple[int, int], frozenset[str]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, source: SourceFile) -> Suppressions:
+        result = cls()
+        if source.sql is None:
+            return result
+        statements = source.statements
+        for offset, text in comments(source.sql.text):
+            for m in DIRECTIVE.finditer(text):
+                rules = _rules(m.group(2))
+                if m.group(1) == "disable-file":
+                    result.whole_file |= rules
+                    continue
+                line, _ = source.line_col(offset)
+                result.lines[line] = result.lines.get(line, frozenset()) | rules
+                owner = None
+                for stmt in statements:
+                    if stmt.end <= offset and source.line_col(stmt.end)[0] == line:
+                        owner = stmt  # a trailing comment after the statement's semicolon
+                    elif stmt.offset <= offset < stmt.end and owner is None:
+                        owner = stmt
+                if owner is not None:
+                    result.spans[owner.span] = result.spans.get(owner.span, frozenset()) | rules
+        return result
+
+    def covers(self, finding: Finding) -> bool:
+        for rules in (
+            self.whole_file,
+            self.lines.get(finding.line, frozenset()),
+            self.spans.get(finding.span, frozenset()) if finding.span else frozenset(),
+        ):
+            if finding.rule in rules or "ALL" in rules:
+                return True
+        return False
