@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from lintkit import at, make_project, places, rule_findings
+from lintkit import REPO, at, make_project, places, rule_findings
 
 from supamigrate.errors import ProjectError
 from supamigrate.lint import RULES, lint
@@ -31,6 +31,13 @@ def test_every_rule_has_an_id_a_message_and_a_fix() -> None:
     assert list(RULES) == [f"SB{n:03d}" for n in range(len(RULES))]
     for rule in RULES.values():
         assert rule.name and rule.summary and rule.fix, rule.id
+
+
+def test_the_readme_documents_every_rule() -> None:
+    readme = (REPO / "README.md").read_text()
+    section = readme[readme.index("## Lint") :]
+    rows = [line for line in section.splitlines() if line.startswith("| SB")]
+    assert [row.split("|")[1:3] for row in rows] == [[f" {r.id} ", f" `{r.name}` "] for r in RULES.values()]
 
 
 # -- SB000 syntax -------------------------------------------------------------------------------

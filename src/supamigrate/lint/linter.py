@@ -111,12 +111,12 @@ def lint(
     ctx = read_context(project, since=since)
     all_files = project_sql_files(project)
     files = _selected(all_files, paths) if paths else all_files
-    keep = set(files)
+    wanted = [p.resolve() for p in paths]
     suppressions = {s.path.resolve(): Suppressions.of(s) for s in (*ctx.migrations, *ctx.seeds)}
     report = LintReport(project.root, files=files)
     for finding in check_rules(ctx):
         path = finding.path.resolve()
-        if finding.rule in disabled or (paths and path not in keep):
+        if finding.rule in disabled or (wanted and not any(path == w or w in path.parents for w in wanted)):
             continue
         if path in suppressions and suppressions[path].covers(finding):
             report.suppressed += 1

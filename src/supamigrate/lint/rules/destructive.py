@@ -28,7 +28,8 @@ DROP_CASCADE = Rule(
 DESTROYS_DATA = Rule(
     "SB008",
     "destroys-data",
-    'TRUNCATE, DROP TABLE or DROP COLUMN on a table that holds data ("holds data" defined above)',
+    "TRUNCATE, DROP TABLE or DROP COLUMN on a table that holds data: one that existed before the"
+    " migration file, or that the file wrote rows into first",
     "copy the data elsewhere first, or stop using the column/table and drop it in a later release;"
     " if the loss is intended, say so with `-- supamigrate: disable=SB008`",
 )

@@ -18,7 +18,7 @@ SKIPPED_NAME = Rule(
     "SB011",
     "skipped-file-name",
     "a file in supabase/migrations whose name the Supabase CLI skips",
-    "rename it to <YYYYMMDDHHMMSS>_<name>.sql (`supamigrate new NAME` makes one) or move it out",
+    "rename it to `<YYYYMMDDHHMMSS>_<name>.sql` (`supamigrate new NAME` makes one) or move it out",
 )
 DUPLICATE_VERSION = Rule(
     "SB012",
