@@ -54,7 +54,9 @@ def add_statement_timeout(p: argparse.ArgumentParser) -> None:
 
 
 def add_check(sub: Subparsers) -> None:
-    p = sub.add_parser("check", help="apply everything to an ephemeral server and report (before `supabase db push`)")
+    p = sub.add_parser(
+        "check", help="apply everything to an ephemeral server and report (before `supabase db push`)"
+    )
     add_project_dir(p)
     add_statement_timeout(p)
     p.add_argument("--format", choices=("text", "json"), default="text")

@@ -57,7 +57,8 @@ class Settings:
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("supamigrate", "Supabase migrations on an ephemeral PostgreSQL")
     for name, env, help_text in OPTIONS:
-        group.addoption(f"--supamigrate-{name.replace('_', '-')}", dest=f"supamigrate_{name}", help=f"{help_text} [env {env}]")
+        flag = f"--supamigrate-{name.replace('_', '-')}"
+        group.addoption(flag, dest=f"supamigrate_{name}", help=f"{help_text} [env {env}]")
         parser.addini(f"supamigrate_{name}", help_text)
 
 
@@ -103,7 +104,8 @@ def supamigrate_project(supamigrate_settings: Settings) -> Project:
 def supamigrate_server(supamigrate_settings: Settings, supamigrate_project: Project) -> Iterator[Server]:
     """The PostgreSQL server of the session: an ephemeral one, or the one named by --supamigrate-db-url."""
     if supamigrate_settings.db_url:
-        yield ExternalServer(supamigrate_settings.db_url)
+        external: Server = ExternalServer(supamigrate_settings.db_url)
+        yield external
         return
     options = ServerOptions(
         bindir=Path(supamigrate_settings.pg_bin) if supamigrate_settings.pg_bin else None,

@@ -112,7 +112,7 @@ def _server_os_user() -> pwd.struct_passwd | None:
     if os.geteuid() != 0:
         return None
     name = os.environ.get("SUPAMIGRATE_OS_USER")
-    for candidate in ([name] if name else ["postgres", "nobody"]):
+    for candidate in [name] if name else ["postgres", "nobody"]:
         with contextlib.suppress(KeyError):
             return pwd.getpwnam(candidate)
     raise ServerError(
@@ -303,9 +303,7 @@ class EphemeralServer:
     def __enter__(self) -> EphemeralServer:
         return self.start()
 
-    def __exit__(
-        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
         self.stop()
 
     # -- paths and connections ---------------------------------------------------------------
