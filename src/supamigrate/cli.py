@@ -62,7 +62,10 @@ def add_check(sub: Subparsers) -> None:
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--pg-bin", type=Path, help="directory of the PostgreSQL server binaries")
     p.add_argument(
-        "--fail-on", choices=("error", "warning", "none"), default="error", help="lowest level that fails (default: error)"
+        "--fail-on",
+        choices=("error", "warning", "none"),
+        default="error",
+        help="lowest finding level that fails the check (default: error)",
     )
 
 
