@@ -159,18 +159,19 @@ def build(
     migrations: MigrationSet | None = None,
     stub: bool = True,
     seed: bool = True,
+    template: str | None = None,
     statement_timeout_ms: int | None = None,
     on_progress: ProgressCallback | None = None,
     on_step: Callable[[str], None] | None = None,
 ) -> BuildResult:
-    """Create ``dbname`` on ``server`` and apply the stub, the migrations and the seed to it.
+    """Create ``dbname`` on ``server`` (from ``template`` if given) and apply the stub, migrations, seed.
 
     On failure the half-built database is dropped and the error re-raised.
     """
     started = time.perf_counter()
     mset = migrations if migrations is not None else MigrationSet.discover(project.migrations_dir)
     timings: dict[str, float] = {}
-    create_database(server, dbname)
+    create_database(server, dbname, template=template)
     try:
         with connect(server.conninfo(dbname)) as conn:
             t = time.perf_counter()
