@@ -40,3 +40,7 @@ new: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info
+
+## bench: start-up, per-test isolation and apply/lint timings; prints a table, writes bench-results.json
+bench: $(STAMP)
+	$(BIN)/python bench/bench.py

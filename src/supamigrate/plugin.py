@@ -164,9 +164,10 @@ def _clone(server: Server, template: BuildResult, prefix: str) -> TestDatabase:
 
 
 @pytest.fixture(scope="session")
-def supamigrate_database(supamigrate_server: Server, supamigrate_template: BuildResult) -> Iterator[TestDatabase]:
+def supamigrate_database(supamigrate_templates: TemplateServer) -> Iterator[TestDatabase]:
     """The session's database for rolled-back tests, cloned from the template."""
-    database = _clone(supamigrate_server, supamigrate_template, "supamigrate_test")
+    supamigrate_server = supamigrate_templates.server
+    database = TestDatabase(supamigrate_server, supamigrate_templates.take_spare("supamigrate_test"))
     try:
         yield database
     finally:

@@ -17,6 +17,7 @@ import pwd
 import re
 import shutil
 import signal
+import socket
 import stat
 import subprocess
 import tempfile
@@ -28,7 +29,7 @@ from types import TracebackType
 
 import psycopg
 from mirakuru.exceptions import AlreadyRunning, ProcessExitedWithError, TimeoutExpired
-from port_for import get_port
+from packaging.version import Version
 from pytest_postgresql.executors import PostgreSQLExecutor
 
 from .errors import ServerError
@@ -99,13 +100,20 @@ def find_bindir(explicit: str | os.PathLike[str] | None = None, *, major: int | 
     )
 
 
-def server_major(bindir: Path) -> int:
-    """Major version of the server binaries in ``bindir`` (``postgres --version``)."""
+def server_version(bindir: Path) -> tuple[int, str]:
+    """Major version and full ``postgres --version`` line of the server binaries in ``bindir``."""
     out = subprocess.run([str(bindir / "postgres"), "--version"], capture_output=True, text=True, timeout=30)
     m = re.search(r"(\d+)(?:\.\d+)?", out.stdout)
     if out.returncode != 0 or not m:
         raise ServerError(f"could not read the version of {bindir / 'postgres'}: {out.stderr.strip()}")
-    return int(m.group(1))
+    return int(m.group(1)), out.stdout.strip()
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now (the kernel's pick)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def _server_os_user() -> pwd.struct_passwd | None:
@@ -138,9 +146,15 @@ class ServerOptions:
 class _Executor(PostgreSQLExecutor):
     """pytest-postgresql's executor, with a faster initdb that can also run as another OS user."""
 
-    def __init__(self, *, initdb: list[str], **kwargs: object) -> None:
+    def __init__(self, *, initdb: list[str], major: int, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._initdb = initdb
+        self._major = major
+
+    @property
+    def version(self) -> Version:
+        """Known already (read once from ``postgres --version``); saves a pg_ctl run per start."""
+        return Version(str(self._major))
 
     def init_directory(self) -> None:
         """Run initdb with the options tests want (trust auth, no fsync, UTF-8, C locale)."""
@@ -184,7 +198,7 @@ class EphemeralServer:
         self.run_dir: Path | None = None
         self.port: int = 0
         self._executor: _Executor | None = None
-        self.major = server_major(self.bindir)
+        self.major, self.version_line = server_version(self.bindir)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -250,16 +264,19 @@ class EphemeralServer:
         last: Exception | None = None
         fixed = self.options.port
         for _attempt in range(1 if fixed else 5):
-            self.port = fixed or int(get_port(None) or 0)
+            self.port = fixed or free_port()
             executor = _Executor(
                 initdb=[*self._command_prefix(), str(self.bindir / "initdb")],
+                major=self.major,
                 executable=pg_ctl,
                 host="127.0.0.1",
                 port=self.port,
                 datadir=str(self.datadir),
                 unixsocketdir=str(self.run_dir),
                 logfile=str(self.logfile),
-                startparams="-w",
+                # No -w: pg_ctl polls only every 100 ms; we poll the port and then a login ourselves.
+                startparams="",
+                sleep=0.005,
                 dbname="postgres",
                 user=self.superuser,
                 timeout=self.options.start_timeout,
@@ -284,8 +301,21 @@ class EphemeralServer:
                 self._stop_quietly(executor)
                 raise ServerError(f"PostgreSQL did not start: {log or exc}") from None
             self._executor = executor
+            self._wait_accepting()
             return
         raise ServerError(f"PostgreSQL could not find a free port after 5 tries: {last}")
+
+    def _wait_accepting(self) -> None:
+        """Wait until a login succeeds: the port opens before recovery or startup has finished."""
+        deadline = time.monotonic() + self.options.start_timeout
+        while True:
+            try:
+                psycopg.connect(self.conninfo(), connect_timeout=5).close()
+                return
+            except psycopg.OperationalError as exc:
+                if time.monotonic() > deadline:
+                    raise ServerError(f"PostgreSQL did not accept connections: {exc}") from None
+                time.sleep(0.005)
 
     def _stop_quietly(self, executor: _Executor) -> None:
         with contextlib.suppress(Exception):

@@ -8,18 +8,20 @@ hit skips initdb and the migration replay; any change to those files rebuilds on
 
 from __future__ import annotations
 
-import subprocess
+import contextlib
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from psycopg import sql
 
 from . import __version__
 from .cache import Cache, Hit, digest
 from .database import BuildResult, ExternalServer, Server, build, connect, create_database, drop_database, unique_name
+from .errors import SupamigrateError
 from .migrations import ApplyResult, MigrationSet, ProgressCallback
 from .platform import apply_stub, stub_digest
 from .project import TOOL_CONFIG, Project
@@ -27,6 +29,8 @@ from .server import EphemeralServer, ServerOptions
 
 TEMPLATE = "supamigrate_template"
 BASE = "supamigrate_base"
+# A clone of the template kept ready in the cached cluster, so a warm start needs no CREATE DATABASE.
+SPARE = "supamigrate_spare"
 
 
 def _file_parts(root: Path, paths: Iterable[Path]) -> list[str | bytes]:
@@ -37,15 +41,10 @@ def _file_parts(root: Path, paths: Iterable[Path]) -> list[str | bytes]:
     return parts
 
 
-def _server_identity(server: EphemeralServer) -> str:
-    out = subprocess.run([str(server.bindir / "postgres"), "--version"], capture_output=True, text=True, timeout=30)
-    return out.stdout.strip()
-
-
 def base_key(server: EphemeralServer, project: Project) -> str:
     """What shapes a stubbed, empty cluster: toolkit, server build, stub, toolkit settings."""
     return digest(
-        [__version__, _server_identity(server), stub_digest(), *_file_parts(project.root, [project.root / TOOL_CONFIG])]
+        [__version__, server.version_line, stub_digest(), *_file_parts(project.root, [project.root / TOOL_CONFIG])]
     )
 
 
@@ -90,6 +89,7 @@ class TemplateServer:
     cache_hit: bool = False
     timings: dict[str, float] = field(default_factory=dict)
     _salvage: Callable[[Path], object] | None = None
+    _spare_taken: bool = False
 
     @classmethod
     def start(
@@ -160,9 +160,26 @@ class TemplateServer:
         create_database(self.server, name, template=self.template.dbname)
         return name
 
+    def take_spare(self, prefix: str) -> str:
+        """The ready clone a cached cluster carries (renamed to a name of this run's), else a new clone."""
+        if self.cache_hit and not self._spare_taken:
+            self._spare_taken = True
+            name = unique_name(prefix)
+            with connect(self.server.conninfo(), autocommit=True) as admin:
+                exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (SPARE,)).fetchone()
+                if exists:
+                    admin.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+                        sql.Identifier(SPARE), sql.Identifier(name)))
+                    return name
+        return self.clone(prefix)
+
     def stop(self) -> None:
         """Drop what this run made; stop an ephemeral server, returning its cluster to the cache."""
         if isinstance(self.server, EphemeralServer):
+            if self._salvage is not None and self.server.running:
+                # Leave the next run a ready clone; its cost lands here, not on the next start.
+                with contextlib.suppress(SupamigrateError, psycopg.Error):
+                    create_database(self.server, SPARE, template=self.template.dbname)
             self.server.stop(salvage=self._salvage)
         else:
             drop_database(self.server, self.template.dbname)
