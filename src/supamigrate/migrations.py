@@ -419,6 +419,11 @@ def apply_migrations(
                 " supabase_migrations.schema_migrations (the file changed after it was pushed)"
             )
         runner = _Runner(conn, role=identity.role, prelude=identity.prelude)
+        result.warnings.extend(
+            f"{m.path.name}: empty migration (no statements); it is recorded as applied"
+            for m in plan.pending
+            if not m.statements
+        )
         for index, m in enumerate(plan.pending, 1):
             if on_progress is not None:
                 on_progress(index, len(plan.pending), m)

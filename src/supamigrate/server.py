@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import grp
 import json
 import os
 import pwd
@@ -35,6 +36,8 @@ from pytest_postgresql.executors import PostgreSQLExecutor
 from .errors import ServerError
 
 RUN_PREFIX = "supamigrate-"
+# Every run directory this process made, so a test session can prove none outlived it.
+STARTED_RUN_DIRS: list[Path] = []
 OWNER_FILE = "owner.json"
 SUPERUSER = "supabase_admin"
 PACKAGE_HINT = (
@@ -207,6 +210,11 @@ class EphemeralServer:
         if self._executor is not None:
             return self
         root = self.options.tmp_root or Path(tempfile.gettempdir())
+        if self.os_user is not None and root.is_dir() and not _traversable(root, self.os_user):
+            raise ServerError(
+                f"the server runs as OS user {self.os_user.pw_name}, who cannot reach {root}",
+                hint="use a directory every user can traverse (TMPDIR=/tmp or /var/tmp), or set SUPAMIGRATE_OS_USER",
+            )
         reap_stale(root)
         try:
             self.run_dir = Path(tempfile.mkdtemp(prefix=RUN_PREFIX, dir=root))
@@ -215,6 +223,7 @@ class EphemeralServer:
                 f"cannot create a run directory in {root}: {exc.strerror}",
                 hint="free disk space there or set SUPAMIGRATE_TMPDIR to a writable directory",
             ) from None
+        STARTED_RUN_DIRS.append(self.run_dir)
         atexit.register(self.stop)
         try:
             if adopt is not None:
@@ -392,6 +401,22 @@ class EphemeralServer:
             return ""
 
 
+def _traversable(path: Path, user: pwd.struct_passwd) -> bool:
+    """Whether ``user`` may pass through every directory from / down to ``path``."""
+    groups = {user.pw_gid, *(g.gr_gid for g in grp.getgrall() if user.pw_name in g.gr_mem)}
+    for d in [path.resolve(), *path.resolve().parents]:
+        st = d.stat()
+        if st.st_uid == user.pw_uid:
+            bit = stat.S_IXUSR
+        elif st.st_gid in groups:
+            bit = stat.S_IXGRP
+        else:
+            bit = stat.S_IXOTH
+        if not st.st_mode & bit:
+            return False
+    return True
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -422,6 +447,19 @@ def _kill_postmaster(datadir: Path) -> None:
             time.sleep(0.02)
         if not _pid_alive(pid):
             return
+
+
+def leftovers(run_dirs: list[Path]) -> list[str]:
+    """Run directories that still exist and postgres processes still serving any of them."""
+    found = [f"directory {d}" for d in run_dirs if d.exists()]
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "postgres" in cmdline and any(str(d) in cmdline for d in run_dirs):
+            found.append(f"process {proc.name}: {cmdline.strip()}")
+    return found
 
 
 def reap_stale(root: Path) -> list[Path]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -43,6 +46,17 @@ def make_project(tmp_path: Path) -> ProjectFactory:
         return Project.load(root)
 
     return factory
+
+
+@pytest.fixture
+def shared_tmp() -> Iterator[Path]:
+    """A temporary directory the server's OS user can reach when tests run as root (removed after)."""
+    path = Path(tempfile.mkdtemp(prefix="toolkit-", dir="/var/tmp" if os.geteuid() == 0 else None))
+    path.chmod(0o711)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture
