@@ -107,9 +107,7 @@ def create_user(
             """,
             {
                 "id": uid,
-                "data": Jsonb(
-                    {"sub": str(uid), "email": email, "email_verified": confirmed, "phone_verified": False}
-                ),
+                "data": Jsonb({"sub": str(uid), "email": email, "email_verified": confirmed, "phone_verified": False}),
             },
         )
     return AuthUser(uid, email, is_anonymous, app_meta, user_meta)

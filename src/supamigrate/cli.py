@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from . import commands, report
+from .cache import Cache
 from .errors import SupamigrateError
 from .migrations import Migration, ProgressCallback
 from .project import Project
@@ -54,13 +55,19 @@ def add_statement_timeout(p: argparse.ArgumentParser) -> None:
 
 
 def add_check(sub: Subparsers) -> None:
-    p = sub.add_parser("check", help="apply everything to an ephemeral server and report (before `supabase db push`)")
+    p = sub.add_parser(
+        "check", help="apply everything to an ephemeral server and report (before `supabase db push`)"
+    )
     add_project_dir(p)
     add_statement_timeout(p)
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--pg-bin", type=Path, help="directory of the PostgreSQL server binaries")
+    p.add_argument("--no-cache", action="store_true", help="start from initdb instead of a cached cluster")
     p.add_argument(
-        "--fail-on", choices=("error", "warning", "none"), default="error", help="lowest level that fails (default: error)"
+        "--fail-on",
+        choices=("error", "warning", "none"),
+        default="error",
+        help="lowest finding level that fails the check (default: error)",
     )
 
 
@@ -70,6 +77,7 @@ def run_check(args: argparse.Namespace) -> int:
         pg_bin=args.pg_bin,
         statement_timeout_ms=args.statement_timeout,
         fail_on=args.fail_on,
+        cache=None if args.no_cache else Cache(),
         on_progress=progress_printer(),
     )
     print(report.check_json(result) if args.format == "json" else report.check_text(result))
@@ -121,12 +129,30 @@ def run_new(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -- cache ----------------------------------------------------------------------------------------
+
+
+def add_cache(sub: Subparsers) -> None:
+    p = sub.add_parser("cache", help="show or empty the cache of migrated clusters")
+    p.add_argument("action", choices=("clear", "info"), help="clear: delete every entry; info: where and how big")
+
+
+def run_cache(args: argparse.Namespace) -> int:
+    cache = Cache()
+    if args.action == "clear":
+        print(f"Removed {cache.clear()} cached cluster(s) from {cache.root}")
+    else:
+        print(f"{cache.root}: {cache.size_bytes() / 1e6:.1f} MB")
+    return EXIT_OK
+
+
 # -- wiring ---------------------------------------------------------------------------------------
 
 COMMANDS: dict[str, tuple[Callable[[Subparsers], None], Callable[[argparse.Namespace], int]]] = {
     "check": (add_check, run_check),
     "apply": (add_apply, run_apply),
     "new": (add_new, run_new),
+    "cache": (add_cache, run_cache),
 }
 
 

@@ -9,12 +9,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .database import BuildResult, build, connect, redact, require_local, unique_name
+from .cache import Cache
+from .database import BuildResult, build, connect, drop_database, redact, require_local, unique_name
 from .errors import ProjectError, SupamigrateError
 from .migrations import ApplyResult, MigrationSet, ProgressCallback, apply_migrations, run_seed
 from .platform import apply_stub
 from .project import Project
-from .server import EphemeralServer, ServerOptions
+from .templates import BASE, BaseServer
 
 
 @dataclass
@@ -85,10 +86,14 @@ def check(
     pg_bin: Path | None = None,
     statement_timeout_ms: int | None = None,
     fail_on: str = "error",
+    cache: Cache | None = None,
     on_progress: ProgressCallback | None = None,
     on_step: Callable[[str], None] | None = None,
 ) -> CheckReport:
-    """Apply everything to an ephemeral server and report; the server is gone when this returns."""
+    """Apply everything to an ephemeral server and report; the server is gone when this returns.
+
+    With a ``cache``, a stubbed empty cluster is reused between runs (initdb and stub skipped).
+    """
     report = CheckReport(project.root, fail_on=fail_on)
     started = time.perf_counter()
     mset = MigrationSet.discover(project.migrations_dir)
@@ -96,7 +101,9 @@ def check(
         report.findings.append(Finding("warning", "skipped-file", w, str(project.migrations_dir)))
     if on_step:
         on_step("starting PostgreSQL")
-    with EphemeralServer(ServerOptions(bindir=pg_bin, major=project.config.major_version)) as server:
+    base = BaseServer.start(project, pg_bin=pg_bin, cache=cache)
+    server = base.server
+    try:
         report.timings["server"] = time.perf_counter() - started
         if server.major != project.config.major_version:
             report.findings.append(
@@ -110,16 +117,21 @@ def check(
             )
         with server.connect() as conn:
             report.server_version = str(conn.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
+        dbname = unique_name("supamigrate_check")
         report.build = build(
             server,
-            unique_name("supamigrate_check"),
+            dbname,
             project,
             migrations=mset,
+            template=BASE,
             statement_timeout_ms=statement_timeout_ms,
             on_progress=on_progress,
             on_step=on_step,
         )
         report.timings.update(report.build.timings)
+        drop_database(server, dbname)
+    finally:
+        base.stop()
     report.timings["total"] = time.perf_counter() - started
     return report
 

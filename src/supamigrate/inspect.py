@@ -77,7 +77,7 @@ class Catalog:
         self.conn = conn
 
     def _rows(self, query: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
-        return self.conn.execute(query, params).fetchall()  # type: ignore[arg-type]
+        return self.conn.execute(query, params).fetchall()
 
     def table_exists(self, table: str) -> bool:
         return bool(self._rows("SELECT to_regclass(%s) IS NOT NULL", (qualified(table),))[0][0])
@@ -167,8 +167,12 @@ class Catalog:
         for name, func, tgtype, enabled in rows:
             bits = int(tgtype)  # type: ignore[call-overload]
             timing = "INSTEAD OF" if bits & 64 else ("BEFORE" if bits & 2 else "AFTER")
-            events = tuple(e for bit, e in ((4, "INSERT"), (8, "DELETE"), (16, "UPDATE"), (32, "TRUNCATE")) if bits & bit)
-            result.append(Trigger(str(name), qualified(table), str(func), timing, events, bool(bits & 1), bool(enabled)))
+            events = tuple(
+                e for bit, e in ((4, "INSERT"), (8, "DELETE"), (16, "UPDATE"), (32, "TRUNCATE")) if bits & bit
+            )
+            result.append(
+                Trigger(str(name), qualified(table), str(func), timing, events, bool(bits & 1), bool(enabled))
+            )
         return result
 
     def enum_labels(self, type_name: str) -> list[str]:
@@ -181,7 +185,9 @@ class Catalog:
         ]
 
     def rls_enabled(self, table: str) -> bool:
-        return bool(self._rows("SELECT relrowsecurity FROM pg_class WHERE oid = %s::regclass", (qualified(table),))[0][0])
+        return bool(
+            self._rows("SELECT relrowsecurity FROM pg_class WHERE oid = %s::regclass", (qualified(table),))[0][0]
+        )
 
     def policies(self, table: str) -> list[Policy]:
         rows = self._rows(

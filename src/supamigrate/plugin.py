@@ -19,21 +19,14 @@ import psycopg
 import pytest
 
 from .auth import AuthUser, create_user
+from .cache import Cache
 from .callers import ActAs, Caller, acting_as
-from .database import (
-    BuildResult,
-    ExternalServer,
-    Server,
-    build,
-    connect,
-    create_database,
-    drop_database,
-    unique_name,
-)
+from .database import BuildResult, Server, connect, create_database, drop_database, unique_name
 from .errors import SupamigrateError
 from .inspect import Catalog
 from .project import Project
-from .server import EphemeralServer, ServerOptions
+from .server import EphemeralServer
+from .templates import TemplateServer
 
 # name, env variable, help; each is also an ini key "supamigrate_<name>" and an option "--supamigrate-<name>".
 OPTIONS: tuple[tuple[str, str, str], ...] = (
@@ -42,6 +35,7 @@ OPTIONS: tuple[tuple[str, str, str], ...] = (
     ("pg_bin", "SUPAMIGRATE_PG_BIN", "directory of the PostgreSQL server binaries (pg_ctl, initdb)"),
     ("statement_timeout", "SUPAMIGRATE_STATEMENT_TIMEOUT", "statement timeout in ms while migrating"),
     ("seed", "SUPAMIGRATE_SEED", "run the seed files into the template (default: true)"),
+    ("cache", "SUPAMIGRATE_CACHE", "reuse the migrated cluster between runs (default: true)"),
 )
 
 
@@ -54,12 +48,14 @@ class Settings:
     pg_bin: str | None
     statement_timeout_ms: int | None
     seed: bool
+    cache: bool
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("supamigrate", "Supabase migrations on an ephemeral PostgreSQL")
     for name, env, help_text in OPTIONS:
-        group.addoption(f"--supamigrate-{name.replace('_', '-')}", dest=f"supamigrate_{name}", help=f"{help_text} [env {env}]")
+        flag = f"--supamigrate-{name.replace('_', '-')}"
+        group.addoption(flag, dest=f"supamigrate_{name}", help=f"{help_text} [env {env}]")
         parser.addini(f"supamigrate_{name}", help_text)
 
 
@@ -77,8 +73,13 @@ def resolve_settings(config: pytest.Config) -> Settings:
         db_url=values["db_url"],
         pg_bin=values["pg_bin"],
         statement_timeout_ms=int(timeout) if timeout else None,
-        seed=(values["seed"] or "true").lower() not in {"0", "false", "no", "off"},
+        seed=_flag(values["seed"]),
+        cache=_flag(values["cache"]),
     )
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "true").lower() not in {"0", "false", "no", "off"}
 
 
 def _fail(exc: SupamigrateError) -> None:
@@ -102,47 +103,39 @@ def supamigrate_project(supamigrate_settings: Settings) -> Project:
 
 
 @pytest.fixture(scope="session")
-def supamigrate_server(supamigrate_settings: Settings, supamigrate_project: Project) -> Iterator[Server]:
-    """The PostgreSQL server of the session: an ephemeral one, or the one named by --supamigrate-db-url."""
-    if supamigrate_settings.db_url:
-        yield ExternalServer(supamigrate_settings.db_url)
-        return
-    options = ServerOptions(
-        bindir=Path(supamigrate_settings.pg_bin) if supamigrate_settings.pg_bin else None,
-        major=supamigrate_project.config.major_version,
-    )
+def supamigrate_templates(
+    supamigrate_settings: Settings, supamigrate_project: Project
+) -> Iterator[TemplateServer]:
+    """The session's server with the migrated template on it (from the cache when nothing changed)."""
+    settings = supamigrate_settings
     try:
-        server = EphemeralServer(options).start()
-    except SupamigrateError as exc:
-        _fail(exc)
-        raise
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="session")
-def supamigrate_template(
-    supamigrate_server: Server, supamigrate_project: Project, supamigrate_settings: Settings
-) -> Iterator[BuildResult]:
-    """The migrated template database: platform stub, migrations and seed, built once a session."""
-    name = unique_name("supamigrate_template")
-    try:
-        result = build(
-            supamigrate_server,
-            name,
+        ts = TemplateServer.start(
             supamigrate_project,
-            seed=supamigrate_settings.seed,
-            statement_timeout_ms=supamigrate_settings.statement_timeout_ms,
+            db_url=settings.db_url,
+            pg_bin=Path(settings.pg_bin) if settings.pg_bin else None,
+            seed=settings.seed,
+            statement_timeout_ms=settings.statement_timeout_ms,
+            cache=Cache() if settings.cache else None,
         )
     except SupamigrateError as exc:
         _fail(exc)
         raise
     try:
-        yield result
+        yield ts
     finally:
-        drop_database(supamigrate_server, name)
+        ts.stop()
+
+
+@pytest.fixture(scope="session")
+def supamigrate_server(supamigrate_templates: TemplateServer) -> Server:
+    """The PostgreSQL server of the session: an ephemeral one, or the one named by --supamigrate-db-url."""
+    return supamigrate_templates.server
+
+
+@pytest.fixture(scope="session")
+def supamigrate_template(supamigrate_templates: TemplateServer) -> BuildResult:
+    """The migrated template database: platform stub, migrations and seed, built once (or cached)."""
+    return supamigrate_templates.template
 
 
 @dataclass(frozen=True)

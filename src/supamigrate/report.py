@@ -18,7 +18,7 @@ def check_text(report: CheckReport) -> str:
         lines.append(f"  PostgreSQL {report.server_version} (ephemeral)")
     if report.build:
         b = report.build
-        lines.append(f"  platform stub: {'applied' if b.stubbed else 'present'}")
+        lines.append("  platform stub: ready")
         lines.append(f"  migrations applied: {len(b.apply.applied)}")
         lines.extend(f"    {m.filename}" for m in b.apply.applied)
         lines.append(f"  seed files: {len(b.apply.seeded)}")

@@ -21,6 +21,7 @@ import stat
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -112,7 +113,7 @@ def _server_os_user() -> pwd.struct_passwd | None:
     if os.geteuid() != 0:
         return None
     name = os.environ.get("SUPAMIGRATE_OS_USER")
-    for candidate in ([name] if name else ["postgres", "nobody"]):
+    for candidate in [name] if name else ["postgres", "nobody"]:
         with contextlib.suppress(KeyError):
             return pwd.getpwnam(candidate)
     raise ServerError(
@@ -128,6 +129,7 @@ class ServerOptions:
     bindir: Path | None = None
     major: int | None = None
     tmp_root: Path | None = None
+    port: int | None = None
     superuser: str = SUPERUSER
     extra_settings: str = ""
     start_timeout: int = 60
@@ -169,8 +171,9 @@ class _Executor(PostgreSQLExecutor):
 class EphemeralServer:
     """A PostgreSQL server that lives in a temporary run directory and is deleted on stop.
 
-    Use as a context manager, or call ``start()`` and ``stop()``. ``datadir_source`` starts it
-    from a copy of an existing (stopped) data directory instead of running initdb.
+    Use as a context manager, or call ``start()`` and ``stop()``. ``start(adopt=...)`` may put a
+    stopped data directory in place instead of running initdb, and ``stop(salvage=...)`` may take
+    the data directory away after a clean shutdown (that is how the cache moves clusters around).
     """
 
     def __init__(self, options: ServerOptions | None = None) -> None:
@@ -185,8 +188,8 @@ class EphemeralServer:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    def start(self, *, datadir_source: Path | None = None) -> EphemeralServer:
-        """Create the run directory, initialise (or copy) the data directory and start."""
+    def start(self, *, adopt: Callable[[Path], object] | None = None) -> EphemeralServer:
+        """Create the run directory, let ``adopt(datadir)`` fill it or run initdb, and start."""
         if self._executor is not None:
             return self
         root = self.options.tmp_root or Path(tempfile.gettempdir())
@@ -200,32 +203,29 @@ class EphemeralServer:
             ) from None
         atexit.register(self.stop)
         try:
-            self._prepare_run_dir(datadir_source)
+            if adopt is not None:
+                adopt(self.datadir)
+            self._prepare_run_dir()
             self._start_with_free_port()
         except BaseException:
             self.stop()
             raise
         return self
 
-    def _prepare_run_dir(self, datadir_source: Path | None) -> None:
+    def _prepare_run_dir(self) -> None:
         assert self.run_dir is not None
         (self.run_dir / OWNER_FILE).write_text(
             json.dumps({"pid": os.getpid(), "uid": os.getuid(), "started": time.time()})
         )
-        if datadir_source is not None:
-            try:
-                shutil.copytree(datadir_source, self.datadir, symlinks=True)
-            except OSError as exc:
-                raise ServerError(f"cannot copy the cached data directory: {exc}") from None
-            with contextlib.suppress(FileNotFoundError):
-                (self.datadir / "postmaster.pid").unlink()
         if self.os_user is not None:
-            # The server runs as another OS user: it must own everything it writes to.
+            # The server runs as another OS user: it must own what it writes to. An adopted data
+            # directory already belongs to it (it was made by the same user), so only fix the rest.
+            uid, gid = self.os_user.pw_uid, self.os_user.pw_gid
             self.run_dir.chmod(0o755)
-            for path in [self.run_dir, *self.run_dir.rglob("*")]:
-                os.lchown(path, self.os_user.pw_uid, self.os_user.pw_gid)
-        if datadir_source is not None:
-            self.datadir.chmod(0o700)
+            os.lchown(self.run_dir, uid, gid)
+            if self.datadir.exists() and self.datadir.stat().st_uid != uid:
+                for path in [self.datadir, *self.datadir.rglob("*")]:
+                    os.lchown(path, uid, gid)
 
     def _command_prefix(self) -> list[str]:
         if self.os_user is None:
@@ -248,8 +248,9 @@ class EphemeralServer:
         assert self.run_dir is not None
         pg_ctl = self._pg_ctl()
         last: Exception | None = None
-        for _attempt in range(5):
-            self.port = int(get_port(None) or 0)
+        fixed = self.options.port
+        for _attempt in range(1 if fixed else 5):
+            self.port = fixed or int(get_port(None) or 0)
             executor = _Executor(
                 initdb=[*self._command_prefix(), str(self.bindir / "initdb")],
                 executable=pg_ctl,
@@ -268,6 +269,11 @@ class EphemeralServer:
                 executor.start()
             except AlreadyRunning as exc:  # someone else holds the port: pick another
                 last = exc
+                if fixed:
+                    raise ServerError(
+                        f"port {fixed} on 127.0.0.1 is already in use",
+                        hint="choose another port, or leave the port unset to pick a free one",
+                    ) from None
                 continue
             except (ProcessExitedWithError, TimeoutExpired) as exc:
                 log = self.log_tail()
@@ -285,17 +291,25 @@ class EphemeralServer:
         with contextlib.suppress(Exception):
             executor.stop()
 
-    def stop(self) -> None:
-        """Stop the server and delete its run directory. Safe to call twice."""
+    def stop(self, *, salvage: Callable[[Path], object] | None = None) -> None:
+        """Stop the server and delete its run directory. Safe to call twice.
+
+        After a clean shutdown ``salvage(datadir)`` may move the data directory elsewhere first.
+        """
         executor, self._executor = self._executor, None
+        clean = False
         if executor is not None:
             try:
                 executor.stop()
+                clean = not (self.datadir / "postmaster.pid").exists()
             except Exception:
                 _kill_postmaster(self.datadir)
         if self.run_dir is not None:
             if executor is None:
                 _kill_postmaster(self.datadir)
+            elif clean and salvage is not None:
+                with contextlib.suppress(OSError):
+                    salvage(self.datadir)
             shutil.rmtree(self.run_dir, ignore_errors=True)
             self.run_dir = None
         atexit.unregister(self.stop)
@@ -303,9 +317,7 @@ class EphemeralServer:
     def __enter__(self) -> EphemeralServer:
         return self.start()
 
-    def __exit__(
-        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
         self.stop()
 
     # -- paths and connections ---------------------------------------------------------------

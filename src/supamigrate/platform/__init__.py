@@ -64,7 +64,7 @@ def apply_stub(conn: psycopg.Connection) -> bool:
     with conn.transaction():
         for f in stub_files():
             try:
-                conn.execute(f.text)  # type: ignore[arg-type]  # several statements, no parameters
+                conn.execute(f.text)
             except psycopg.Error as exc:
                 raise SupamigrateError(
                     f"platform stub {f.name} failed: {exc.diag.sqlstate} {exc.diag.message_primary}",
