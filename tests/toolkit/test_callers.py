@@ -51,8 +51,10 @@ def notes(db: psycopg.Connection) -> None:
 
 def state(db: psycopg.Connection) -> tuple[object, ...]:
     """Who the connection acts as right now, and the settings a caller changes."""
+    # Once set, a custom setting stays defined ('' after a rollback); to auth.uid() '' and
+    # undefined both mean no claims, so both read as ''.
     row = db.execute(
-        "select current_user, current_setting('request.jwt.claims', true),"
+        "select current_user, coalesce(current_setting('request.jwt.claims', true), ''),"
         " current_setting('statement_timeout')"
     ).fetchone()
     assert row is not None
