@@ -199,3 +199,19 @@ class Catalog:
             Policy(str(n), qualified(table), str(c), tuple(r), bool(p), q, w)  # type: ignore[arg-type]
             for n, c, r, p, q, w in rows
         ]
+
+    def policy_columns(self, table: str) -> list[tuple[str, str]]:
+        """Columns the policies of ``table`` read, subqueries included, as ``(schema.table, column)``.
+
+        Read from the dependencies PostgreSQL records for policy expressions, not by parsing them.
+        """
+        rows = self._rows(
+            "SELECT DISTINCT format('%%s.%%s', n.nspname, c.relname), a.attname FROM pg_policy p"
+            " JOIN pg_depend d ON d.classid = 'pg_policy'::regclass AND d.objid = p.oid"
+            "   AND d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0"
+            " JOIN pg_class c ON c.oid = d.refobjid JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid"
+            " WHERE p.polrelid = %s::regclass ORDER BY 1, 2",
+            (qualified(table),),
+        )
+        return [(str(t), str(c)) for t, c in rows]

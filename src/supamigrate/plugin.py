@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ import pytest
 
 from .auth import AuthUser, create_user
 from .cache import Cache
+from .callers import ActAs, Caller, acting_as
 from .database import BuildResult, Server, connect, create_database, drop_database, unique_name
 from .errors import SupamigrateError
 from .inspect import Catalog
@@ -211,13 +213,56 @@ def fresh_db(supamigrate_server: Server, supamigrate_template: BuildResult) -> I
 def make_user(db: psycopg.Connection) -> Callable[..., AuthUser]:
     """Factory: ``make_user("ada@example.com")`` inserts an auth user (with identity) and returns it.
 
-    ``make_user(is_anonymous=True)`` makes an anonymous sign-in user.
+    ``make_user(is_anonymous=True)`` makes an anonymous sign-in user. Make users before acting
+    as a caller: the insert runs on ``db`` as ``postgres``.
     """
 
     def factory(email: str | None = None, **kwargs: Any) -> AuthUser:
         return create_user(db, email, **kwargs)
 
     return factory
+
+
+@pytest.fixture
+def as_user(db: psycopg.Connection) -> ActAs:
+    """``with as_user(user): db.execute(...)`` runs statements on ``db`` as that signed-in user.
+
+    As PostgREST does with the user's access token: role ``authenticated``, ``request.jwt.claims``
+    from ``user.claims()`` (extra claims: ``as_user(user, aal="aal2")``), the role's settings.
+    The block runs in a savepoint: an error inside rolls back its writes, the role and the claims,
+    and the test goes on as ``postgres``.
+    """
+
+    def enter(user: AuthUser, **extra_claims: Any) -> AbstractContextManager[psycopg.Connection]:
+        return acting_as(db, Caller.user(user, **extra_claims))
+
+    return enter
+
+
+@pytest.fixture
+def as_anon(db: psycopg.Connection) -> ActAs:
+    """``with as_anon(): db.execute(...)`` runs statements on ``db`` as a caller with the anon key.
+
+    Role ``anon``, claims ``{"iss": ..., "role": "anon", "exp": ...}``: ``auth.uid()`` is NULL.
+    """
+
+    def enter(**extra_claims: Any) -> AbstractContextManager[psycopg.Connection]:
+        return acting_as(db, Caller.anon(**extra_claims))
+
+    return enter
+
+
+@pytest.fixture
+def as_service_role(db: psycopg.Connection) -> ActAs:
+    """``with as_service_role(): db.execute(...)`` runs statements on ``db`` with the service_role key.
+
+    Role ``service_role``, which bypasses row level security but still needs table privileges.
+    """
+
+    def enter(**extra_claims: Any) -> AbstractContextManager[psycopg.Connection]:
+        return acting_as(db, Caller.service_role(**extra_claims))
+
+    return enter
 
 
 @pytest.fixture
