@@ -316,3 +316,38 @@ def test_two_runs_at_once_share_the_cache_safely(shared_tmp: Path) -> None:
     entries = [p for p in (cache / "entries").iterdir()]
     assert len(entries) == 1 and len(list(entries[0].iterdir())) == 2
     assert list((cache / "runs").iterdir()) == []
+
+
+FULL_DISK = """
+import resource, signal, sys
+from pathlib import Path
+from supamigrate.errors import ServerError
+from supamigrate.server import EphemeralServer, ServerOptions
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit fail with EFBIG, like a full disk
+resource.setrlimit(resource.RLIMIT_FSIZE, (4 << 20, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+try:
+    EphemeralServer(ServerOptions(tmp_root=Path(sys.argv[1]))).start()
+except ServerError as exc:
+    print(exc.render())
+    sys.exit(1)
+"""
+
+
+def test_a_full_disk_is_a_clear_error_and_leaves_nothing(shared_tmp: Path) -> None:
+    small = shared_tmp / "small"
+    small.mkdir()
+    if os.geteuid() == 0:  # a real full disk: an 8 MB tmpfs, too small for a cluster
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m,mode=1777", "tmpfs", str(small)], check=True)
+        try:
+            with pytest.raises(ServerError) as exc:
+                EphemeralServer(ServerOptions(tmp_root=small)).start()
+            message = exc.value.render()
+            assert list(small.iterdir()) == []
+        finally:
+            subprocess.run(["umount", str(small)], check=True)
+        assert message.startswith("initdb failed (1): ") and "No space left on device" in message
+    else:  # an ordinary user cannot mount: cap file sizes instead
+        proc = subprocess.run([sys.executable, "-c", FULL_DISK, str(small)], capture_output=True, text=True)
+        assert proc.returncode == 1, proc.stdout + proc.stderr
+        assert proc.stdout.startswith("initdb failed (1): ") and "File too large" in proc.stdout
+        assert list(small.iterdir()) == []
