@@ -17,6 +17,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from . import pgtap
 from .auth import AuthUser, create_user
 from .database import (
     BuildResult,
@@ -138,6 +139,10 @@ def supamigrate_template(
         _fail(exc)
         raise
     try:
+        if pgtap.test_files(supamigrate_project.root):
+            # As `supabase test db`: pgTAP in schema extensions, for the pgTAP files' items.
+            with connect(supamigrate_server.conninfo(name)) as conn:
+                pgtap.install(conn)
         yield result
     finally:
         drop_database(supamigrate_server, name)
@@ -230,3 +235,57 @@ def make_user(db: psycopg.Connection) -> Callable[..., AuthUser]:
 def catalog(db: psycopg.Connection) -> Catalog:
     """Catalog helpers (foreign keys, indexes, triggers, enum labels, policies) on ``db``."""
     return Catalog(db)
+
+
+# -- pgTAP files ----------------------------------------------------------------------------------
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    """Collect the project's pgTAP files (``supabase/tests/**/*.sql`` and ``*.pg``) as tests."""
+    if file_path.suffix in pgtap.TEST_SUFFIXES and pgtap.is_test_file(
+        file_path, resolve_settings(parent.config).project_dir
+    ):
+        return PgTapFile.from_parent(parent, path=file_path)
+    return None
+
+
+class PgTapFile(pytest.File):
+    """A pgTAP file: one test (``<file>::pgtap``) whose assertions are reported as subtests."""
+
+    def collect(self) -> list[pytest.Item]:
+        return [PgTapItem.from_parent(self, name="pgtap", callobj=_run_pgtap_file)]
+
+
+class PgTapItem(pytest.Function):
+    """Runs a pgTAP file in the ``db`` fixture's rolled-back transaction."""
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, None, self.name
+
+
+def _run_pgtap_file(db: psycopg.Connection, subtests: pytest.Subtests, request: pytest.FixtureRequest) -> None:
+    path = request.node.path
+    try:
+        pgtap.require(db)
+    except SupamigrateError as exc:
+        _fail(exc)
+    run = pgtap.run_file(db, path)
+    for a in run.assertions:
+        with subtests.test(msg=a.title):
+            if a.directive == "SKIP":
+                pytest.skip(a.reason or "skipped by the pgTAP file")
+            if a.directive == "TODO" and not a.ok:
+                pytest.xfail(a.reason or "TODO")
+            if not a.ok:
+                pytest.fail(_relative(a.render(), request.config.rootpath), pytrace=False)
+    problems = run.problems()
+    if problems:
+        lines = list(problems)
+        if run.notices:
+            lines += ["notices:", *run.notices]
+        pytest.fail(_relative("\n".join(lines), request.config.rootpath), pytrace=False)
+
+
+def _relative(text: str, root: Path) -> str:
+    # Paths in messages as the user typed them: relative to pytest's rootdir.
+    return text.replace(f"{root}/", "")
