@@ -155,7 +155,7 @@ class Definition:
     name: str
     body: str | None
     body_offset: int | None  # offset in the file of the body's first character
-    offset: int  # offset in the file of the statement
+    offset: int  # offset in the file of the statement's CREATE
 
 
 def definitions(mset: MigrationSet) -> list[Definition]:
@@ -183,10 +183,18 @@ def definitions(mset: MigrationSet) -> list[Definition]:
                         name=names[-1],
                         body=body,
                         body_offset=stmt.offset + body_at if body_at is not None else None,
-                        offset=stmt.offset,
+                        offset=stmt.offset + _first_token(stmt.text),
                     )
                 )
     return found
+
+
+def _first_token(text: str) -> int:
+    """Offset of the first token that is not a comment (statements keep their leading comments)."""
+    for t in pglast.parser.scan(text):
+        if t.name not in ("SQL_COMMENT", "C_COMMENT"):
+            return int(t.start)
+    return 0
 
 
 def _body(node: pglast.ast.CreateFunctionStmt, text: str) -> tuple[str | None, int | None]:

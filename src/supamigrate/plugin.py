@@ -263,7 +263,9 @@ class PgTapItem(pytest.Function):
         return self.path, None, self.name
 
 
-def _run_pgtap_file(db: psycopg.Connection, subtests: pytest.Subtests, request: pytest.FixtureRequest) -> None:
+def _run_pgtap_file(
+    db: psycopg.Connection, subtests: pytest.Subtests, request: pytest.FixtureRequest
+) -> None:
     path = request.node.path
     try:
         pgtap.require(db)

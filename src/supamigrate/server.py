@@ -278,8 +278,22 @@ class EphemeralServer:
                 self._stop_quietly(executor)
                 raise ServerError(f"PostgreSQL did not start: {log or exc}") from None
             self._executor = executor
+            self._wait_until_ready(executor)
             return
         raise ServerError(f"PostgreSQL could not find a free port after 5 tries: {last}")
+
+    def _wait_until_ready(self, executor: _Executor) -> None:
+        # mirakuru returns once the TCP port is open, which is before the server accepts logins
+        # ("the database system is starting up"); `pg_ctl start -w` exits only once it does.
+        launcher = executor.process
+        if launcher is None:
+            return
+        try:
+            code = launcher.wait(timeout=self.options.start_timeout)
+        except subprocess.TimeoutExpired:
+            raise ServerError(f"PostgreSQL did not become ready: {self.log_tail()}") from None
+        if code != 0:  # start() stops what is left
+            raise ServerError(f"PostgreSQL did not start (pg_ctl exited with {code}): {self.log_tail()}")
 
     def _stop_quietly(self, executor: _Executor) -> None:
         with contextlib.suppress(Exception):
