@@ -1,4 +1,7 @@
-"""The supamigrate plugin is loaded through its pytest11 entry point; this only adds a leak check."""
+"""The supamigrate plugin is loaded through its pytest11 entry point; this adds a leak check.
+
+``pytester`` runs pytest on small projects in the toolkit's own tests (the pgTAP items).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,8 @@ from collections.abc import Generator
 import pytest
 
 from supamigrate.server import STARTED_RUN_DIRS, leftovers
+
+pytest_plugins = ["pytester"]
 
 
 @pytest.hookimpl(hookwrapper=True, trylast=True)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import commands, report
+from . import commands, plpgsql, report
 from .cache import Cache
 from .errors import SupamigrateError
 from .migrations import Migration, ProgressCallback
@@ -146,6 +146,36 @@ def run_cache(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -- plpgsql-check (temporary: to become `lint --plpgsql` and part of `check`) ---------------------
+
+
+def add_plpgsql(sub: Subparsers) -> None:
+    p = sub.add_parser(
+        "plpgsql-check",
+        help="plpgsql_check every PL/pgSQL function, trigger functions included (as `supabase db lint`)",
+    )
+    add_project_dir(p)
+    p.add_argument("--pg-bin", type=Path, help="directory of the PostgreSQL server binaries")
+    p.add_argument("--schema", action="append", help="check only this schema (repeatable)")
+    p.add_argument("--level", choices=plpgsql.LEVELS, default="warning", help="lowest level shown")
+    p.add_argument("--fail-on", choices=plpgsql.FAIL_ON, default="none", help="lowest level that exits 1")
+
+
+def run_plpgsql(args: argparse.Namespace) -> int:
+    project = Project.load(args.project_dir)
+    result = plpgsql.check_project(project, pg_bin=args.pg_bin, schemas=args.schema)
+    shown = result.shown(args.level)
+    for problem in shown:
+        print(problem.render(project.root))
+    for function, why in result.unchecked:
+        print(f"note: {function} not checked: {why}")
+    print(f"{len(result.checked)} function(s) checked, {len(shown)} problem(s) at {args.level} or above")
+    if result.fails(args.fail_on):
+        print(f"error: fail-on is set to {args.fail_on}, non-zero exit", file=sys.stderr)
+        return EXIT_FAIL
+    return EXIT_OK
+
+
 # -- wiring ---------------------------------------------------------------------------------------
 
 COMMANDS: dict[str, tuple[Callable[[Subparsers], None], Callable[[argparse.Namespace], int]]] = {
@@ -153,6 +183,7 @@ COMMANDS: dict[str, tuple[Callable[[Subparsers], None], Callable[[argparse.Names
     "apply": (add_apply, run_apply),
     "new": (add_new, run_new),
     "cache": (add_cache, run_cache),
+    "plpgsql-check": (add_plpgsql, run_plpgsql),
 }
 
 

@@ -13,11 +13,12 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import psycopg
 import pytest
 
+from . import pgtap
 from .auth import AuthUser, create_user
 from .cache import Cache
 from .callers import ActAs, Caller, acting_as
@@ -25,7 +26,7 @@ from .database import BuildResult, Server, connect, create_database, drop_databa
 from .errors import SupamigrateError
 from .inspect import Catalog
 from .project import Project
-from .server import EphemeralServer
+from .server import EphemeralServer, find_bindir
 from .templates import TemplateServer
 
 # name, env variable, help; each is also an ini key "supamigrate_<name>" and an option "--supamigrate-<name>".
@@ -108,6 +109,8 @@ def supamigrate_templates(
 ) -> Iterator[TemplateServer]:
     """The session's server with the migrated template on it (from the cache when nothing changed)."""
     settings = supamigrate_settings
+    # As `supabase test db`: pgTAP in schema extensions, for the items of the pgTAP files.
+    wants_pgtap = bool(pgtap.test_files(supamigrate_project.root))
     try:
         ts = TemplateServer.start(
             supamigrate_project,
@@ -116,6 +119,10 @@ def supamigrate_templates(
             seed=settings.seed,
             statement_timeout_ms=settings.statement_timeout_ms,
             cache=Cache() if settings.cache else None,
+            extra_key=("pgtap", str(pgtap.available_on_disk(_bindir(settings, supamigrate_project))))
+            if wants_pgtap
+            else (),
+            prepare=pgtap.install if wants_pgtap else None,
         )
     except SupamigrateError as exc:
         _fail(exc)
@@ -124,6 +131,12 @@ def supamigrate_templates(
         yield ts
     finally:
         ts.stop()
+
+
+def _bindir(settings: Settings, project: Project) -> Path:
+    if settings.db_url:
+        return Path("/nonexistent")  # an external server: nothing is cached, the key is unused
+    return find_bindir(settings.pg_bin, major=project.config.major_version)
 
 
 @pytest.fixture(scope="session")
@@ -141,6 +154,8 @@ def supamigrate_template(supamigrate_templates: TemplateServer) -> BuildResult:
 @dataclass(frozen=True)
 class TestDatabase:
     """A database cloned from the template: its name and how to connect to it."""
+
+    __test__: ClassVar[bool] = False  # a fixture's value, not a test class
 
     server: Server
     name: str
@@ -269,3 +284,59 @@ def as_service_role(db: psycopg.Connection) -> ActAs:
 def catalog(db: psycopg.Connection) -> Catalog:
     """Catalog helpers (foreign keys, indexes, triggers, enum labels, policies) on ``db``."""
     return Catalog(db)
+
+
+# -- pgTAP files ----------------------------------------------------------------------------------
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    """Collect the project's pgTAP files (``supabase/tests/**/*.sql`` and ``*.pg``) as tests."""
+    if file_path.suffix in pgtap.TEST_SUFFIXES and pgtap.is_test_file(
+        file_path, resolve_settings(parent.config).project_dir
+    ):
+        return PgTapFile.from_parent(parent, path=file_path)
+    return None
+
+
+class PgTapFile(pytest.File):
+    """A pgTAP file: one test (``<file>::pgtap``) whose assertions are reported as subtests."""
+
+    def collect(self) -> list[pytest.Item]:
+        return [PgTapItem.from_parent(self, name="pgtap", callobj=_run_pgtap_file)]
+
+
+class PgTapItem(pytest.Function):
+    """Runs a pgTAP file in the ``db`` fixture's rolled-back transaction."""
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, None, self.name
+
+
+def _run_pgtap_file(
+    db: psycopg.Connection, subtests: pytest.Subtests, request: pytest.FixtureRequest
+) -> None:
+    path = request.node.path
+    try:
+        pgtap.require(db)
+    except SupamigrateError as exc:
+        _fail(exc)
+    run = pgtap.run_file(db, path)
+    for a in run.assertions:
+        with subtests.test(msg=a.title):
+            if a.directive == "SKIP":
+                pytest.skip(a.reason or "skipped by the pgTAP file")
+            if a.directive == "TODO" and not a.ok:
+                pytest.xfail(a.reason or "TODO")
+            if not a.ok:
+                pytest.fail(_relative(a.render(), request.config.rootpath), pytrace=False)
+    problems = run.problems()
+    if problems:
+        lines = list(problems)
+        if run.notices:
+            lines += ["notices:", *run.notices]
+        pytest.fail(_relative("\n".join(lines), request.config.rootpath), pytrace=False)
+
+
+def _relative(text: str, root: Path) -> str:
+    # Paths in messages as the user typed them: relative to pytest's rootdir.
+    return text.replace(f"{root}/", "")

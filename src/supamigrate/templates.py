@@ -102,15 +102,23 @@ class TemplateServer:
         statement_timeout_ms: int | None = None,
         cache: Cache | None = None,
         extra_key: Iterable[str] = (),
+        prepare: Callable[[psycopg.Connection], object] | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> TemplateServer:
-        """Start (or reach) a server and make sure the template is on it."""
+        """Start (or reach) a server and make sure the template is on it.
+
+        ``prepare(conn)`` runs on a freshly built template as the superuser (e.g. to create pgTAP);
+        whatever it depends on belongs in ``extra_key``, since a cache hit skips it.
+        """
         started = time.perf_counter()
         mset = MigrationSet.discover(project.migrations_dir)
         if db_url:
             external = ExternalServer(db_url)
             result = build(external, unique_name(TEMPLATE), project, migrations=mset, seed=seed,
                            statement_timeout_ms=statement_timeout_ms, on_progress=on_progress)
+            if prepare is not None:
+                with connect(external.conninfo(result.dbname)) as conn:
+                    prepare(conn)
             return cls(external, result, timings={"build": time.perf_counter() - started})
         if cache is not None:
             cache.prepare()
@@ -135,6 +143,9 @@ class TemplateServer:
                 built_at = time.perf_counter()
                 result = build(server, TEMPLATE, project, migrations=mset, seed=seed,
                                statement_timeout_ms=statement_timeout_ms, on_progress=on_progress)
+                if prepare is not None:
+                    with connect(server.conninfo(TEMPLATE)) as conn:
+                        prepare(conn)
                 with connect(server.conninfo(), autocommit=True) as admin:
                     # Nobody works in the template itself; tests get clones of it.
                     admin.execute(
