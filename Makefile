@@ -34,11 +34,11 @@ pg-extensions:
 	fi
 
 ## check: lint, then apply stub + migrations + seed to an ephemeral PostgreSQL and report
-check: $(STAMP)
+check: $(STAMP) pg-extensions
 	$(BIN)/supamigrate check
 
 ## test: the whole test suite (schema, security and toolkit tests)
-test: $(STAMP)
+test: $(STAMP) pg-extensions
 	$(BIN)/python -m pytest
 
 ## lint: sqlfluff and the Supabase rules on supabase/
