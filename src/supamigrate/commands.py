@@ -15,6 +15,7 @@ from .errors import ProjectError, SupamigrateError
 from .migrations import ApplyResult, MigrationSet, ProgressCallback, apply_migrations, run_seed
 from .platform import apply_stub
 from .project import Project
+from .server import version_mismatch
 from .templates import BASE, BaseServer
 
 
@@ -105,13 +106,13 @@ def check(
     server = base.server
     try:
         report.timings["server"] = time.perf_counter() - started
-        if server.major != project.config.major_version:
+        mismatch = version_mismatch(server, project.config.major_version)
+        if mismatch:
             report.findings.append(
                 Finding(
                     "warning",
                     "server-version",
-                    f"config.toml says major_version = {project.config.major_version},"
-                    f" but the server binaries are PostgreSQL {server.major} ({server.bindir})",
+                    mismatch,
                     hint=f"install postgresql-{project.config.major_version} or set --pg-bin",
                 )
             )

@@ -9,6 +9,7 @@ be overridden in a project's ``conftest.py``.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from .database import BuildResult, Server, connect, create_database, drop_databa
 from .errors import SupamigrateError
 from .inspect import Catalog
 from .project import Project
-from .server import EphemeralServer, find_bindir
+from .server import EphemeralServer, find_bindir, version_mismatch
 from .templates import TemplateServer
 
 # name, env variable, help; each is also an ini key "supamigrate_<name>" and an option "--supamigrate-<name>".
@@ -83,6 +84,10 @@ def _flag(value: str | None) -> bool:
     return (value or "true").lower() not in {"0", "false", "no", "off"}
 
 
+class SupamigrateWarning(UserWarning):
+    """Something about the test setup worth knowing (e.g. a server version config.toml does not name)."""
+
+
 def _fail(exc: SupamigrateError) -> None:
     pytest.fail(exc.render(), pytrace=False)
 
@@ -127,6 +132,10 @@ def supamigrate_templates(
     except SupamigrateError as exc:
         _fail(exc)
         raise
+    if isinstance(ts.server, EphemeralServer):
+        mismatch = version_mismatch(ts.server, supamigrate_project.config.major_version)
+        if mismatch:
+            warnings.warn(mismatch, SupamigrateWarning, stacklevel=1)
     try:
         yield ts
     finally:

@@ -112,6 +112,16 @@ def server_version(bindir: Path) -> tuple[int, str]:
     return int(m.group(1)), out.stdout.strip()
 
 
+def version_mismatch(server: EphemeralServer, expected_major: int) -> str | None:
+    """A warning when the server's major version is not the one config.toml names, else None."""
+    if server.major == expected_major:
+        return None
+    return (
+        f"config.toml says major_version = {expected_major}, but the server binaries are"
+        f" PostgreSQL {server.major} ({server.bindir})"
+    )
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now (the kernel's pick)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

@@ -351,3 +351,13 @@ def test_a_full_disk_is_a_clear_error_and_leaves_nothing(shared_tmp: Path) -> No
         assert proc.returncode == 1, proc.stdout + proc.stderr
         assert proc.stdout.startswith("initdb failed (1): ") and "File too large" in proc.stdout
         assert list(small.iterdir()) == []
+
+
+def test_the_plugin_warns_when_the_server_is_not_the_configured_major_version(pytester: pytest.Pytester) -> None:
+    (pytester.path / "supabase" / "migrations").mkdir(parents=True)
+    (pytester.path / "supabase" / "config.toml").write_text("[db]\nmajor_version = 17\n")
+    pytester.makepyfile("def test_it(db):\n    assert db.execute('select 1').fetchone() == (1,)\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, warnings=1)
+    result.stdout.re_match_lines([r".*SupamigrateWarning: config.toml says major_version = 17, but the server"
+                                  r" binaries are PostgreSQL 15 .*"])
