@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .server import pid_alive, reap_stale
+
 SLOTS_PER_KEY = 2
 KEYS_PER_KIND = 3
 _PENDING = ".pending-"
@@ -138,12 +140,11 @@ class Cache:
         """Remove claims and check-ins left by runs that died mid-way."""
         for pending in self.entries.glob(f"*/{_PENDING}*"):
             pid = pending.name[len(_PENDING) :].split("-", 1)[0]
-            if pid.isdigit() and not _alive(int(pid)):
+            if pid.isdigit() and not pid_alive(int(pid)):
                 shutil.rmtree(pending, ignore_errors=True)
 
     def clear(self) -> int:
         """Delete every entry (and stale run directories); returns the number of entries removed."""
-        from .server import reap_stale
 
         count = 0
         if self.entries.is_dir():
@@ -161,13 +162,3 @@ class Cache:
                 with contextlib.suppress(OSError):
                     total += os.lstat(os.path.join(dirpath, f)).st_size
         return total
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -427,7 +427,7 @@ def _traversable(path: Path, user: pwd.struct_passwd) -> bool:
     return True
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -453,9 +453,9 @@ def _kill_postmaster(datadir: Path) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, sig)
         deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and _pid_alive(pid):
+        while time.monotonic() < deadline and pid_alive(pid):
             time.sleep(0.02)
-        if not _pid_alive(pid):
+        if not pid_alive(pid):
             return
 
 
@@ -485,7 +485,7 @@ def reap_stale(root: Path) -> list[Path]:
             info = json.loads(owner.read_text())
         except (OSError, ValueError):
             continue
-        if info.get("uid") != os.getuid() or _pid_alive(int(info.get("pid", 0))):
+        if info.get("uid") != os.getuid() or pid_alive(int(info.get("pid", 0))):
             continue
         _kill_postmaster(run_dir / "data")
         shutil.rmtree(run_dir, ignore_errors=True)

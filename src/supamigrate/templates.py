@@ -80,6 +80,58 @@ def _from_meta(meta: dict[str, Any], mset: MigrationSet) -> BuildResult:
     return BuildResult(meta["dbname"], bool(meta.get("stubbed")), apply, float(meta.get("seconds", 0.0)), {})
 
 
+def _seal(server: EphemeralServer, dbname: str) -> None:
+    """Nobody works in a template itself; tests and checks get clones of it."""
+    with connect(server.conninfo(), autocommit=True) as admin:
+        admin.execute(
+            sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false").format(sql.Identifier(dbname))
+        )
+
+
+@dataclass
+class _CachedStart:
+    """An ephemeral server started on a cached cluster of ``kind`` when one matches its key."""
+
+    server: EphemeralServer
+    hit: Hit | None
+    cache: Cache | None
+    kind: str
+    key: str
+
+    @classmethod
+    def start(
+        cls,
+        project: Project,
+        pg_bin: Path | None,
+        cache: Cache | None,
+        kind: str,
+        key_of: Callable[[EphemeralServer], str],
+    ) -> _CachedStart:
+        if cache is not None:
+            cache.prepare()
+        server = EphemeralServer(
+            ServerOptions(bindir=pg_bin, major=project.config.major_version, tmp_root=cache.runs if cache else None)
+        )
+        key = key_of(server) if cache is not None else ""
+        hits: list[Hit] = []
+
+        def adopt(datadir: Path) -> None:
+            assert cache is not None
+            found = cache.checkout(kind, key, datadir)
+            if found:
+                hits.append(found)
+
+        server.start(adopt=adopt if cache is not None else None)
+        return cls(server, hits[0] if hits else None, cache, kind, key)
+
+    def salvage(self, meta: dict[str, Any]) -> Callable[[Path], object] | None:
+        """What ``stop(salvage=...)`` needs to check the cluster back in under this key."""
+        cache = self.cache
+        if cache is None:
+            return None
+        return lambda datadir: cache.checkin(self.kind, self.key, datadir, meta)
+
+
 @dataclass
 class TemplateServer:
     """A started server with the migrated template on it. ``stop()`` puts the cluster back in the cache."""
@@ -114,56 +166,53 @@ class TemplateServer:
         mset = MigrationSet.discover(project.migrations_dir)
         if db_url:
             external = ExternalServer(db_url)
-            result = build(external, unique_name(TEMPLATE), project, migrations=mset, seed=seed,
-                           statement_timeout_ms=statement_timeout_ms, on_progress=on_progress)
+            result = build(
+                external,
+                unique_name(TEMPLATE),
+                project,
+                migrations=mset,
+                seed=seed,
+                statement_timeout_ms=statement_timeout_ms,
+                on_progress=on_progress,
+            )
             if prepare is not None:
                 with connect(external.conninfo(result.dbname)) as conn:
                     prepare(conn)
             return cls(external, result, timings={"build": time.perf_counter() - started})
-        if cache is not None:
-            cache.prepare()
-        server = EphemeralServer(
-            ServerOptions(bindir=pg_bin, major=project.config.major_version, tmp_root=cache.runs if cache else None)
+        started_on = _CachedStart.start(
+            project,
+            pg_bin,
+            cache,
+            "template",
+            lambda server: template_key(server, project, mset, seed=seed, extra=extra_key),
         )
-        key = template_key(server, project, mset, seed=seed, extra=extra_key) if cache else ""
-        hit: list[Hit] = []
-
-        def adopt(datadir: Path) -> None:
-            assert cache is not None
-            found = cache.checkout("template", key, datadir)
-            if found:
-                hit.append(found)
-
-        server.start(adopt=adopt if cache else None)
+        server, hit = started_on.server, started_on.hit
         timings = {"server": time.perf_counter() - started}
         try:
             if hit:
-                result = _from_meta(hit[0].meta, mset)
+                result = _from_meta(hit.meta, mset)
             else:
                 built_at = time.perf_counter()
-                result = build(server, TEMPLATE, project, migrations=mset, seed=seed,
-                               statement_timeout_ms=statement_timeout_ms, on_progress=on_progress)
+                result = build(
+                    server,
+                    TEMPLATE,
+                    project,
+                    migrations=mset,
+                    seed=seed,
+                    statement_timeout_ms=statement_timeout_ms,
+                    on_progress=on_progress,
+                )
                 if prepare is not None:
                     with connect(server.conninfo(TEMPLATE)) as conn:
                         prepare(conn)
-                with connect(server.conninfo(), autocommit=True) as admin:
-                    # Nobody works in the template itself; tests get clones of it.
-                    admin.execute(
-                        sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false").format(
-                            sql.Identifier(TEMPLATE)
-                        )
-                    )
+                _seal(server, TEMPLATE)
                 timings["build"] = time.perf_counter() - built_at
         except BaseException:
             server.stop()
             raise
-        meta = _meta(result)
-
-        def salvage(datadir: Path) -> None:
-            if cache is not None:
-                cache.checkin("template", key, datadir, meta)
-
-        return cls(server, result, cache_hit=bool(hit), timings=timings, _salvage=salvage if cache else None)
+        return cls(
+            server, result, cache_hit=hit is not None, timings=timings, _salvage=started_on.salvage(_meta(result))
+        )
 
     def clone(self, prefix: str) -> str:
         """A new database copied from the template; returns its name."""
@@ -179,8 +228,9 @@ class TemplateServer:
             with connect(self.server.conninfo(), autocommit=True) as admin:
                 exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (SPARE,)).fetchone()
                 if exists:
-                    admin.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
-                        sql.Identifier(SPARE), sql.Identifier(name)))
+                    admin.execute(
+                        sql.SQL("ALTER DATABASE {} RENAME TO {}").format(sql.Identifier(SPARE), sql.Identifier(name))
+                    )
                     return name
         return self.clone(prefix)
 
@@ -210,41 +260,18 @@ class BaseServer:
 
     @classmethod
     def start(cls, project: Project, *, pg_bin: Path | None = None, cache: Cache | None = None) -> BaseServer:
-        if cache is not None:
-            cache.prepare()
-        server = EphemeralServer(
-            ServerOptions(bindir=pg_bin, major=project.config.major_version, tmp_root=cache.runs if cache else None)
-        )
-        key = base_key(server, project) if cache else ""
-        hit: list[Hit] = []
-
-        def adopt(datadir: Path) -> None:
-            assert cache is not None
-            found = cache.checkout("base", key, datadir)
-            if found:
-                hit.append(found)
-
-        server.start(adopt=adopt if cache else None)
+        started_on = _CachedStart.start(project, pg_bin, cache, "base", lambda server: base_key(server, project))
+        server = started_on.server
         try:
-            if not hit:
+            if started_on.hit is None:
                 create_database(server, BASE)
                 with connect(server.conninfo(BASE)) as conn:
                     apply_stub(conn)
-                with connect(server.conninfo(), autocommit=True) as admin:
-                    admin.execute(
-                        sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false").format(
-                            sql.Identifier(BASE)
-                        )
-                    )
+                _seal(server, BASE)
         except BaseException:
             server.stop()
             raise
-
-        def salvage(datadir: Path) -> None:
-            if cache is not None:
-                cache.checkin("base", key, datadir, {"dbname": BASE})
-
-        return cls(server, bool(hit), salvage if cache else None)
+        return cls(server, started_on.hit is not None, started_on.salvage({"dbname": BASE}))
 
     def stop(self) -> None:
         self.server.stop(salvage=self._salvage)
