@@ -278,8 +278,26 @@ class EphemeralServer:
                 self._stop_quietly(executor)
                 raise ServerError(f"PostgreSQL did not start: {log or exc}") from None
             self._executor = executor
+            self._wait_ready(executor)
             return
         raise ServerError(f"PostgreSQL could not find a free port after 5 tries: {last}")
+
+    def _wait_ready(self, executor: _Executor) -> None:
+        """Wait for ``pg_ctl start -w`` to return, i.e. for the server to accept connections.
+
+        The executor returns as soon as the port is open, which under load comes before the
+        end of startup ("the database system is starting up"); pg_ctl -w exits only once the
+        server is ready.
+        """
+        process = executor.process
+        if process is None:
+            return
+        try:
+            code = process.wait(timeout=self.options.start_timeout)
+        except subprocess.TimeoutExpired:
+            raise ServerError(f"PostgreSQL did not become ready: {self.log_tail()}") from None
+        if code != 0:
+            raise ServerError(f"PostgreSQL did not start (pg_ctl exit {code}): {self.log_tail()}")
 
     def _stop_quietly(self, executor: _Executor) -> None:
         with contextlib.suppress(Exception):
