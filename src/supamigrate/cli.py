@@ -121,12 +121,50 @@ def run_new(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -- dump -----------------------------------------------------------------------------------------
+
+
+def add_dump(sub: Subparsers) -> None:
+    p = sub.add_parser(
+        "dump", help="write supabase/schema.sql, a reviewable snapshot of the schema the migrations build"
+    )
+    add_project_dir(p)
+    add_statement_timeout(p)
+    p.add_argument("--pg-bin", type=Path, help="directory of the PostgreSQL server binaries (and pg_dump)")
+    p.add_argument("--output", type=Path, help="the snapshot file (default: supabase/schema.sql)")
+    p.add_argument(
+        "--check", action="store_true", help="write nothing; print the diff and exit 1 when the snapshot is stale"
+    )
+
+
+def run_dump(args: argparse.Namespace) -> int:
+    project = Project.load(args.project_dir)
+    result = commands.dump(
+        project,
+        pg_bin=args.pg_bin,
+        output=args.output,
+        write=not args.check,
+        statement_timeout_ms=args.statement_timeout,
+        on_progress=progress_printer(),
+    )
+    if args.check:
+        if result.changed:
+            print(result.diff, end="")
+            print(f"{result.path}: stale; run `supamigrate dump` to update it", file=sys.stderr)
+            return EXIT_FAIL
+        print(f"{result.path}: up to date")
+        return EXIT_OK
+    print(report.dump_text(result, project.root))
+    return EXIT_OK
+
+
 # -- wiring ---------------------------------------------------------------------------------------
 
 COMMANDS: dict[str, tuple[Callable[[Subparsers], None], Callable[[argparse.Namespace], int]]] = {
     "check": (add_check, run_check),
     "apply": (add_apply, run_apply),
     "new": (add_new, run_new),
+    "dump": (add_dump, run_dump),
 }
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ProjectError
+from ..project import TOOL_CONFIG, Project
 from . import performance, security
 from .registry import ADVISORS, Advice, Advisor, Hit, Scope, run_advisors
 
@@ -37,6 +38,11 @@ class AdvisorSettings:
 
     disable: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
+
+    @classmethod
+    def from_project(cls, project: Project) -> AdvisorSettings:
+        """The settings of ``project``'s supamigrate.toml (defaults when it has none)."""
+        return cls.from_table(project.tool_section("advisors"), project.root / TOOL_CONFIG)
 
     @classmethod
     def from_table(cls, table: Mapping[str, Any], source: Path | str = "supamigrate.toml") -> AdvisorSettings:
