@@ -132,9 +132,7 @@ def add_dump(sub: Subparsers) -> None:
     add_statement_timeout(p)
     p.add_argument("--pg-bin", type=Path, help="directory of the PostgreSQL server binaries (and pg_dump)")
     p.add_argument("--output", type=Path, help="the snapshot file (default: supabase/schema.sql)")
-    p.add_argument(
-        "--check", action="store_true", help="write nothing; print the diff and exit 1 when the snapshot is stale"
-    )
+    p.add_argument("--check", action="store_true", help="write nothing; show the diff, exit 1 if stale")
 
 
 def run_dump(args: argparse.Namespace) -> int:
