@@ -14,7 +14,6 @@ from functools import lru_cache
 import pglast
 from pglast import ast
 from pglast.enums import A_Expr_Kind
-from pglast.visitors import Ancestor, Visitor
 
 # Functions whose value is the same for every row of a statement: the request's JWT and claims.
 AUTH_FUNCTIONS = frozenset({("auth", "uid"), ("auth", "jwt"), ("auth", "role"), ("auth", "email")})
@@ -49,17 +48,17 @@ def parse_expression(text: str) -> ast.Node | None:
     return value
 
 
-def _within(ancestors: Ancestor, kind: type) -> bool:
-    a: Ancestor | None = ancestors
-    while a is not None:
-        if isinstance(a.node, kind):
-            return True
-        a = a.parent
-    return False
-
-
-def _nodes(root: ast.Node) -> Iterator[tuple[Ancestor, ast.Node]]:
-    yield from Visitor().iterate(root)
+def _nodes(root: ast.Node, in_subselect: bool = False) -> Iterator[tuple[ast.Node, bool]]:
+    """Every node under ``root`` (itself included), with whether it sits inside a sub-select."""
+    stack: list[tuple[object, bool]] = [(root, in_subselect)]
+    while stack:
+        item, inside = stack.pop()
+        if isinstance(item, tuple):
+            stack.extend((child, inside) for child in reversed(item))
+        elif isinstance(item, ast.Node):
+            yield item, inside
+            below = inside or isinstance(item, ast.SubLink)
+            stack.extend((getattr(item, member), below) for member in reversed(list(item)))
 
 
 def _names(nodes: tuple[ast.Node, ...] | None) -> tuple[str, ...]:
@@ -82,12 +81,12 @@ def calls(text: str | None) -> list[Call]:
     if root is None:
         return []
     found = []
-    for ancestors, node in _nodes(root):
+    for node, inside in _nodes(root):
         if isinstance(node, ast.FuncCall):
             names = _names(node.funcname)
             schema, name = (names[-2] if len(names) > 1 else ""), names[-1]
             first = _string(node.args[0]) if node.args else None
-            found.append(Call(schema, name, _within(ancestors, ast.SubLink), first))
+            found.append(Call(schema, name, inside, first))
     return found
 
 
@@ -117,7 +116,7 @@ def reads_user_metadata(text: str | None) -> bool:
         return False
     jwt = False
     metadata_key = False
-    for _, node in _nodes(root):
+    for node, _ in _nodes(root):
         if isinstance(node, ast.FuncCall):
             names = _names(node.funcname)
             if names == ("auth", "jwt"):
