@@ -151,7 +151,8 @@ def stale_snapshot(path: Path, current: str) -> Finding | None:
     return Finding(
         "error",
         "schema-snapshot-stale",
-        f"{SNAPSHOT.as_posix()} does not match the schema the migrations build ({changed} lines differ)",
+        f"{SNAPSHOT.as_posix()} does not match the schema the migrations build"
+        f" ({changed} {'line differs' if changed == 1 else 'lines differ'})",
         where=SNAPSHOT.as_posix(),
         hint="run `supamigrate dump` (or `make dump`) and commit supabase/schema.sql with the migration",
         detail=diff,
