@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import commands, report
+from . import commands, preflight, report
 from .errors import SupamigrateError
 from .migrations import Migration, ProgressCallback
 from .project import Project
@@ -156,6 +156,27 @@ def run_dump(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -- preflight ------------------------------------------------------------------------------------
+
+
+def add_preflight(sub: Subparsers) -> None:
+    p = sub.add_parser(
+        "preflight", help="read-only: what `supabase db push` would meet on a database (history, collisions)"
+    )
+    add_project_dir(p)
+    p.add_argument("--db-url", required=True, help="postgresql:// URL of the target (it is only read)")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument(
+        "--fail-on", choices=("error", "warning", "none"), default="error", help="lowest level that fails"
+    )
+
+
+def run_preflight(args: argparse.Namespace) -> int:
+    result = preflight.preflight(Project.load(args.project_dir), args.db_url, fail_on=args.fail_on)
+    print(report.preflight_json(result) if args.format == "json" else report.preflight_text(result))
+    return EXIT_OK if result.ok else EXIT_FAIL
+
+
 # -- wiring ---------------------------------------------------------------------------------------
 
 COMMANDS: dict[str, tuple[Callable[[Subparsers], None], Callable[[argparse.Namespace], int]]] = {
@@ -163,6 +184,7 @@ COMMANDS: dict[str, tuple[Callable[[Subparsers], None], Callable[[argparse.Names
     "apply": (add_apply, run_apply),
     "new": (add_new, run_new),
     "dump": (add_dump, run_dump),
+    "preflight": (add_preflight, run_preflight),
 }
 
 

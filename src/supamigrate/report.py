@@ -11,6 +11,7 @@ from typing import Any
 from .commands import CheckReport, DumpResult
 from .findings import LEVELS, Finding
 from .migrations import ApplyResult
+from .preflight import PreflightReport
 
 LEVEL_ORDER = LEVELS
 
@@ -89,3 +90,28 @@ def dump_text(result: DumpResult, root: Path) -> str:
     lines = result.text.count("\n")
     state = "written" if result.changed else "unchanged"
     return f"{name}: {state} ({lines} lines, {result.timings.get('total', 0.0):.2f}s)"
+
+
+def preflight_text(report: PreflightReport) -> str:
+    """The target (password hidden), what is recorded and pending, the findings, the verdict."""
+    lines = [f"supamigrate preflight: {report.target} (read-only)"]
+    if report.server_version:
+        lines.append(f"  PostgreSQL {report.server_version}")
+    lines.append(f"  recorded migrations: {len(report.recorded)}; pending: {len(report.pending)}")
+    lines.extend(findings_text(report.findings))
+    lines.append(f"{'OK' if report.ok else 'FAILED'} ({report.seconds:.2f}s; nothing was written)")
+    return "\n".join(lines)
+
+
+def preflight_json(report: PreflightReport) -> str:
+    data: dict[str, Any] = {
+        "ok": report.ok,
+        "target": report.target,
+        "server_version": report.server_version,
+        "fail_on": report.fail_on,
+        "recorded": report.recorded,
+        "pending": [m.filename for m in report.pending],
+        "findings": [finding_json(f) for f in report.findings],
+        "seconds": report.seconds,
+    }
+    return json.dumps(data, indent=2)
