@@ -41,7 +41,9 @@ select 'user' || g, 'user' || g || '@other.example', md5(g::text) from generate_
 """
 
 
-def prepare(server: Server, name: str, *, stub: bool = True, sql_text: str = "", history: tuple[str, ...] = ()) -> str:
+def prepare(
+    server: Server, name: str, *, stub: bool = True, sql_text: str = "", history: tuple[str, ...] = ()
+) -> str:
     """A database like a target: optionally the platform, another project's objects and history."""
     create_database(server, name)
     with connect(server.conninfo(name)) as conn:
@@ -73,7 +75,9 @@ def snapshot(conninfo: str) -> dict[str, Any]:
                 " WHERE attrelid >= 16384 ORDER BY 1, attnum"
             ).fetchall(),
             "functions": conn.execute("SELECT oid::int, proname, prosrc FROM pg_proc ORDER BY 1").fetchall(),
-            "namespaces": conn.execute("SELECT oid::int, nspname, nspacl::text FROM pg_namespace ORDER BY 1").fetchall(),
+            "namespaces": conn.execute(
+                "SELECT oid::int, nspname, nspacl::text FROM pg_namespace ORDER BY 1"
+            ).fetchall(),
             "roles": conn.execute("SELECT rolname, rolconfig FROM pg_roles ORDER BY 1").fetchall(),
             "policies": conn.execute("SELECT oid::int, polname FROM pg_policy ORDER BY 1").fetchall(),
             "types": conn.execute("SELECT oid::int, typname FROM pg_type ORDER BY 1").fetchall(),
@@ -144,7 +148,9 @@ def test_shared_instance_collision_is_reported_and_nothing_is_written(
 
     (reference,) = only(report, "reference-resolves-differently")
     assert reference.where == "supabase/migrations/20250102000000_sessions.sql:2:1"
-    assert reference.message.startswith("users (foreign key) resolves to the target's existing table public.users")
+    assert reference.message.startswith(
+        "users (foreign key) resolves to the target's existing table public.users"
+    )
     assert "153 rows" in reference.message
 
     assert [f.where for f in only(report, "pending")] == [
@@ -193,7 +199,9 @@ def test_history_errors_as_supabase_db_push_raises_them(supamigrate_server: Serv
     finally:
         drop_database(supamigrate_server, name)
     (missing,) = only(report, "history-missing-locally")
-    assert missing.message == "Remote migration versions not found in local migrations directory: 20250105000000"
+    assert (
+        missing.message == "Remote migration versions not found in local migrations directory: 20250105000000"
+    )
     (order,) = only(report, "history-out-of-order")
     assert order.message == (
         "Found local migration files to be inserted before the last migration on remote database:"
@@ -203,7 +211,9 @@ def test_history_errors_as_supabase_db_push_raises_them(supamigrate_server: Serv
     assert only(report, "object-exists") == []
 
 
-def test_an_up_to_date_clone_has_nothing_to_report(fresh_db: plugin.TestDatabase, supamigrate_project: Project) -> None:
+def test_an_up_to_date_clone_has_nothing_to_report(
+    fresh_db: plugin.TestDatabase, supamigrate_project: Project
+) -> None:
     before = snapshot(fresh_db.conninfo)
     report = preflight(supamigrate_project, fresh_db.conninfo)
     assert snapshot(fresh_db.conninfo) == before
@@ -219,7 +229,9 @@ def test_this_project_on_the_shared_instance_only_trips_the_history(
     assert [f.code for f in report.findings if f.level == "info"] == ["pending"] * len(report.pending)
 
 
-def test_a_plain_postgres_lacks_the_platform(supamigrate_server: Server, supamigrate_project: Project) -> None:
+def test_a_plain_postgres_lacks_the_platform(
+    supamigrate_server: Server, supamigrate_project: Project
+) -> None:
     name = prepare(supamigrate_server, unique_name("plain"), stub=False)
     try:
         report = preflight(supamigrate_project, supamigrate_server.conninfo(name))
@@ -253,7 +265,9 @@ def test_cli_never_shows_the_password(
     project = tmp_path / "project"
     shutil.copytree(FIXTURES / "shared_users", project)
     with_password = make_conninfo(shared_instance, password=SECRET)
-    code = cli.main(["preflight", "--project-dir", str(project), "--db-url", with_password, "--format", "json"])
+    code = cli.main(
+        ["preflight", "--project-dir", str(project), "--db-url", with_password, "--format", "json"]
+    )
     out, err = capsys.readouterr()
     assert code == cli.EXIT_FAIL
     assert SECRET not in out + err
