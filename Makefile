@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup check test lint typecheck new bench clean
+.PHONY: setup check test lint typecheck new dump bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ typecheck: $(STAMP)
 new: $(STAMP)
 	@test -n "$(name)" || { echo "usage: make new name=<migration_name>"; exit 2; }
 	$(BIN)/supamigrate new $(name)
+
+## dump: write supabase/schema.sql, the schema snapshot `check` compares against
+dump: $(STAMP)
+	$(BIN)/supamigrate dump
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info

@@ -8,8 +8,10 @@ never get in the way.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -295,3 +297,9 @@ def test_settings_come_from_supamigrate_toml(tmp_path) -> None:
     (tmp_path / "supamigrate.toml").write_text('[advisors]\ndisable = ["no_such_advisor"]\n')
     with pytest.raises(ProjectError, match="no_such_advisor"):
         AdvisorSettings.from_project(Project.load(tmp_path))
+
+
+def test_readme_table_lists_every_advisor_with_its_level() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `([a-z_]+)` \| (ERROR|WARN|INFO) \|", readme, flags=re.MULTILINE)
+    assert dict(rows) == {a.id: a.level for a in ADVISORS.values()}
