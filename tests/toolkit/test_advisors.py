@@ -255,6 +255,22 @@ def test_current_setting_per_row_is_flagged_and_named(db: psycopg.Connection) ->
     assert "current_setting()" in found.message
 
 
+def test_a_call_inside_a_correlated_subquery_runs_per_row(db: psycopg.Connection) -> None:
+    per_row = NOTES_RLS + (
+        " create table public.adv_members (note_id bigint, member uuid);"
+        " create policy shared on public.adv_notes for select to authenticated using (exists ("
+        "select 1 from public.adv_members m where m.note_id = id and m.member = auth.uid()));"
+    )
+    (found,) = advise(db, "auth_rls_initplan", per_row)
+    assert found.object == "public.adv_notes: policy shared"
+    db.execute("drop policy shared on public.adv_notes")
+    wrapped = (
+        "create policy shared on public.adv_notes for select to authenticated using (exists ("
+        "select 1 from public.adv_members m where m.note_id = id and m.member = (select auth.uid())));"
+    )
+    assert advise(db, "auth_rls_initplan", wrapped) == []
+
+
 def test_raw_user_meta_data_in_a_policy_is_flagged(db: psycopg.Connection) -> None:
     sql = NOTES_RLS + (
         " create policy admins on public.adv_notes for select to authenticated using (exists ("

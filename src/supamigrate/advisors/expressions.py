@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import pglast
 from pglast import ast
-from pglast.enums import A_Expr_Kind
+from pglast.enums import A_Expr_Kind, SubLinkType
 
 # Functions whose value is the same for every row of a statement: the request's JWT and claims.
 AUTH_FUNCTIONS = frozenset({("auth", "uid"), ("auth", "jwt"), ("auth", "role"), ("auth", "email")})
@@ -22,11 +22,16 @@ SETTING_FUNCTIONS = frozenset({("pg_catalog", "current_setting"), ("", "current_
 
 @dataclass(frozen=True)
 class Call:
-    """A function call found in an expression, and whether it sits inside a sub-select."""
+    """A function call found in an expression, and whether a scalar sub-select wraps it.
+
+    ``once`` is true for ``(select auth.uid())``: a sub-select without FROM, which the planner
+    runs once per statement as an init plan. Inside ``exists (select ... from t where ...)`` a
+    call runs again for each outer row, so there it is false.
+    """
 
     schema: str
     name: str
-    in_subselect: bool
+    once: bool
     first_arg: str | None
 
     @property
@@ -48,16 +53,26 @@ def parse_expression(text: str) -> ast.Node | None:
     return value
 
 
-def _nodes(root: ast.Node, in_subselect: bool = False) -> Iterator[tuple[ast.Node, bool]]:
-    """Every node under ``root`` (itself included), with whether it sits inside a sub-select."""
-    stack: list[tuple[object, bool]] = [(root, in_subselect)]
+def _runs_once(sublink: ast.SubLink) -> bool:
+    """Whether the sub-select is ``(select <expression>)`` with no FROM: evaluated once."""
+    select = sublink.subselect
+    return (
+        sublink.subLinkType == SubLinkType.EXPR_SUBLINK
+        and isinstance(select, ast.SelectStmt)
+        and not select.fromClause
+    )
+
+
+def _nodes(root: ast.Node) -> Iterator[tuple[ast.Node, bool]]:
+    """Every node under ``root`` (itself included), and whether its nearest sub-select runs once."""
+    stack: list[tuple[object, bool]] = [(root, False)]
     while stack:
         item, inside = stack.pop()
         if isinstance(item, tuple):
             stack.extend((child, inside) for child in reversed(item))
         elif isinstance(item, ast.Node):
             yield item, inside
-            below = inside or isinstance(item, ast.SubLink)
+            below = _runs_once(item) if isinstance(item, ast.SubLink) else inside
             stack.extend((getattr(item, member), below) for member in reversed(list(item)))
 
 
@@ -98,7 +113,7 @@ def per_row_auth_calls(text: str | None) -> list[str]:
     """
     labels = []
     for c in calls(text):
-        if c.in_subselect:
+        if c.once:
             continue
         if (c.schema, c.name) in AUTH_FUNCTIONS or (c.schema, c.name) in SETTING_FUNCTIONS:
             labels.append(c.label)
