@@ -8,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup pg-extensions check test lint typecheck new bench clean
+.PHONY: setup pg-extensions check test lint typecheck new dump bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -54,6 +54,10 @@ typecheck: $(STAMP)
 new: $(STAMP)
 	@test -n "$(name)" || { echo "usage: make new name=<migration_name>"; exit 2; }
 	$(BIN)/supamigrate new $(name)
+
+## dump: write supabase/schema.sql, the schema snapshot `check` compares against
+dump: $(STAMP)
+	$(BIN)/supamigrate dump
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info

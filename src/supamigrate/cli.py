@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import commands, plpgsql, report
+from . import commands, plpgsql, preflight, report
 from .cache import Cache
 from .errors import SupamigrateError
 from .migrations import Migration, ProgressCallback
@@ -176,6 +176,63 @@ def run_plpgsql(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -- dump -----------------------------------------------------------------------------------------
+
+
+def add_dump(sub: Subparsers) -> None:
+    p = sub.add_parser(
+        "dump", help="write supabase/schema.sql, a reviewable snapshot of the schema the migrations build"
+    )
+    add_project_dir(p)
+    add_statement_timeout(p)
+    p.add_argument("--pg-bin", type=Path, help="directory of the PostgreSQL server binaries (and pg_dump)")
+    p.add_argument("--output", type=Path, help="the snapshot file (default: supabase/schema.sql)")
+    p.add_argument("--check", action="store_true", help="write nothing; show the diff, exit 1 if stale")
+
+
+def run_dump(args: argparse.Namespace) -> int:
+    project = Project.load(args.project_dir)
+    result = commands.dump(
+        project,
+        pg_bin=args.pg_bin,
+        output=args.output,
+        write=not args.check,
+        statement_timeout_ms=args.statement_timeout,
+        cache=Cache(),
+        on_progress=progress_printer(),
+    )
+    if args.check:
+        if result.changed:
+            print(result.diff, end="")
+            print(f"{result.path}: stale; run `supamigrate dump` to update it", file=sys.stderr)
+            return EXIT_FAIL
+        print(f"{result.path}: up to date")
+        return EXIT_OK
+    print(report.dump_text(result, project.root))
+    return EXIT_OK
+
+
+# -- preflight ------------------------------------------------------------------------------------
+
+
+def add_preflight(sub: Subparsers) -> None:
+    p = sub.add_parser(
+        "preflight", help="read-only: what `supabase db push` would meet on a database (history, collisions)"
+    )
+    add_project_dir(p)
+    p.add_argument("--db-url", required=True, help="postgresql:// URL of the target (it is only read)")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument(
+        "--fail-on", choices=("error", "warning", "none"), default="error", help="lowest level that fails"
+    )
+
+
+def run_preflight(args: argparse.Namespace) -> int:
+    result = preflight.preflight(Project.load(args.project_dir), args.db_url, fail_on=args.fail_on)
+    print(report.preflight_json(result) if args.format == "json" else report.preflight_text(result))
+    return EXIT_OK if result.ok else EXIT_FAIL
+
+
 # -- wiring ---------------------------------------------------------------------------------------
 
 COMMANDS: dict[str, tuple[Callable[[Subparsers], None], Callable[[argparse.Namespace], int]]] = {
@@ -184,6 +241,8 @@ COMMANDS: dict[str, tuple[Callable[[Subparsers], None], Callable[[argparse.Names
     "new": (add_new, run_new),
     "cache": (add_cache, run_cache),
     "plpgsql-check": (add_plpgsql, run_plpgsql),
+    "dump": (add_dump, run_dump),
+    "preflight": (add_preflight, run_preflight),
 }
 
 

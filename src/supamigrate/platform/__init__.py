@@ -16,6 +16,33 @@ import psycopg
 
 from ..errors import SupamigrateError
 
+# Schemas that belong to the Supabase platform or its extensions, never to a project's migrations.
+# Advisors skip them and `dump` leaves them out (pg_* and information_schema are always left out).
+PLATFORM_SCHEMAS = (
+    "auth",
+    "storage",
+    "extensions",
+    "realtime",
+    "_realtime",
+    "_analytics",
+    "graphql",
+    "graphql_public",
+    "supabase_functions",
+    "supabase_migrations",
+    "vault",
+    "pgsodium",
+    "pgsodium_masks",
+    "pgbouncer",
+    "pgtle",
+    "pgmq",
+    "net",
+    "cron",
+    "repack",
+    "tiger",
+    "topology",
+    "information_schema",
+)
+
 
 @dataclass(frozen=True)
 class StubFile:
