@@ -20,10 +20,9 @@ from supamigrate import cli, plugin
 from supamigrate.database import Server, connect, create_database, drop_database, unique_name
 from supamigrate.errors import ConnectionFailed
 from supamigrate.findings import Finding
-from supamigrate.migrations import HISTORY_INSERT, ensure_history_table
+from supamigrate.migrations import HISTORY_INSERT, MigrationSet, ensure_history_table
 from supamigrate.platform import apply_stub
 from supamigrate.preflight import PreflightReport, open_read_only, preflight
-from supamigrate.migrations import MigrationSet
 from supamigrate.project import Project
 
 FIXTURES = Path(__file__).parent / "fixtures"
