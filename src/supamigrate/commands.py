@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from . import plpgsql
 from .advisors import AdvisorSettings, run_advisors
 from .cache import Cache
 from .database import BuildResult, build, connect, drop_database, redact, require_local, unique_name
@@ -138,6 +139,9 @@ def check(
             )
         report.findings.extend(a.finding() for a in advice)
         report.timings["advisors"] = time.perf_counter() - t
+        t = time.perf_counter()
+        report.findings.extend(_plpgsql_findings(project, conninfo, mset))
+        report.timings["plpgsql_check"] = time.perf_counter() - t
         snapshot = project.root / SNAPSHOT
         if snapshot.exists():
             t = time.perf_counter()
@@ -152,6 +156,16 @@ def check(
         base.stop()
     report.timings["total"] = time.perf_counter() - started
     return report
+
+
+def _plpgsql_findings(project: Project, conninfo: str, mset: MigrationSet) -> list[Finding]:
+    """plpgsql_check on every PL/pgSQL function, trigger functions included (as `supabase db lint`)."""
+    with connect(conninfo) as conn:
+        try:
+            result = plpgsql.check_functions(conn, mset)
+        except SupamigrateError as exc:  # the extension is not installed: say how to get it
+            return [Finding("info", "plpgsql_check", f"functions not checked: {exc.message}", hint=exc.hint)]
+    return [p.finding(project.root) for p in result.problems]
 
 
 def stale_snapshot(path: Path, current: str) -> Finding | None:

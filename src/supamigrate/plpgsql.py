@@ -24,6 +24,7 @@ from psycopg import sql
 
 from .database import build, drop_database, unique_name
 from .errors import SqlLocation, SupamigrateError
+from .findings import Finding
 from .migrations import Migration, MigrationSet
 from .project import Project
 from .server import EphemeralServer, ServerOptions
@@ -105,6 +106,20 @@ class Problem:
             if value:
                 lines.append(f"{name}: {value}")
         return "\n".join(lines)
+
+    def finding(self, root: Path | None = None) -> Finding:
+        """This problem as a report finding (``warning extra`` and the like count as warnings)."""
+        level = "error" if self.rank >= level_rank("error") else "warning"
+        where = "<no migration creates it>"
+        if self.location is not None:
+            path = self.location.path
+            if root is not None and path.is_relative_to(root):
+                path = path.relative_to(root)
+            where = f"{path}:{self.location.line}:{self.location.column}"
+        on = f" (trigger on {self.table})" if self.table else ""
+        return Finding(
+            level, "plpgsql_check", f"{self.function}{on}: {self.message}", where, hint=self.hint, detail=self.query
+        )
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready view (path as a string, line and column split out)."""

@@ -87,3 +87,17 @@ def test_dump_then_check_from_the_command_line(advised: Path, capsys: pytest.Cap
     assert "schema-snapshot-stale" not in levels
     assert levels["rls_disabled_in_public"] == "error"
     assert levels["function_search_path_mutable"] == "warning"
+
+
+def test_check_runs_plpgsql_check_on_trigger_functions_too() -> None:
+    fixture = Path(__file__).parent / "fixtures" / "plpgsql"
+    report = commands.check(Project.load(fixture))
+    found = {(f.level, f.where, f.message) for f in report.findings if f.code == "plpgsql_check"}
+    assert (
+        "error",
+        "supabase/migrations/20250101000000_notes.sql:43:3",
+        'public.stamp_note() (trigger on public.notes): record "new" has no field "updated"',
+    ) in found
+    assert ("warning", "supabase/migrations/20250101000000_notes.sql:52:1",
+            'public.tidy(p_owner uuid): unused variable "spare"') in found
+    assert not report.ok
