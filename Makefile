@@ -1,11 +1,14 @@
 # The README's two commands: `make check` (the main job) and `make test` (the test suite).
 # Every target bootstraps .venv itself, so both work on a fresh clone.
 PYTHON ?= python3
+PG_MAJOR ?= 15
+# PostgreSQL extensions the tests use: pgTAP for supabase/tests, plpgsql_check for the function lint.
+PG_PACKAGES := postgresql-$(PG_MAJOR)-pgtap postgresql-$(PG_MAJOR)-plpgsql-check
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup check test lint typecheck new bench clean
+.PHONY: setup pg-extensions check test lint typecheck new dump bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,15 +16,29 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@touch $(STAMP)
 
-## setup: create .venv with supamigrate and its dev tools installed
-setup: $(STAMP)
+## setup: create .venv with supamigrate and its dev tools installed (and, as root, the PG extensions)
+setup: $(STAMP) pg-extensions
+
+# Best effort: installs the missing packages with apt when root; never fails the target.
+pg-extensions:
+	@missing=""; for p in $(PG_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing$$missing"; \
+	  { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null 2>&1 \
+	    || { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive \
+	         apt-get install -y -qq --no-install-recommends $$missing >/dev/null 2>&1; }; } \
+	  || echo "note: could not install$$missing; pgTAP files and plpgsql-check will say what is missing"; \
+	else \
+	  echo "note: missing$$missing (install as root: apt-get install$$missing)"; \
+	fi
 
 ## check: lint, then apply stub + migrations + seed to an ephemeral PostgreSQL and report
-check: $(STAMP)
+check: $(STAMP) pg-extensions
 	$(BIN)/supamigrate check
 
 ## test: the whole test suite (schema, security and toolkit tests)
-test: $(STAMP)
+test: $(STAMP) pg-extensions
 	$(BIN)/python -m pytest
 
 ## lint: sqlfluff and the Supabase rules (SB000...) on migrations, seed and supabase/tests
@@ -38,5 +55,13 @@ new: $(STAMP)
 	@test -n "$(name)" || { echo "usage: make new name=<migration_name>"; exit 2; }
 	$(BIN)/supamigrate new $(name)
 
+## dump: write supabase/schema.sql, the schema snapshot `check` compares against
+dump: $(STAMP)
+	$(BIN)/supamigrate dump
+
 clean:
 	rm -rf $(VENV) build src/*.egg-info
+
+## bench: start-up, per-test isolation and apply/lint timings; prints a table, writes bench-results.json
+bench: $(STAMP)
+	$(BIN)/python bench/bench.py

@@ -107,9 +107,17 @@ def create_user(
             """,
             {
                 "id": uid,
-                "data": Jsonb(
-                    {"sub": str(uid), "email": email, "email_verified": confirmed, "phone_verified": False}
-                ),
+                "data": Jsonb({"sub": str(uid), "email": email, "email_verified": confirmed, "phone_verified": False}),
             },
         )
     return AuthUser(uid, email, is_anonymous, app_meta, user_meta)
+
+
+def api_key_claims(role: str, *, expires_in: int = 10 * 365 * 24 * 3600, **extra: Any) -> dict[str, Any]:
+    """The payload of an API key JWT (the anon or service_role key) as the Supabase CLI issues it.
+
+    It names a role and nothing else: no ``sub``, so ``auth.uid()`` is NULL for its caller.
+    """
+    payload: dict[str, Any] = {"iss": "supabase-demo", "role": role, "exp": int(time.time()) + expires_in}
+    payload.update(extra)
+    return payload

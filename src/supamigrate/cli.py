@@ -13,7 +13,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import commands, report
+from . import commands, plpgsql, preflight, report
+from .cache import Cache
 from .errors import SupamigrateError
 from .migrations import Migration, ProgressCallback
 from .project import Project
@@ -54,13 +55,19 @@ def add_statement_timeout(p: argparse.ArgumentParser) -> None:
 
 
 def add_check(sub: Subparsers) -> None:
-    p = sub.add_parser("check", help="apply everything to an ephemeral server and report (before `supabase db push`)")
+    p = sub.add_parser(
+        "check", help="apply everything to an ephemeral server and report (before `supabase db push`)"
+    )
     add_project_dir(p)
     add_statement_timeout(p)
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--pg-bin", type=Path, help="directory of the PostgreSQL server binaries")
+    p.add_argument("--no-cache", action="store_true", help="start from initdb instead of a cached cluster")
     p.add_argument(
-        "--fail-on", choices=("error", "warning", "none"), default="error", help="lowest level that fails (default: error)"
+        "--fail-on",
+        choices=("error", "warning", "none"),
+        default="error",
+        help="lowest finding level that fails the check (default: error)",
     )
 
 
@@ -70,6 +77,7 @@ def run_check(args: argparse.Namespace) -> int:
         pg_bin=args.pg_bin,
         statement_timeout_ms=args.statement_timeout,
         fail_on=args.fail_on,
+        cache=None if args.no_cache else Cache(),
         on_progress=progress_printer(),
     )
     print(report.check_json(result) if args.format == "json" else report.check_text(result))
@@ -121,6 +129,110 @@ def run_new(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -- cache ----------------------------------------------------------------------------------------
+
+
+def add_cache(sub: Subparsers) -> None:
+    p = sub.add_parser("cache", help="show or empty the cache of migrated clusters")
+    p.add_argument("action", choices=("clear", "info"), help="clear: delete every entry; info: where and how big")
+
+
+def run_cache(args: argparse.Namespace) -> int:
+    cache = Cache()
+    if args.action == "clear":
+        print(f"Removed {cache.clear()} cached cluster(s) from {cache.root}")
+    else:
+        print(f"{cache.root}: {cache.size_bytes() / 1e6:.1f} MB")
+    return EXIT_OK
+
+
+# -- plpgsql-check (temporary: to become `lint --plpgsql` and part of `check`) ---------------------
+
+
+def add_plpgsql(sub: Subparsers) -> None:
+    p = sub.add_parser(
+        "plpgsql-check",
+        help="plpgsql_check every PL/pgSQL function, trigger functions included (as `supabase db lint`)",
+    )
+    add_project_dir(p)
+    p.add_argument("--pg-bin", type=Path, help="directory of the PostgreSQL server binaries")
+    p.add_argument("--schema", action="append", help="check only this schema (repeatable)")
+    p.add_argument("--level", choices=plpgsql.LEVELS, default="warning", help="lowest level shown")
+    p.add_argument("--fail-on", choices=plpgsql.FAIL_ON, default="none", help="lowest level that exits 1")
+
+
+def run_plpgsql(args: argparse.Namespace) -> int:
+    project = Project.load(args.project_dir)
+    result = plpgsql.check_project(project, pg_bin=args.pg_bin, schemas=args.schema)
+    shown = result.shown(args.level)
+    for problem in shown:
+        print(problem.render(project.root))
+    for function, why in result.unchecked:
+        print(f"note: {function} not checked: {why}")
+    print(f"{len(result.checked)} function(s) checked, {len(shown)} problem(s) at {args.level} or above")
+    if result.fails(args.fail_on):
+        print(f"error: fail-on is set to {args.fail_on}, non-zero exit", file=sys.stderr)
+        return EXIT_FAIL
+    return EXIT_OK
+
+
+# -- dump -----------------------------------------------------------------------------------------
+
+
+def add_dump(sub: Subparsers) -> None:
+    p = sub.add_parser(
+        "dump", help="write supabase/schema.sql, a reviewable snapshot of the schema the migrations build"
+    )
+    add_project_dir(p)
+    add_statement_timeout(p)
+    p.add_argument("--pg-bin", type=Path, help="directory of the PostgreSQL server binaries (and pg_dump)")
+    p.add_argument("--output", type=Path, help="the snapshot file (default: supabase/schema.sql)")
+    p.add_argument("--check", action="store_true", help="write nothing; show the diff, exit 1 if stale")
+
+
+def run_dump(args: argparse.Namespace) -> int:
+    project = Project.load(args.project_dir)
+    result = commands.dump(
+        project,
+        pg_bin=args.pg_bin,
+        output=args.output,
+        write=not args.check,
+        statement_timeout_ms=args.statement_timeout,
+        cache=Cache(),
+        on_progress=progress_printer(),
+    )
+    if args.check:
+        if result.changed:
+            print(result.diff, end="")
+            print(f"{result.path}: stale; run `supamigrate dump` to update it", file=sys.stderr)
+            return EXIT_FAIL
+        print(f"{result.path}: up to date")
+        return EXIT_OK
+    print(report.dump_text(result, project.root))
+    return EXIT_OK
+
+
+# -- preflight ------------------------------------------------------------------------------------
+
+
+def add_preflight(sub: Subparsers) -> None:
+    p = sub.add_parser(
+        "preflight", help="read-only: what `supabase db push` would meet on a database (history, collisions)"
+    )
+    add_project_dir(p)
+    p.add_argument("--db-url", required=True, help="postgresql:// URL of the target (it is only read)")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument(
+        "--fail-on", choices=("error", "warning", "none"), default="error", help="lowest level that fails"
+    )
+
+
+def run_preflight(args: argparse.Namespace) -> int:
+    result = preflight.preflight(Project.load(args.project_dir), args.db_url, fail_on=args.fail_on)
+    print(report.preflight_json(result) if args.format == "json" else report.preflight_text(result))
+    return EXIT_OK if result.ok else EXIT_FAIL
+
+
 # -- lint -----------------------------------------------------------------------------------------
 
 
@@ -160,6 +272,10 @@ COMMANDS: dict[str, tuple[Callable[[Subparsers], None], Callable[[argparse.Names
     "check": (add_check, run_check),
     "apply": (add_apply, run_apply),
     "new": (add_new, run_new),
+    "cache": (add_cache, run_cache),
+    "plpgsql-check": (add_plpgsql, run_plpgsql),
+    "dump": (add_dump, run_dump),
+    "preflight": (add_preflight, run_preflight),
     "lint": (add_lint, run_lint),
 }
 

@@ -9,23 +9,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .database import BuildResult, build, connect, redact, require_local, unique_name
+from . import plpgsql
+from .advisors import AdvisorSettings, run_advisors
+from .cache import Cache
+from .database import BuildResult, build, connect, drop_database, redact, require_local, unique_name
+from .dump import SNAPSHOT, dump_schema, snapshot_diff
 from .errors import ProjectError, SupamigrateError
+from .findings import Finding, failing
 from .migrations import ApplyResult, MigrationSet, ProgressCallback, apply_migrations, run_seed
 from .platform import apply_stub
 from .project import Project
-from .server import EphemeralServer, ServerOptions
-
-
-@dataclass
-class Finding:
-    """One thing a report tells: its level (error, warning, info), where, and what."""
-
-    level: str
-    code: str
-    message: str
-    where: str = ""
-    hint: str | None = None
+from .server import version_mismatch
+from .templates import BASE, BaseServer
 
 
 @dataclass
@@ -41,8 +36,7 @@ class CheckReport:
 
     @property
     def ok(self) -> bool:
-        levels = {"error": ("error",), "warning": ("error", "warning"), "none": ()}[self.fail_on]
-        return not any(f.level in levels for f in self.findings)
+        return not failing(self.findings, self.fail_on)
 
 
 def apply(
@@ -85,43 +79,164 @@ def check(
     pg_bin: Path | None = None,
     statement_timeout_ms: int | None = None,
     fail_on: str = "error",
+    cache: Cache | None = None,
     on_progress: ProgressCallback | None = None,
     on_step: Callable[[str], None] | None = None,
 ) -> CheckReport:
-    """Apply everything to an ephemeral server and report; the server is gone when this returns."""
+    """Apply everything to an ephemeral server, run the advisors and compare the schema snapshot.
+
+    The server is gone when this returns. Findings: skipped files, a server version other than
+    config.toml's, the database advisors' advice, and a stale ``supabase/schema.sql``.
+
+    With a ``cache``, a stubbed empty cluster is reused between runs (initdb and stub skipped).
+    """
     report = CheckReport(project.root, fail_on=fail_on)
     started = time.perf_counter()
+    advisor_settings = AdvisorSettings.from_project(project)
     mset = MigrationSet.discover(project.migrations_dir)
     for w in mset.warnings():
         report.findings.append(Finding("warning", "skipped-file", w, str(project.migrations_dir)))
     if on_step:
         on_step("starting PostgreSQL")
-    with EphemeralServer(ServerOptions(bindir=pg_bin, major=project.config.major_version)) as server:
+    base = BaseServer.start(project, pg_bin=pg_bin, cache=cache)
+    server = base.server
+    try:
         report.timings["server"] = time.perf_counter() - started
-        if server.major != project.config.major_version:
+        mismatch = version_mismatch(server, project.config.major_version)
+        if mismatch:
             report.findings.append(
                 Finding(
                     "warning",
                     "server-version",
-                    f"config.toml says major_version = {project.config.major_version},"
-                    f" but the server binaries are PostgreSQL {server.major} ({server.bindir})",
+                    mismatch,
                     hint=f"install postgresql-{project.config.major_version} or set --pg-bin",
                 )
             )
         with server.connect() as conn:
             report.server_version = str(conn.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
+        dbname = unique_name("supamigrate_check")
         report.build = build(
             server,
-            unique_name("supamigrate_check"),
+            dbname,
             project,
             migrations=mset,
+            template=BASE,
             statement_timeout_ms=statement_timeout_ms,
             on_progress=on_progress,
             on_step=on_step,
         )
         report.timings.update(report.build.timings)
+        conninfo = server.conninfo(report.build.dbname)
+        t = time.perf_counter()
+        if on_step:
+            on_step("advisors")
+        with connect(conninfo) as conn:
+            advice = run_advisors(
+                conn,
+                project.config.api_schemas,
+                disable=advisor_settings.disable,
+                ignore=advisor_settings.ignore,
+            )
+        report.findings.extend(a.finding() for a in advice)
+        report.timings["advisors"] = time.perf_counter() - t
+        t = time.perf_counter()
+        report.findings.extend(_plpgsql_findings(project, conninfo, mset))
+        report.timings["plpgsql_check"] = time.perf_counter() - t
+        snapshot = project.root / SNAPSHOT
+        if snapshot.exists():
+            t = time.perf_counter()
+            if on_step:
+                on_step("schema snapshot")
+            stale = stale_snapshot(snapshot, dump_schema(server.bindir, conninfo))
+            if stale:
+                report.findings.append(stale)
+            report.timings["snapshot"] = time.perf_counter() - t
+        drop_database(server, dbname)
+    finally:
+        base.stop()
     report.timings["total"] = time.perf_counter() - started
     return report
+
+
+def _plpgsql_findings(project: Project, conninfo: str, mset: MigrationSet) -> list[Finding]:
+    """plpgsql_check on every PL/pgSQL function, trigger functions included (as `supabase db lint`)."""
+    with connect(conninfo) as conn:
+        try:
+            result = plpgsql.check_functions(conn, mset)
+        except SupamigrateError as exc:  # the extension is not installed: say how to get it
+            return [Finding("info", "plpgsql_check", f"functions not checked: {exc.message}", hint=exc.hint)]
+    return [p.finding(project.root) for p in result.problems]
+
+
+def stale_snapshot(path: Path, current: str) -> Finding | None:
+    """An error finding with the diff when the committed snapshot at ``path`` is not ``current``."""
+    diff = snapshot_diff(path.read_text(encoding="utf-8"), current, SNAPSHOT.as_posix())
+    if not diff:
+        return None
+    changed = sum(1 for line in diff.splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---"))
+    return Finding(
+        "error",
+        "schema-snapshot-stale",
+        f"{SNAPSHOT.as_posix()} does not match the schema the migrations build"
+        f" ({changed} {'line differs' if changed == 1 else 'lines differ'})",
+        where=SNAPSHOT.as_posix(),
+        hint="run `supamigrate dump` (or `make dump`) and commit supabase/schema.sql with the migration",
+        detail=diff,
+    )
+
+
+@dataclass
+class DumpResult:
+    """What ``dump`` wrote: the snapshot's path, its text, and whether the file changed."""
+
+    path: Path
+    text: str
+    changed: bool
+    diff: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def dump(
+    project: Project,
+    *,
+    pg_bin: Path | None = None,
+    output: Path | None = None,
+    write: bool = True,
+    statement_timeout_ms: int | None = None,
+    cache: Cache | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> DumpResult:
+    """Build the project on an ephemeral server and write its schema snapshot.
+
+    The build is the one ``check`` makes (stub, migrations, seed), so the two always agree.
+    With ``write=False`` nothing is written; ``changed`` and ``diff`` tell whether it would be.
+    """
+    started = time.perf_counter()
+    path = output or project.root / SNAPSHOT
+    mset = MigrationSet.discover(project.migrations_dir)
+    base = BaseServer.start(project, pg_bin=pg_bin, cache=cache)
+    try:
+        server = base.server
+        built = build(
+            server,
+            unique_name("supamigrate_dump"),
+            project,
+            migrations=mset,
+            template=BASE,
+            statement_timeout_ms=statement_timeout_ms,
+            on_progress=on_progress,
+        )
+        text = dump_schema(server.bindir, server.conninfo(built.dbname))
+        drop_database(server, built.dbname)
+    finally:
+        base.stop()
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    result = DumpResult(path, text, changed=old != text, diff=snapshot_diff(old, text, SNAPSHOT.as_posix()))
+    if write and result.changed:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    result.timings["total"] = time.perf_counter() - started
+    return result
 
 
 _NAME = re.compile(r"^[A-Za-z0-9_\-]+$")
@@ -154,4 +269,13 @@ def describe_target(db_url: str) -> str:
     return redact(db_url)
 
 
-__all__ = ["CheckReport", "Finding", "SupamigrateError", "apply", "check", "new_migration"]
+__all__ = [
+    "CheckReport",
+    "DumpResult",
+    "Finding",
+    "SupamigrateError",
+    "apply",
+    "check",
+    "dump",
+    "new_migration",
+]

@@ -30,7 +30,8 @@ CONNECT_TIMEOUT_S = 10
 class Server(Protocol):
     """What the build and clone functions need of a server."""
 
-    superuser: str
+    @property
+    def superuser(self) -> str: ...
 
     def conninfo(self, dbname: str = "postgres", user: str | None = None) -> str: ...
 
@@ -43,7 +44,7 @@ def redact(conninfo: str) -> str:
         return "<unparsable connection string>"
     if params.get("password"):
         params["password"] = "***"
-    return make_conninfo(**params)
+    return make_conninfo("", **params)
 
 
 def is_local(conninfo: str) -> bool:
@@ -76,7 +77,7 @@ def connect(conninfo: str, **kwargs: Any) -> psycopg.Connection:
     params = conninfo_to_dict(conninfo)
     params.setdefault("connect_timeout", CONNECT_TIMEOUT_S)
     try:
-        return psycopg.connect(make_conninfo(**params), **kwargs)
+        return psycopg.connect(make_conninfo("", **params), **kwargs)
     except psycopg.OperationalError as exc:
         reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
         password = params.get("password")
@@ -103,7 +104,7 @@ class ExternalServer:
         params["dbname"] = dbname
         if user is not None and user != params.get("user"):
             params["user"] = user
-        return make_conninfo(**params)
+        return make_conninfo("", **params)
 
     @property
     def dbname(self) -> str:
@@ -158,33 +159,28 @@ def build(
     migrations: MigrationSet | None = None,
     stub: bool = True,
     seed: bool = True,
+    template: str | None = None,
     statement_timeout_ms: int | None = None,
     on_progress: ProgressCallback | None = None,
     on_step: Callable[[str], None] | None = None,
 ) -> BuildResult:
-    """Create ``dbname`` on ``server`` and apply the stub, the migrations and the seed to it.
+    """Create ``dbname`` on ``server`` (from ``template`` if given) and apply the stub, migrations, seed.
 
     On failure the half-built database is dropped and the error re-raised.
     """
     started = time.perf_counter()
     mset = migrations if migrations is not None else MigrationSet.discover(project.migrations_dir)
     timings: dict[str, float] = {}
-    create_database(server, dbname)
+    create_database(server, dbname, template=template)
     try:
         with connect(server.conninfo(dbname)) as conn:
             t = time.perf_counter()
             if on_step:
                 on_step("platform stub")
             stubbed = apply_stub(conn) if stub else False
-            if stubbed:
-                # As on the platform, the database belongs to postgres (and so does its public schema).
-                conn.execute(sql.SQL("ALTER DATABASE {} OWNER TO postgres").format(sql.Identifier(dbname)))
-                conn.commit()
             timings["stub"] = time.perf_counter() - t
             t = time.perf_counter()
-            result = apply_migrations(
-                conn, mset, statement_timeout_ms=statement_timeout_ms, on_progress=on_progress
-            )
+            result = apply_migrations(conn, mset, statement_timeout_ms=statement_timeout_ms, on_progress=on_progress)
             timings["migrations"] = time.perf_counter() - t
             if seed:
                 t = time.perf_counter()

@@ -77,7 +77,7 @@ class Catalog:
         self.conn = conn
 
     def _rows(self, query: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
-        return self.conn.execute(query, params).fetchall()  # type: ignore[arg-type]
+        return self.conn.execute(query, params).fetchall()
 
     def table_exists(self, table: str) -> bool:
         return bool(self._rows("SELECT to_regclass(%s) IS NOT NULL", (qualified(table),))[0][0])
@@ -167,8 +167,12 @@ class Catalog:
         for name, func, tgtype, enabled in rows:
             bits = int(tgtype)  # type: ignore[call-overload]
             timing = "INSTEAD OF" if bits & 64 else ("BEFORE" if bits & 2 else "AFTER")
-            events = tuple(e for bit, e in ((4, "INSERT"), (8, "DELETE"), (16, "UPDATE"), (32, "TRUNCATE")) if bits & bit)
-            result.append(Trigger(str(name), qualified(table), str(func), timing, events, bool(bits & 1), bool(enabled)))
+            events = tuple(
+                e for bit, e in ((4, "INSERT"), (8, "DELETE"), (16, "UPDATE"), (32, "TRUNCATE")) if bits & bit
+            )
+            result.append(
+                Trigger(str(name), qualified(table), str(func), timing, events, bool(bits & 1), bool(enabled))
+            )
         return result
 
     def enum_labels(self, type_name: str) -> list[str]:
@@ -181,7 +185,9 @@ class Catalog:
         ]
 
     def rls_enabled(self, table: str) -> bool:
-        return bool(self._rows("SELECT relrowsecurity FROM pg_class WHERE oid = %s::regclass", (qualified(table),))[0][0])
+        return bool(
+            self._rows("SELECT relrowsecurity FROM pg_class WHERE oid = %s::regclass", (qualified(table),))[0][0]
+        )
 
     def policies(self, table: str) -> list[Policy]:
         rows = self._rows(
@@ -193,3 +199,19 @@ class Catalog:
             Policy(str(n), qualified(table), str(c), tuple(r), bool(p), q, w)  # type: ignore[arg-type]
             for n, c, r, p, q, w in rows
         ]
+
+    def policy_columns(self, table: str) -> list[tuple[str, str]]:
+        """Columns the policies of ``table`` read, subqueries included, as ``(schema.table, column)``.
+
+        Read from the dependencies PostgreSQL records for policy expressions, not by parsing them.
+        """
+        rows = self._rows(
+            "SELECT DISTINCT format('%%s.%%s', n.nspname, c.relname), a.attname FROM pg_policy p"
+            " JOIN pg_depend d ON d.classid = 'pg_policy'::regclass AND d.objid = p.oid"
+            "   AND d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0"
+            " JOIN pg_class c ON c.oid = d.refobjid JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid"
+            " WHERE p.polrelid = %s::regclass ORDER BY 1, 2",
+            (qualified(table),),
+        )
+        return [(str(t), str(c)) for t, c in rows]

@@ -50,6 +50,8 @@ _TRANSACTION_CONTROL = re.compile(
     r"(?is)^(?:(?:--[^\n]*\n|/\*.*?\*/)\s*)*(begin|start\s+transaction|commit|end|abort|rollback(?!\s+to\b)|prepare\s+transaction)\b"
 )
 _CREATE_EXTENSION = re.compile(r"(?is)^(?:(?:--[^\n]*\n|/\*.*?\*/)\s*)*create\s+extension\b")
+_PLPGSQL_LINE = re.compile(r"^PL/pgSQL function inline_code_block line (\d+)", re.M)
+_DOLLAR_BODY = re.compile(r"\$[A-Za-z_]*\$")
 _COMMENT_ONLY = re.compile(r"(?s)^(?:\s*(?:--[^\n]*(?:\n|$)|/\*.*?\*/))+\s*$")
 
 
@@ -129,7 +131,7 @@ class MigrationSet:
             if not m:
                 if not path.name.startswith("."):
                     skipped.append(
-                        Skipped(path, f"file name must match pattern {MIGRATION_FILE.pattern}")
+                        Skipped(path, 'file name must match pattern "<timestamp>_name.sql"')
                     )
                 continue
             version, name = m.group(1), m.group(2)
@@ -272,7 +274,7 @@ class _Runner:
 
     def run(self, file: SqlFile) -> None:
         if self.prelude:
-            self.conn.execute(self.prelude)  # type: ignore[arg-type]  # built from quoted settings
+            self.conn.execute(self.prelude)
         for stmt in file.statements:
             if _TRANSACTION_CONTROL.match(stmt.text):
                 raise MigrationError(
@@ -290,7 +292,7 @@ class _Runner:
             try:
                 if elevate:
                     self.conn.execute("RESET ROLE")
-                self.conn.execute(stmt.text)  # type: ignore[arg-type]  # file text is the query
+                self.conn.execute(stmt.text)
                 if elevate:
                     self.conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(self.role or "")))
             except psycopg.Error as exc:
@@ -301,12 +303,21 @@ def located_error(exc: psycopg.Error, file: SqlFile, stmt: Statement) -> Migrati
     """Turn a server error into file:line:col using the statement's offset in its file."""
     diag = exc.diag
     offset = stmt.offset
+    body_line = _PLPGSQL_LINE.search(diag.context or "")
     if diag.statement_position:
         offset = stmt.offset + int(diag.statement_position) - 1
-    elif diag.internal_position and diag.internal_query:
-        inner = stmt.text.find(diag.internal_query)
-        if inner >= 0:
-            offset = stmt.offset + inner + int(diag.internal_position) - 1
+    elif diag.internal_position and diag.internal_query and stmt.text.find(diag.internal_query) >= 0:
+        offset = stmt.offset + stmt.text.find(diag.internal_query) + int(diag.internal_position) - 1
+    elif body_line and (body := _DOLLAR_BODY.search(stmt.text)):
+        # A runtime error in a DO block: PL/pgSQL counts lines from the start of the body.
+        line_start = body.end()
+        for _ in range(int(body_line.group(1)) - 1):
+            nl = stmt.text.find("\n", line_start)
+            if nl < 0:
+                break
+            line_start = nl + 1
+        first = len(stmt.text[line_start:]) - len(stmt.text[line_start:].lstrip(" \t"))
+        offset = stmt.offset + line_start + first
     message = diag.message_primary or str(exc).strip()
     hint = diag.message_hint
     if diag.sqlstate == "57014" and "statement timeout" in message:
@@ -408,6 +419,11 @@ def apply_migrations(
                 " supabase_migrations.schema_migrations (the file changed after it was pushed)"
             )
         runner = _Runner(conn, role=identity.role, prelude=identity.prelude)
+        result.warnings.extend(
+            f"{m.path.name}: empty migration (no statements); it is recorded as applied"
+            for m in plan.pending
+            if not m.statements
+        )
         for index, m in enumerate(plan.pending, 1):
             if on_progress is not None:
                 on_progress(index, len(plan.pending), m)
@@ -444,7 +460,8 @@ def run_seed(
             conn.execute("SET LOCAL lock_timeout = '4s'")
             for ddl in SEED_DDL:
                 conn.execute(ddl)
-            known = dict(conn.execute("SELECT path, hash FROM supabase_migrations.seed_files").fetchall())
+            rows = conn.execute("SELECT path, hash FROM supabase_migrations.seed_files").fetchall()
+            known: dict[str, str] = {str(p): str(h) for p, h in rows}
         runner = _Runner(conn, role=identity.role, prelude=identity.prelude)
         for path in files:
             seed = SqlFile(path)

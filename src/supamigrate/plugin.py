@@ -9,29 +9,26 @@ be overridden in a project's ``conftest.py``.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import psycopg
 import pytest
 
+from . import pgtap
 from .auth import AuthUser, create_user
-from .database import (
-    BuildResult,
-    ExternalServer,
-    Server,
-    build,
-    connect,
-    create_database,
-    drop_database,
-    unique_name,
-)
+from .cache import Cache
+from .callers import ActAs, Caller, acting_as
+from .database import BuildResult, Server, connect, create_database, drop_database, unique_name
 from .errors import SupamigrateError
 from .inspect import Catalog
 from .project import Project
-from .server import EphemeralServer, ServerOptions
+from .server import EphemeralServer, find_bindir, version_mismatch
+from .templates import TemplateServer
 
 # name, env variable, help; each is also an ini key "supamigrate_<name>" and an option "--supamigrate-<name>".
 OPTIONS: tuple[tuple[str, str, str], ...] = (
@@ -40,6 +37,7 @@ OPTIONS: tuple[tuple[str, str, str], ...] = (
     ("pg_bin", "SUPAMIGRATE_PG_BIN", "directory of the PostgreSQL server binaries (pg_ctl, initdb)"),
     ("statement_timeout", "SUPAMIGRATE_STATEMENT_TIMEOUT", "statement timeout in ms while migrating"),
     ("seed", "SUPAMIGRATE_SEED", "run the seed files into the template (default: true)"),
+    ("cache", "SUPAMIGRATE_CACHE", "reuse the migrated cluster between runs (default: true)"),
 )
 
 
@@ -52,12 +50,14 @@ class Settings:
     pg_bin: str | None
     statement_timeout_ms: int | None
     seed: bool
+    cache: bool
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("supamigrate", "Supabase migrations on an ephemeral PostgreSQL")
     for name, env, help_text in OPTIONS:
-        group.addoption(f"--supamigrate-{name.replace('_', '-')}", dest=f"supamigrate_{name}", help=f"{help_text} [env {env}]")
+        flag = f"--supamigrate-{name.replace('_', '-')}"
+        group.addoption(flag, dest=f"supamigrate_{name}", help=f"{help_text} [env {env}]")
         parser.addini(f"supamigrate_{name}", help_text)
 
 
@@ -75,8 +75,17 @@ def resolve_settings(config: pytest.Config) -> Settings:
         db_url=values["db_url"],
         pg_bin=values["pg_bin"],
         statement_timeout_ms=int(timeout) if timeout else None,
-        seed=(values["seed"] or "true").lower() not in {"0", "false", "no", "off"},
+        seed=_flag(values["seed"]),
+        cache=_flag(values["cache"]),
     )
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "true").lower() not in {"0", "false", "no", "off"}
+
+
+class SupamigrateWarning(UserWarning):
+    """Something about the test setup worth knowing (e.g. a server version config.toml does not name)."""
 
 
 def _fail(exc: SupamigrateError) -> None:
@@ -100,52 +109,62 @@ def supamigrate_project(supamigrate_settings: Settings) -> Project:
 
 
 @pytest.fixture(scope="session")
-def supamigrate_server(supamigrate_settings: Settings, supamigrate_project: Project) -> Iterator[Server]:
-    """The PostgreSQL server of the session: an ephemeral one, or the one named by --supamigrate-db-url."""
-    if supamigrate_settings.db_url:
-        yield ExternalServer(supamigrate_settings.db_url)
-        return
-    options = ServerOptions(
-        bindir=Path(supamigrate_settings.pg_bin) if supamigrate_settings.pg_bin else None,
-        major=supamigrate_project.config.major_version,
-    )
+def supamigrate_templates(
+    supamigrate_settings: Settings, supamigrate_project: Project
+) -> Iterator[TemplateServer]:
+    """The session's server with the migrated template on it (from the cache when nothing changed)."""
+    settings = supamigrate_settings
+    # As `supabase test db`: pgTAP in schema extensions, for the items of the pgTAP files.
+    wants_pgtap = bool(pgtap.test_files(supamigrate_project.root))
     try:
-        server = EphemeralServer(options).start()
-    except SupamigrateError as exc:
-        _fail(exc)
-        raise
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="session")
-def supamigrate_template(
-    supamigrate_server: Server, supamigrate_project: Project, supamigrate_settings: Settings
-) -> Iterator[BuildResult]:
-    """The migrated template database: platform stub, migrations and seed, built once a session."""
-    name = unique_name("supamigrate_template")
-    try:
-        result = build(
-            supamigrate_server,
-            name,
+        ts = TemplateServer.start(
             supamigrate_project,
-            seed=supamigrate_settings.seed,
-            statement_timeout_ms=supamigrate_settings.statement_timeout_ms,
+            db_url=settings.db_url,
+            pg_bin=Path(settings.pg_bin) if settings.pg_bin else None,
+            seed=settings.seed,
+            statement_timeout_ms=settings.statement_timeout_ms,
+            cache=Cache() if settings.cache else None,
+            extra_key=("pgtap", str(pgtap.available_on_disk(_bindir(settings, supamigrate_project))))
+            if wants_pgtap
+            else (),
+            prepare=pgtap.install if wants_pgtap else None,
         )
     except SupamigrateError as exc:
         _fail(exc)
         raise
+    if isinstance(ts.server, EphemeralServer):
+        mismatch = version_mismatch(ts.server, supamigrate_project.config.major_version)
+        if mismatch:
+            warnings.warn(mismatch, SupamigrateWarning, stacklevel=1)
     try:
-        yield result
+        yield ts
     finally:
-        drop_database(supamigrate_server, name)
+        ts.stop()
+
+
+def _bindir(settings: Settings, project: Project) -> Path:
+    if settings.db_url:
+        return Path("/nonexistent")  # an external server: nothing is cached, the key is unused
+    return find_bindir(settings.pg_bin, major=project.config.major_version)
+
+
+@pytest.fixture(scope="session")
+def supamigrate_server(supamigrate_templates: TemplateServer) -> Server:
+    """The PostgreSQL server of the session: an ephemeral one, or the one named by --supamigrate-db-url."""
+    return supamigrate_templates.server
+
+
+@pytest.fixture(scope="session")
+def supamigrate_template(supamigrate_templates: TemplateServer) -> BuildResult:
+    """The migrated template database: platform stub, migrations and seed, built once (or cached)."""
+    return supamigrate_templates.template
 
 
 @dataclass(frozen=True)
 class TestDatabase:
     """A database cloned from the template: its name and how to connect to it."""
+
+    __test__: ClassVar[bool] = False  # a fixture's value, not a test class
 
     server: Server
     name: str
@@ -171,9 +190,10 @@ def _clone(server: Server, template: BuildResult, prefix: str) -> TestDatabase:
 
 
 @pytest.fixture(scope="session")
-def supamigrate_database(supamigrate_server: Server, supamigrate_template: BuildResult) -> Iterator[TestDatabase]:
+def supamigrate_database(supamigrate_templates: TemplateServer) -> Iterator[TestDatabase]:
     """The session's database for rolled-back tests, cloned from the template."""
-    database = _clone(supamigrate_server, supamigrate_template, "supamigrate_test")
+    supamigrate_server = supamigrate_templates.server
+    database = TestDatabase(supamigrate_server, supamigrate_templates.take_spare("supamigrate_test"))
     try:
         yield database
     finally:
@@ -217,7 +237,8 @@ def fresh_db(supamigrate_server: Server, supamigrate_template: BuildResult) -> I
 def make_user(db: psycopg.Connection) -> Callable[..., AuthUser]:
     """Factory: ``make_user("ada@example.com")`` inserts an auth user (with identity) and returns it.
 
-    ``make_user(is_anonymous=True)`` makes an anonymous sign-in user.
+    ``make_user(is_anonymous=True)`` makes an anonymous sign-in user. Make users before acting
+    as a caller: the insert runs on ``db`` as ``postgres``.
     """
 
     def factory(email: str | None = None, **kwargs: Any) -> AuthUser:
@@ -227,6 +248,104 @@ def make_user(db: psycopg.Connection) -> Callable[..., AuthUser]:
 
 
 @pytest.fixture
+def as_user(db: psycopg.Connection) -> ActAs:
+    """``with as_user(user): db.execute(...)`` runs statements on ``db`` as that signed-in user.
+
+    As PostgREST does with the user's access token: role ``authenticated``, ``request.jwt.claims``
+    from ``user.claims()`` (extra claims: ``as_user(user, aal="aal2")``), the role's settings.
+    The block runs in a savepoint: an error inside rolls back its writes, the role and the claims,
+    and the test goes on as ``postgres``.
+    """
+
+    def enter(user: AuthUser, **extra_claims: Any) -> AbstractContextManager[psycopg.Connection]:
+        return acting_as(db, Caller.user(user, **extra_claims))
+
+    return enter
+
+
+@pytest.fixture
+def as_anon(db: psycopg.Connection) -> ActAs:
+    """``with as_anon(): db.execute(...)`` runs statements on ``db`` as a caller with the anon key.
+
+    Role ``anon``, claims ``{"iss": ..., "role": "anon", "exp": ...}``: ``auth.uid()`` is NULL.
+    """
+
+    def enter(**extra_claims: Any) -> AbstractContextManager[psycopg.Connection]:
+        return acting_as(db, Caller.anon(**extra_claims))
+
+    return enter
+
+
+@pytest.fixture
+def as_service_role(db: psycopg.Connection) -> ActAs:
+    """``with as_service_role(): db.execute(...)`` runs statements on ``db`` with the service_role key.
+
+    Role ``service_role``, which bypasses row level security but still needs table privileges.
+    """
+
+    def enter(**extra_claims: Any) -> AbstractContextManager[psycopg.Connection]:
+        return acting_as(db, Caller.service_role(**extra_claims))
+
+    return enter
+
+
+@pytest.fixture
 def catalog(db: psycopg.Connection) -> Catalog:
     """Catalog helpers (foreign keys, indexes, triggers, enum labels, policies) on ``db``."""
     return Catalog(db)
+
+
+# -- pgTAP files ----------------------------------------------------------------------------------
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    """Collect the project's pgTAP files (``supabase/tests/**/*.sql`` and ``*.pg``) as tests."""
+    if file_path.suffix in pgtap.TEST_SUFFIXES and pgtap.is_test_file(
+        file_path, resolve_settings(parent.config).project_dir
+    ):
+        return PgTapFile.from_parent(parent, path=file_path)
+    return None
+
+
+class PgTapFile(pytest.File):
+    """A pgTAP file: one test (``<file>::pgtap``) whose assertions are reported as subtests."""
+
+    def collect(self) -> list[pytest.Item]:
+        return [PgTapItem.from_parent(self, name="pgtap", callobj=_run_pgtap_file)]
+
+
+class PgTapItem(pytest.Function):
+    """Runs a pgTAP file in the ``db`` fixture's rolled-back transaction."""
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, None, self.name
+
+
+def _run_pgtap_file(
+    db: psycopg.Connection, subtests: pytest.Subtests, request: pytest.FixtureRequest
+) -> None:
+    path = request.node.path
+    try:
+        pgtap.require(db)
+    except SupamigrateError as exc:
+        _fail(exc)
+    run = pgtap.run_file(db, path)
+    for a in run.assertions:
+        with subtests.test(msg=a.title):
+            if a.directive == "SKIP":
+                pytest.skip(a.reason or "skipped by the pgTAP file")
+            if a.directive == "TODO" and not a.ok:
+                pytest.xfail(a.reason or "TODO")
+            if not a.ok:
+                pytest.fail(_relative(a.render(), request.config.rootpath), pytrace=False)
+    problems = run.problems()
+    if problems:
+        lines = list(problems)
+        if run.notices:
+            lines += ["notices:", *run.notices]
+        pytest.fail(_relative("\n".join(lines), request.config.rootpath), pytrace=False)
+
+
+def _relative(text: str, root: Path) -> str:
+    # Paths in messages as the user typed them: relative to pytest's rootdir.
+    return text.replace(f"{root}/", "")

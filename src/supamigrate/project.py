@@ -64,6 +64,8 @@ def _table(data: dict[str, Any], key: str, path: Path, name: str | None = None) 
 
 def _typed(data: dict[str, Any], key: str, kind: type, path: Path, default: Any, name: str | None = None) -> Any:
     value = data.get(key, default)
+    if value is None and default is None:
+        return None
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise ProjectError(
             f"{path}: {name or key} must be {kind.__name__}, not {type(value).__name__} ({value!r})"

@@ -11,28 +11,33 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import grp
 import json
 import os
 import pwd
 import re
 import shutil
 import signal
+import socket
 import stat
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
 import psycopg
 from mirakuru.exceptions import AlreadyRunning, ProcessExitedWithError, TimeoutExpired
-from port_for import get_port
+from packaging.version import Version
 from pytest_postgresql.executors import PostgreSQLExecutor
 
 from .errors import ServerError
 
 RUN_PREFIX = "supamigrate-"
+# Every run directory this process made, so a test session can prove none outlived it.
+STARTED_RUN_DIRS: list[Path] = []
 OWNER_FILE = "owner.json"
 SUPERUSER = "supabase_admin"
 PACKAGE_HINT = (
@@ -98,13 +103,30 @@ def find_bindir(explicit: str | os.PathLike[str] | None = None, *, major: int | 
     )
 
 
-def server_major(bindir: Path) -> int:
-    """Major version of the server binaries in ``bindir`` (``postgres --version``)."""
+def server_version(bindir: Path) -> tuple[int, str]:
+    """Major version and full ``postgres --version`` line of the server binaries in ``bindir``."""
     out = subprocess.run([str(bindir / "postgres"), "--version"], capture_output=True, text=True, timeout=30)
     m = re.search(r"(\d+)(?:\.\d+)?", out.stdout)
     if out.returncode != 0 or not m:
         raise ServerError(f"could not read the version of {bindir / 'postgres'}: {out.stderr.strip()}")
-    return int(m.group(1))
+    return int(m.group(1)), out.stdout.strip()
+
+
+def version_mismatch(server: EphemeralServer, expected_major: int) -> str | None:
+    """A warning when the server's major version is not the one config.toml names, else None."""
+    if server.major == expected_major:
+        return None
+    return (
+        f"config.toml says major_version = {expected_major}, but the server binaries are"
+        f" PostgreSQL {server.major} ({server.bindir})"
+    )
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now (the kernel's pick)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def _server_os_user() -> pwd.struct_passwd | None:
@@ -112,7 +134,7 @@ def _server_os_user() -> pwd.struct_passwd | None:
     if os.geteuid() != 0:
         return None
     name = os.environ.get("SUPAMIGRATE_OS_USER")
-    for candidate in ([name] if name else ["postgres", "nobody"]):
+    for candidate in [name] if name else ["postgres", "nobody"]:
         with contextlib.suppress(KeyError):
             return pwd.getpwnam(candidate)
     raise ServerError(
@@ -128,6 +150,7 @@ class ServerOptions:
     bindir: Path | None = None
     major: int | None = None
     tmp_root: Path | None = None
+    port: int | None = None
     superuser: str = SUPERUSER
     extra_settings: str = ""
     start_timeout: int = 60
@@ -136,9 +159,15 @@ class ServerOptions:
 class _Executor(PostgreSQLExecutor):
     """pytest-postgresql's executor, with a faster initdb that can also run as another OS user."""
 
-    def __init__(self, *, initdb: list[str], **kwargs: object) -> None:
+    def __init__(self, *, initdb: list[str], major: int, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._initdb = initdb
+        self._major = major
+
+    @property
+    def version(self) -> Version:
+        """Known already (read once from ``postgres --version``); saves a pg_ctl run per start."""
+        return Version(str(self._major))
 
     def init_directory(self) -> None:
         """Run initdb with the options tests want (trust auth, no fsync, UTF-8, C locale)."""
@@ -169,8 +198,9 @@ class _Executor(PostgreSQLExecutor):
 class EphemeralServer:
     """A PostgreSQL server that lives in a temporary run directory and is deleted on stop.
 
-    Use as a context manager, or call ``start()`` and ``stop()``. ``datadir_source`` starts it
-    from a copy of an existing (stopped) data directory instead of running initdb.
+    Use as a context manager, or call ``start()`` and ``stop()``. ``start(adopt=...)`` may put a
+    stopped data directory in place instead of running initdb, and ``stop(salvage=...)`` may take
+    the data directory away after a clean shutdown (that is how the cache moves clusters around).
     """
 
     def __init__(self, options: ServerOptions | None = None) -> None:
@@ -181,15 +211,20 @@ class EphemeralServer:
         self.run_dir: Path | None = None
         self.port: int = 0
         self._executor: _Executor | None = None
-        self.major = server_major(self.bindir)
+        self.major, self.version_line = server_version(self.bindir)
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    def start(self, *, datadir_source: Path | None = None) -> EphemeralServer:
-        """Create the run directory, initialise (or copy) the data directory and start."""
+    def start(self, *, adopt: Callable[[Path], object] | None = None) -> EphemeralServer:
+        """Create the run directory, let ``adopt(datadir)`` fill it or run initdb, and start."""
         if self._executor is not None:
             return self
         root = self.options.tmp_root or Path(tempfile.gettempdir())
+        if self.os_user is not None and root.is_dir() and not _traversable(root, self.os_user):
+            raise ServerError(
+                f"the server runs as OS user {self.os_user.pw_name}, who cannot reach {root}",
+                hint="use a directory every user can traverse (TMPDIR=/tmp or /var/tmp), or set SUPAMIGRATE_OS_USER",
+            )
         reap_stale(root)
         try:
             self.run_dir = Path(tempfile.mkdtemp(prefix=RUN_PREFIX, dir=root))
@@ -198,34 +233,32 @@ class EphemeralServer:
                 f"cannot create a run directory in {root}: {exc.strerror}",
                 hint="free disk space there or set SUPAMIGRATE_TMPDIR to a writable directory",
             ) from None
+        STARTED_RUN_DIRS.append(self.run_dir)
         atexit.register(self.stop)
         try:
-            self._prepare_run_dir(datadir_source)
+            if adopt is not None:
+                adopt(self.datadir)
+            self._prepare_run_dir()
             self._start_with_free_port()
         except BaseException:
             self.stop()
             raise
         return self
 
-    def _prepare_run_dir(self, datadir_source: Path | None) -> None:
+    def _prepare_run_dir(self) -> None:
         assert self.run_dir is not None
         (self.run_dir / OWNER_FILE).write_text(
             json.dumps({"pid": os.getpid(), "uid": os.getuid(), "started": time.time()})
         )
-        if datadir_source is not None:
-            try:
-                shutil.copytree(datadir_source, self.datadir, symlinks=True)
-            except OSError as exc:
-                raise ServerError(f"cannot copy the cached data directory: {exc}") from None
-            with contextlib.suppress(FileNotFoundError):
-                (self.datadir / "postmaster.pid").unlink()
         if self.os_user is not None:
-            # The server runs as another OS user: it must own everything it writes to.
+            # The server runs as another OS user: it must own what it writes to. An adopted data
+            # directory already belongs to it (it was made by the same user), so only fix the rest.
+            uid, gid = self.os_user.pw_uid, self.os_user.pw_gid
             self.run_dir.chmod(0o755)
-            for path in [self.run_dir, *self.run_dir.rglob("*")]:
-                os.lchown(path, self.os_user.pw_uid, self.os_user.pw_gid)
-        if datadir_source is not None:
-            self.datadir.chmod(0o700)
+            os.lchown(self.run_dir, uid, gid)
+            if self.datadir.exists() and self.datadir.stat().st_uid != uid:
+                for path in [self.datadir, *self.datadir.rglob("*")]:
+                    os.lchown(path, uid, gid)
 
     def _command_prefix(self) -> list[str]:
         if self.os_user is None:
@@ -248,17 +281,21 @@ class EphemeralServer:
         assert self.run_dir is not None
         pg_ctl = self._pg_ctl()
         last: Exception | None = None
-        for _attempt in range(5):
-            self.port = int(get_port(None) or 0)
+        fixed = self.options.port
+        for _attempt in range(1 if fixed else 5):
+            self.port = fixed or free_port()
             executor = _Executor(
                 initdb=[*self._command_prefix(), str(self.bindir / "initdb")],
+                major=self.major,
                 executable=pg_ctl,
                 host="127.0.0.1",
                 port=self.port,
                 datadir=str(self.datadir),
                 unixsocketdir=str(self.run_dir),
                 logfile=str(self.logfile),
-                startparams="-w",
+                # No -w: pg_ctl polls only every 100 ms; we poll the port and then a login ourselves.
+                startparams="",
+                sleep=0.005,
                 dbname="postgres",
                 user=self.superuser,
                 timeout=self.options.start_timeout,
@@ -268,6 +305,11 @@ class EphemeralServer:
                 executor.start()
             except AlreadyRunning as exc:  # someone else holds the port: pick another
                 last = exc
+                if fixed:
+                    raise ServerError(
+                        f"port {fixed} on 127.0.0.1 is already in use",
+                        hint="choose another port, or leave the port unset to pick a free one",
+                    ) from None
                 continue
             except (ProcessExitedWithError, TimeoutExpired) as exc:
                 log = self.log_tail()
@@ -278,24 +320,45 @@ class EphemeralServer:
                 self._stop_quietly(executor)
                 raise ServerError(f"PostgreSQL did not start: {log or exc}") from None
             self._executor = executor
+            self._wait_accepting()
             return
         raise ServerError(f"PostgreSQL could not find a free port after 5 tries: {last}")
+
+    def _wait_accepting(self) -> None:
+        """Wait until a login succeeds: the port opens before recovery or startup has finished."""
+        deadline = time.monotonic() + self.options.start_timeout
+        while True:
+            try:
+                psycopg.connect(self.conninfo(), connect_timeout=5).close()
+                return
+            except psycopg.OperationalError as exc:
+                if time.monotonic() > deadline:
+                    raise ServerError(f"PostgreSQL did not accept connections: {exc}") from None
+                time.sleep(0.005)
 
     def _stop_quietly(self, executor: _Executor) -> None:
         with contextlib.suppress(Exception):
             executor.stop()
 
-    def stop(self) -> None:
-        """Stop the server and delete its run directory. Safe to call twice."""
+    def stop(self, *, salvage: Callable[[Path], object] | None = None) -> None:
+        """Stop the server and delete its run directory. Safe to call twice.
+
+        After a clean shutdown ``salvage(datadir)`` may move the data directory elsewhere first.
+        """
         executor, self._executor = self._executor, None
+        clean = False
         if executor is not None:
             try:
                 executor.stop()
+                clean = not (self.datadir / "postmaster.pid").exists()
             except Exception:
                 _kill_postmaster(self.datadir)
         if self.run_dir is not None:
             if executor is None:
                 _kill_postmaster(self.datadir)
+            elif clean and salvage is not None:
+                with contextlib.suppress(OSError):
+                    salvage(self.datadir)
             shutil.rmtree(self.run_dir, ignore_errors=True)
             self.run_dir = None
         atexit.unregister(self.stop)
@@ -303,9 +366,7 @@ class EphemeralServer:
     def __enter__(self) -> EphemeralServer:
         return self.start()
 
-    def __exit__(
-        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
         self.stop()
 
     # -- paths and connections ---------------------------------------------------------------
@@ -350,7 +411,23 @@ class EphemeralServer:
             return ""
 
 
-def _pid_alive(pid: int) -> bool:
+def _traversable(path: Path, user: pwd.struct_passwd) -> bool:
+    """Whether ``user`` may pass through every directory from / down to ``path``."""
+    groups = {user.pw_gid, *(g.gr_gid for g in grp.getgrall() if user.pw_name in g.gr_mem)}
+    for d in [path.resolve(), *path.resolve().parents]:
+        st = d.stat()
+        if st.st_uid == user.pw_uid:
+            bit = stat.S_IXUSR
+        elif st.st_gid in groups:
+            bit = stat.S_IXGRP
+        else:
+            bit = stat.S_IXOTH
+        if not st.st_mode & bit:
+            return False
+    return True
+
+
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -376,10 +453,23 @@ def _kill_postmaster(datadir: Path) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, sig)
         deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and _pid_alive(pid):
+        while time.monotonic() < deadline and pid_alive(pid):
             time.sleep(0.02)
-        if not _pid_alive(pid):
+        if not pid_alive(pid):
             return
+
+
+def leftovers(run_dirs: list[Path]) -> list[str]:
+    """Run directories that still exist and postgres processes still serving any of them."""
+    found = [f"directory {d}" for d in run_dirs if d.exists()]
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "postgres" in cmdline and any(str(d) in cmdline for d in run_dirs):
+            found.append(f"process {proc.name}: {cmdline.strip()}")
+    return found
 
 
 def reap_stale(root: Path) -> list[Path]:
@@ -395,7 +485,7 @@ def reap_stale(root: Path) -> list[Path]:
             info = json.loads(owner.read_text())
         except (OSError, ValueError):
             continue
-        if info.get("uid") != os.getuid() or _pid_alive(int(info.get("pid", 0))):
+        if info.get("uid") != os.getuid() or pid_alive(int(info.get("pid", 0))):
             continue
         _kill_postmaster(run_dir / "data")
         shutil.rmtree(run_dir, ignore_errors=True)

@@ -43,7 +43,9 @@ def test_update_session_status(db: psycopg.Connection, make_user) -> None:
         " completed_at = now() where id = %s",
         (session_id,),
     )
-    row = db.execute("select status::text, current_stage::text from public.research_sessions where id = %s", (session_id,)).fetchone()
+    row = db.execute(
+        "select status::text, current_stage::text from public.research_sessions where id = %s", (session_id,)
+    ).fetchone()
     assert row == ("completed", "4_writing")
     with pytest.raises(errors.InvalidTextRepresentation), db.transaction():
         db.execute("update public.research_sessions set status = 'paused' where id = %s", (session_id,))
@@ -146,15 +148,11 @@ def test_deleting_a_user_deletes_their_sessions_and_drafts(db: psycopg.Connectio
 
 def test_a_session_for_an_unknown_user_is_a_foreign_key_violation(db: psycopg.Connection) -> None:
     with pytest.raises(errors.ForeignKeyViolation) as exc:
-        db.execute(
-            "insert into public.research_sessions (user_id, title) values (gen_random_uuid(), 'orphan')"
-        )
+        db.execute("insert into public.research_sessions (user_id, title) values (gen_random_uuid(), 'orphan')")
     assert exc.value.diag.constraint_name == "research_sessions_user_id_fkey"
 
 
-def test_user_id_references_auth_users_even_when_public_users_exists(
-    db: psycopg.Connection, catalog: Catalog
-) -> None:
+def test_user_id_references_auth_users_even_when_public_users_exists(db: psycopg.Connection, catalog: Catalog) -> None:
     # The shared instance had a public.users table of another project; the FK must not care.
     db.execute("create table public.users (id uuid primary key, name text)")
     db.execute("insert into public.users select gen_random_uuid(), 'x' from generate_series(1, 153)")

@@ -16,6 +16,33 @@ import psycopg
 
 from ..errors import SupamigrateError
 
+# Schemas that belong to the Supabase platform or its extensions, never to a project's migrations.
+# Advisors skip them and `dump` leaves them out (pg_* and information_schema are always left out).
+PLATFORM_SCHEMAS = (
+    "auth",
+    "storage",
+    "extensions",
+    "realtime",
+    "_realtime",
+    "_analytics",
+    "graphql",
+    "graphql_public",
+    "supabase_functions",
+    "supabase_migrations",
+    "vault",
+    "pgsodium",
+    "pgsodium_masks",
+    "pgbouncer",
+    "pgtle",
+    "pgmq",
+    "net",
+    "cron",
+    "repack",
+    "tiger",
+    "topology",
+    "information_schema",
+)
+
 
 @dataclass(frozen=True)
 class StubFile:
@@ -64,7 +91,7 @@ def apply_stub(conn: psycopg.Connection) -> bool:
     with conn.transaction():
         for f in stub_files():
             try:
-                conn.execute(f.text)  # type: ignore[arg-type]  # several statements, no parameters
+                conn.execute(f.text)
             except psycopg.Error as exc:
                 raise SupamigrateError(
                     f"platform stub {f.name} failed: {exc.diag.sqlstate} {exc.diag.message_primary}",

@@ -16,6 +16,13 @@ CREATE EXTENSION IF NOT EXISTS "uuid-ossp" WITH SCHEMA extensions;
 CREATE EXTENSION IF NOT EXISTS pgcrypto WITH SCHEMA extensions;
 CREATE EXTENSION IF NOT EXISTS pg_stat_statements WITH SCHEMA extensions;
 
+-- As on the platform the database belongs to postgres, and through pg_database_owner so does public.
+DO $owner$
+BEGIN
+  EXECUTE format('ALTER DATABASE %I OWNER TO postgres', current_database());
+END
+$owner$;
+
 -- What a table, sequence or function created by postgres (or supabase_admin) in public gets.
 ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA public
   GRANT ALL ON TABLES TO postgres, anon, authenticated, service_role;

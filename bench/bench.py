@@ -1,0 +1,293 @@
+"""`make bench`: how fast supamigrate starts, isolates tests and applies migrations, side by side.
+
+A benchmark, not a test: it prints a table, writes bench-results.json and compares with the
+targets of the performance issue, but never fails a build. Medians over repeated runs.
+
+  python bench/bench.py [--repeat N] [--sizes 10,100,1000] [--json PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from pytest_postgresql.janitor import DatabaseJanitor
+
+from supamigrate.cache import Cache
+from supamigrate.database import build, drop_database, unique_name
+from supamigrate.migrations import MigrationSet
+from supamigrate.project import Project
+from supamigrate.templates import BaseServer, TemplateServer
+
+REPO = Path(__file__).resolve().parents[1]
+TEST_BODY = "select count(*) from public.research_sessions"
+
+
+def median_of(samples: list[float]) -> float:
+    return statistics.median(samples) if samples else float("nan")
+
+
+@contextlib.contextmanager
+def scratch_cache() -> Iterator[Cache]:
+    """An empty cache of its own, reachable by the server's OS user when we run as root."""
+    root = Path(tempfile.mkdtemp(prefix="supamigrate-bench-", dir="/var/tmp" if os.geteuid() == 0 else None))
+    root.chmod(0o711)
+    try:
+        yield Cache(root)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def session_start(project: Project, cache: Cache) -> tuple[float, TemplateServer]:
+    """Time from nothing to the first test's first query: server, template, test database, connection."""
+    t = time.perf_counter()
+    ts = TemplateServer.start(project, cache=cache)
+    name = ts.take_spare("bench_test")
+    with psycopg.connect(ts.server.conninfo(name, "postgres")) as conn:
+        conn.execute(TEST_BODY).fetchone()
+    return time.perf_counter() - t, ts
+
+
+def bench_start(project: Project, repeat: int) -> dict[str, float]:
+    cold: list[float] = []
+    warm: list[float] = []
+    for _ in range(repeat):
+        with scratch_cache() as cache:
+            seconds, ts = session_start(project, cache)
+            cold.append(seconds)
+            ts.stop()
+            seconds, ts = session_start(project, cache)
+            warm.append(seconds)
+            ts.stop()
+    return {"cold_start_s": median_of(cold), "warm_start_s": median_of(warm)}
+
+
+def bench_process_start(repeat: int) -> dict[str, float]:
+    """The same, as a user sees it: `pytest` from process start to the first test running."""
+    probe = REPO / "bench" / "probe_first_test.py"
+    results: dict[str, list[float]] = {"cold": [], "warm": []}
+    for _ in range(repeat):
+        with scratch_cache() as cache:
+            env = {**os.environ, "SUPAMIGRATE_CACHE_DIR": str(cache.root)}
+            for kind in ("cold", "warm"):
+                with tempfile.NamedTemporaryFile("r", suffix=".t") as stamp:
+                    env["BENCH_STAMP"] = stamp.name
+                    t = time.time()
+                    subprocess.run(
+                        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(probe)],
+                        cwd=REPO, env=env, check=True, capture_output=True,
+                    )
+                    results[kind].append(float(Path(stamp.name).read_text()) - t)
+    return {"process_cold_start_s": median_of(results["cold"]), "process_warm_start_s": median_of(results["warm"])}
+
+
+def per_test(fn: Callable[[], None], n: int) -> float:
+    t = time.perf_counter()
+    for _ in range(n):
+        fn()
+    return (time.perf_counter() - t) / n
+
+
+def bench_isolation(project: Project, repeat: int) -> dict[str, float]:
+    """Per-test cost of each isolation flow, net of the test body itself."""
+    with scratch_cache() as cache:
+        ts = TemplateServer.start(project, cache=cache)
+        try:
+            server = ts.server
+            test_db = ts.take_spare("bench_test")
+            conn = psycopg.connect(server.conninfo(test_db, "postgres"), prepare_threshold=None)
+
+            def body() -> None:
+                conn.execute(TEST_BODY).fetchone()
+
+            def rollback_test() -> None:
+                with conn.transaction(force_rollback=True):
+                    conn.execute(TEST_BODY).fetchone()
+
+            def clone_test() -> None:
+                name = ts.clone("bench_clone")
+                with psycopg.connect(server.conninfo(name, "postgres")) as c:
+                    c.execute(TEST_BODY).fetchone()
+                drop_database(server, name)
+
+            # pytest-postgresql's stock flow: its `postgresql` fixture makes each test a database
+            # from the template that `postgresql_proc(load=[...])` built, via DatabaseJanitor.
+            host, port = str(server.socket_dir), server.port  # type: ignore[attr-defined]
+
+            def stock_test() -> None:
+                dbname = unique_name("bench_stock")
+                janitor = DatabaseJanitor(
+                    user=server.superuser, host=host, port=port, dbname=dbname,
+                    template_dbname=ts.template.dbname, version=15,
+                )
+                with janitor, psycopg.connect(dbname=dbname, user="postgres", host=host, port=port) as c:
+                    c.execute(TEST_BODY).fetchone()
+
+            samples: dict[str, list[float]] = {"body": [], "rollback": [], "clone": [], "stock": []}
+            for _ in range(repeat):
+                samples["body"].append(per_test(body, 2000))
+                samples["rollback"].append(per_test(rollback_test, 2000))
+                samples["clone"].append(per_test(clone_test, 10))
+                samples["stock"].append(per_test(stock_test, 10))
+            conn.close()
+            drop_database(server, test_db)
+        finally:
+            ts.stop()
+    b = median_of(samples["body"])
+    return {
+        "test_body_ms": b * 1e3,
+        "rollback_overhead_ms": (median_of(samples["rollback"]) - b) * 1e3,
+        "clone_overhead_ms": (median_of(samples["clone"]) - b) * 1e3,
+        "stock_overhead_ms": (median_of(samples["stock"]) - b) * 1e3,
+    }
+
+
+def generated_project(root: Path, count: int) -> Project:
+    """A project of ``count`` migrations shaped like real ones: a table, index, RLS and a policy each.
+
+    Every tenth table belongs to auth.users, the others to the table before them: a thousand foreign
+    keys into auth.users would measure PostgreSQL's trigger bookkeeping on that one table instead.
+    """
+    mig = root / "supabase" / "migrations"
+    mig.mkdir(parents=True)
+    (root / "supabase" / "config.toml").write_text('project_id = "bench"\n[db]\nmajor_version = 15\n')
+    for i in range(count):
+        parent = "auth.users (id)" if i % 10 == 0 else f"public.t{i - 1} (id)"
+        owner_type = "uuid" if i % 10 == 0 else "bigint"
+        (mig / f"{20240101000000 + i}_table_{i}.sql").write_text(
+            f"-- migration {i}\n"
+            f"create table public.t{i} (\n  id bigint generated always as identity primary key,\n"
+            f"  owner {owner_type} not null references {parent} on delete cascade,\n"
+            f"  name text not null,\n  created_at timestamptz not null default now()\n);\n"
+            f"create index t{i}_owner_idx on public.t{i} (owner);\n"
+            f"alter table public.t{i} enable row level security;\n"
+            f'create policy "own rows" on public.t{i} for select to authenticated\n'
+            f"  using ({'owner = (select auth.uid())' if i % 10 == 0 else 'true'});\n"
+        )
+    return Project.load(root)
+
+
+def bench_apply(sizes: list[int], repeat: int) -> dict[str, dict[str, float]]:
+    results: dict[str, dict[str, float]] = {}
+    with scratch_cache() as cache, tempfile.TemporaryDirectory() as tmp:
+        base = BaseServer.start(Project.load(REPO), cache=cache)
+        try:
+            for size in sizes:
+                project = generated_project(Path(tmp) / f"p{size}", size)
+                mset = MigrationSet.discover(project.migrations_dir)
+                applies: list[float] = []
+                for _ in range(repeat if size < 1000 else max(1, repeat // 2)):
+                    name = unique_name("bench_apply")
+                    t = time.perf_counter()
+                    build(base.server, name, project, migrations=mset, template="supamigrate_base", seed=False)
+                    applies.append(time.perf_counter() - t)
+                    drop_database(base.server, name)
+                row = {"apply_s": median_of(applies)}
+                row.update(bench_lint(project, repeat))
+                results[str(size)] = row
+        finally:
+            base.stop()
+    return results
+
+
+def bench_lint(project: Project, repeat: int) -> dict[str, float]:
+    try:
+        from supamigrate import lint  # the linter lands with the lint issue
+    except ImportError:
+        return {}
+    runner = getattr(lint, "lint_project", None)
+    if runner is None:
+        return {}
+    samples = []
+    for _ in range(max(1, repeat // 2)):
+        t = time.perf_counter()
+        runner(project)
+        samples.append(time.perf_counter() - t)
+    return {"lint_s": median_of(samples)}
+
+
+TARGETS: list[tuple[str, str, Callable[[dict[str, Any]], bool]]] = [
+    ("rollback overhead <= 1 ms per test", "rollback_overhead_ms", lambda r: r["rollback_overhead_ms"] <= 1.0),
+    ("rollback >= 30x cheaper than the stock flow", "stock_ratio", lambda r: r["stock_ratio"] >= 30),
+    ("warm start <= 0.3 s", "warm_start_s", lambda r: r["warm_start_s"] <= 0.3),
+    ("warm start >= 3x faster than cold", "cold_warm_ratio", lambda r: r["cold_warm_ratio"] >= 3),
+    ("cold start <= 1.5 s", "cold_start_s", lambda r: r["cold_start_s"] <= 1.5),
+    ("1,000 migrations applied in <= 5 s", "apply_1000_s", lambda r: r.get("apply_1000_s", float("inf")) <= 5),
+]
+
+
+def machine() -> str:
+    cpu = "unknown cpu"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return f"{os.cpu_count()} cores, {cpu}, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--sizes", default="10,100,1000")
+    parser.add_argument("--json", type=Path, default=REPO / "bench-results.json")
+    args = parser.parse_args()
+    project = Project.load(REPO)
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+
+    results: dict[str, Any] = {"machine": machine()}
+    print(f"machine: {results['machine']}", flush=True)
+    results.update(bench_start(project, args.repeat))
+    results.update(bench_process_start(max(1, args.repeat // 2)))
+    results.update(bench_isolation(project, max(3, args.repeat // 2)))
+    results["apply"] = bench_apply(sizes, args.repeat)
+    results["stock_ratio"] = results["stock_overhead_ms"] / max(results["rollback_overhead_ms"], 1e-6)
+    results["cold_warm_ratio"] = results["cold_start_s"] / results["warm_start_s"]
+    if "1000" in results["apply"]:
+        results["apply_1000_s"] = results["apply"]["1000"]["apply_s"]
+
+    rows = [
+        ("cold start to first test (no cache)", f"{results['cold_start_s']:.3f} s"),
+        ("warm start to first test (cache hit)", f"{results['warm_start_s']:.3f} s"),
+        ("  same, whole `pytest` process, cold", f"{results['process_cold_start_s']:.3f} s"),
+        ("  same, whole `pytest` process, warm", f"{results['process_warm_start_s']:.3f} s"),
+        ("per-test overhead: rollback (db fixture)", f"{results['rollback_overhead_ms']:.3f} ms"),
+        ("per-test overhead: template clone (fresh_db)", f"{results['clone_overhead_ms']:.1f} ms"),
+        ("per-test overhead: pytest-postgresql stock flow", f"{results['stock_overhead_ms']:.1f} ms"),
+        ("stock flow / rollback", f"{results['stock_ratio']:.0f}x"),
+        ("cold / warm start", f"{results['cold_warm_ratio']:.1f}x"),
+    ]
+    for size, row in results["apply"].items():
+        per = row["apply_s"] / int(size) * 1e3
+        lint = f", lint {row['lint_s']:.2f} s" if "lint_s" in row else ""
+        rows.append((f"apply {size} migrations", f"{row['apply_s']:.2f} s ({per:.2f} ms each){lint}"))
+    width = max(len(r[0]) for r in rows)
+    print("\n| measure | median |\n|---|---|")
+    for name, value in rows:
+        print(f"| {name:<{width}} | {value} |")
+    print("\ntargets:")
+    results["targets"] = {}
+    for label, _, ok in TARGETS:
+        met = ok(results)
+        results["targets"][label] = met
+        print(f"  [{'met' if met else 'MISSED'}] {label}")
+    args.json.write_text(json.dumps(results, indent=2))
+    print(f"\nwritten to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

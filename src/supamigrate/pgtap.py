@@ -1,0 +1,391 @@
+"""pgTAP files (``supabase/tests/**/*.sql`` and ``*.pg``), run the way ``supabase test db`` runs them.
+
+The CLI hands each file to ``pg_prove``; here a file runs statement by statement on a connection,
+inside a transaction that is always rolled back. Every text value a statement returns is TAP
+output; it is parsed into the plan, the numbered assertions (with their directives and
+diagnostics) and the file-level problems a TAP harness fails a file for: an SQL error, no plan, a
+plan the file did not keep, assertions out of sequence, ``Bail out!``.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import pglast.parser
+import psycopg
+from psycopg import sql
+
+from .errors import MigrationError, SupamigrateError
+from .migrations import _COMMENT_ONLY, _TRANSACTION_CONTROL, SqlFile, located_error
+from .sqltext import SqlText
+
+# The files `supabase test db` runs: pg_prove --ext .pg --ext .sql -r supabase/tests
+TEST_SUFFIXES = (".sql", ".pg")
+SCHEMA = "extensions"
+PACKAGE = "postgresql-{major}-pgtap"
+
+# psql meta-commands that only change psql's display or variables; pgTAP files often start with them.
+_HARMLESS_META = frozenset({"set", "unset", "pset", "timing", "t", "a", "x", "encoding", "echo", "qecho"})
+
+_PLAN = re.compile(r"^1\.\.(\d+)(?:\s*#\s*(.*))?$")
+_RESULT = re.compile(r"^(not\s+)?ok\b\s*(\d+)?\s*(?:-\s*)?(.*)$", re.IGNORECASE)
+# A TAP directive: an unescaped "#" followed by TODO or SKIP.
+_DIRECTIVE = re.compile(r"(?<!\\)#\s*(TODO|SKIP)\S*\s*(.*)$", re.IGNORECASE)
+_BAIL_OUT = re.compile(r"^Bail out!\s*(.*)$", re.IGNORECASE)
+
+
+class PgTapMissing(SupamigrateError):
+    """pgTAP is not installed on the server, or not created in the database."""
+
+
+def is_test_file(path: Path, project_root: Path) -> bool:
+    """Whether ``path`` is a file ``supabase test db`` runs for the project at ``project_root``."""
+    if path.suffix not in TEST_SUFFIXES:
+        return False
+    tests_dir = (project_root / "supabase" / "tests").resolve()
+    return path.resolve().is_relative_to(tests_dir)
+
+
+def test_files(project_root: Path) -> list[Path]:
+    """Every pgTAP file of the project, in path order."""
+    tests_dir = project_root / "supabase" / "tests"
+    if not tests_dir.is_dir():
+        return []
+    return sorted(p for p in tests_dir.rglob("*") if p.is_file() and p.suffix in TEST_SUFFIXES)
+
+
+def available_on_disk(bindir: Path) -> bool:
+    """Whether the server binaries in ``bindir`` have pgTAP installed beside them (its control file)."""
+    try:
+        out = subprocess.run([str(bindir / "pg_config"), "--sharedir"], capture_output=True, text=True, timeout=30)
+    except OSError:
+        return False
+    return out.returncode == 0 and (Path(out.stdout.strip()) / "extension" / "pgtap.control").is_file()
+
+
+def _server_major(conn: psycopg.Connection) -> int:
+    row = conn.execute("SELECT current_setting('server_version_num')::int / 10000").fetchone()
+    return int(row[0]) if row else 15
+
+
+def install(conn: psycopg.Connection) -> str | None:
+    """Create pgTAP in schema ``extensions`` (as the CLI does) when the server has it.
+
+    Needs a connection that may create the extension (a superuser) with no open transaction.
+    Returns pgTAP's version, or None when the server lacks it or the user may not create it.
+    """
+    row = conn.execute(
+        "SELECT installed_version, default_version FROM pg_available_extensions WHERE name = 'pgtap'"
+    ).fetchone()
+    conn.rollback()
+    if row is None:
+        return None
+    if row[0] is not None:
+        return str(row[0])
+    try:
+        with conn.transaction():
+            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(SCHEMA)))
+            create = sql.SQL("CREATE EXTENSION IF NOT EXISTS pgtap WITH SCHEMA {}")
+            conn.execute(create.format(sql.Identifier(SCHEMA)))
+    except psycopg.errors.InsufficientPrivilege:
+        return None
+    return str(row[1])
+
+
+def require(conn: psycopg.Connection) -> str:
+    """pgTAP's version in the database of ``conn``; PgTapMissing says what to install when absent."""
+    row = conn.execute(
+        "SELECT e.extversion, n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace"
+        " WHERE e.extname = 'pgtap'"
+    ).fetchone()
+    if row is not None:
+        return str(row[0])
+    available = conn.execute(
+        "SELECT EXISTS (SELECT FROM pg_available_extensions WHERE name = 'pgtap')"
+    ).fetchone()
+    raise missing_error(_server_major(conn), available=bool(available and available[0]))
+
+
+def missing_error(major: int, *, available: bool) -> PgTapMissing:
+    """The error for a database without pgTAP, naming exactly what to install or run."""
+    package = PACKAGE.format(major=major)
+    if available:
+        return PgTapMissing(
+            "pgTAP is installed on the server but not created in the test database",
+            hint=f"a superuser must run `CREATE EXTENSION pgtap WITH SCHEMA {SCHEMA}`; the plugin does so"
+            " when it builds the template, which needs the URL's user to be a superuser",
+        )
+    return PgTapMissing(
+        f"pgTAP is not installed on this PostgreSQL {major} server",
+        hint=f"install the Debian/Ubuntu package {package} (`apt-get install {package}`, or `make setup`"
+        " as root), then run the tests again",
+    )
+
+
+@dataclass(frozen=True)
+class Assertion:
+    """One TAP result line (``ok 3 - description``) with its diagnostics and where it came from."""
+
+    number: int
+    ok: bool
+    description: str
+    directive: str | None = None  # "TODO" or "SKIP"
+    reason: str = ""
+    diagnostics: tuple[str, ...] = ()
+    line: str = ""
+    path: Path | None = None
+    source_line: int | None = None  # line of the statement that printed it
+
+    @property
+    def title(self) -> str:
+        """``3 - description``, as the assertion is named in reports."""
+        return f"{self.number} - {self.description}" if self.description else str(self.number)
+
+    @property
+    def failed(self) -> bool:
+        """A failure that counts: ``not ok`` without a TODO directive."""
+        return not self.ok and self.directive != "TODO"
+
+    def render(self) -> str:
+        """The file, the assertion number and the TAP output, as a failure message."""
+        where = f"{self.path}:{self.source_line}" if self.path and self.source_line else str(self.path or "")
+        head = f"{where}: assertion {self.number} failed"
+        head += f": {self.description}" if self.description else ""
+        return "\n".join([head, self.line, *self.diagnostics])
+
+
+@dataclass
+class TapRun:
+    """What one pgTAP file printed and how its run ended."""
+
+    path: Path
+    plan: int | None = None
+    plans: int = 0
+    skip_all: str | None = None
+    assertions: list[Assertion] = field(default_factory=list)
+    comments: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+    bail_out: str | None = None
+    error: MigrationError | None = None
+
+    @property
+    def failed(self) -> list[Assertion]:
+        return [a for a in self.assertions if a.failed]
+
+    def problems(self) -> list[str]:
+        """Why a TAP harness would fail the file as a whole (the failing assertions aside).
+
+        Each names the file: an SQL error as ``path:line:col: SQLSTATE message`` and its
+        DETAIL/HINT/CONTEXT lines, anything else as ``path: message``.
+        """
+        out = [self.error.render()] if self.error is not None else []
+        out += [f"{self.path}: {p}" for p in self._plan_problems()]
+        return out
+
+    def _plan_problems(self) -> list[str]:
+        out: list[str] = []
+        if self.bail_out is not None:
+            out.append(f"Bail out! {self.bail_out}".rstrip())
+        if self.plans > 1:
+            out.append(f"more than one plan ({self.plans} lines `1..N`)")
+        ran = len(self.assertions)
+        if self.plan is None and self.skip_all is None:
+            if ran == 0 and self.error is None:
+                out.append("no TAP output: the file printed no plan and ran no assertion (call plan(N))")
+            elif ran:
+                out.append(f"no plan: ran {ran} assertion(s) but printed no `1..N` line (call plan(N))")
+        elif self.plan is not None and self.plan != ran:
+            out.append(f"planned {self.plan} test(s) but ran {ran}")
+        for expected, a in enumerate(self.assertions, 1):
+            if a.number != expected:
+                out.append(f"assertion {a.number} out of sequence (expected {expected})")
+                break
+        return out
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.problems()
+
+    def summary(self) -> str:
+        failed = len(self.failed)
+        return f"{self.path}: {len(self.assertions)} assertion(s), {failed} failed" + (
+            f", {len(self.problems())} file problem(s)" if self.problems() else ""
+        )
+
+
+class _Parser:
+    """Turns chunks of TAP text (one per returned value) into a TapRun."""
+
+    def __init__(self, run: TapRun) -> None:
+        self.run = run
+        self.pending: list[str] = []  # indented subtest output, shown with the next assertion
+
+    def feed(self, text: str, source_line: int) -> None:
+        last: int | None = None  # index of the assertion this chunk printed, for its "# ..." lines
+        for raw in text.splitlines():
+            line = raw.rstrip()
+            if not line.strip():
+                continue
+            if line[:1].isspace():
+                self.pending.append(line)
+                continue
+            if line.startswith("#"):
+                if last is not None:
+                    a = self.run.assertions[last]
+                    self.run.assertions[last] = _with_diagnostics(a, (*a.diagnostics, line))
+                else:
+                    self.run.comments.append(line)
+                continue
+            m = _PLAN.match(line)
+            if m:
+                self.run.plans += 1
+                self.run.plan = int(m.group(1))
+                if self.run.plan == 0 and m.group(2):
+                    self.run.skip_all = m.group(2)
+                continue
+            m = _BAIL_OUT.match(line)
+            if m:
+                self.run.bail_out = m.group(1)
+                continue
+            m = _RESULT.match(line)
+            if m:
+                self.run.assertions.append(self._assertion(m, line, source_line))
+                last = len(self.run.assertions) - 1
+                continue
+            self.run.comments.append(line)  # not TAP: kept, as a harness would show it
+
+    def _assertion(self, m: re.Match[str], line: str, source_line: int) -> Assertion:
+        description, directive, reason = m.group(3).strip(), None, ""
+        d = _DIRECTIVE.search(description)
+        if d:
+            directive, reason = d.group(1).upper(), d.group(2).strip()
+            description = description[: d.start()].rstrip().removesuffix("-").rstrip()
+        number = int(m.group(2)) if m.group(2) else len(self.run.assertions) + 1
+        diagnostics, self.pending = tuple(self.pending), []
+        return Assertion(
+            number=number,
+            ok=m.group(1) is None,
+            description=description.replace("\\#", "#"),
+            directive=directive,
+            reason=reason,
+            diagnostics=diagnostics,
+            line=line,
+            path=self.run.path,
+            source_line=source_line,
+        )
+
+
+def _with_diagnostics(a: Assertion, diagnostics: tuple[str, ...]) -> Assertion:
+    return Assertion(
+        a.number, a.ok, a.description, a.directive, a.reason, diagnostics, a.line, a.path, a.source_line
+    )
+
+
+def parse_tap(text: str, path: Path = Path("<tap>")) -> TapRun:
+    """Parse TAP text (as pg_prove reads it) into a TapRun; no database involved."""
+    run = TapRun(path)
+    _Parser(run).feed(text, 0)
+    return run
+
+
+@dataclass(frozen=True)
+class TestFile(SqlFile):
+    """A pgTAP file: SQL with, possibly, psql meta-command lines (``\\set QUIET 1``)."""
+
+    __test__ = False  # not a pytest test class, whatever its name
+
+    @cached_property
+    def written(self) -> SqlText:
+        """The file's text as written (``source`` has its meta-commands blanked out)."""
+        return SqlFile(self.path).source
+
+    @cached_property
+    def meta_commands(self) -> tuple[tuple[int, str], ...]:
+        """(offset, command line) of each psql meta-command: a backslash opening a line."""
+        text = self.written.text
+        try:
+            tokens = pglast.parser.scan(text)
+        except pglast.parser.ParseError:
+            return ()
+        found = []
+        for t in tokens:
+            line_start = text.rfind("\n", 0, t.start) + 1
+            if t.name == "ASCII_92" and not text[line_start : t.start].strip():
+                end = text.find("\n", t.start)
+                found.append((t.start, text[t.start : end if end >= 0 else len(text)]))
+        return tuple(found)
+
+    @cached_property
+    def source(self) -> SqlText:
+        # Meta-command lines become blanks of the same length, so offsets still map to lines.
+        text = self.written.text
+        for offset, command in self.meta_commands:
+            text = text[:offset] + " " * len(command) + text[offset + len(command) :]
+        return SqlText(text)
+
+    def unsupported_meta_command(self) -> MigrationError | None:
+        """The first meta-command that cannot be ignored (``\\i`` and the like), as an error."""
+        for offset, command in self.meta_commands:
+            name = command[1:].split(maxsplit=1)[0] if len(command) > 1 else ""
+            if name not in _HARMLESS_META:
+                return MigrationError(
+                    self.location(offset),
+                    f"psql meta-command not supported: {command.strip()}",
+                    hint="pgTAP files run statement by statement over a connection, not through psql;"
+                    " only display settings (\\set, \\pset, \\unset, ...) are ignored. Inline the file"
+                    " or move shared setup into a migration or seed",
+                )
+        return None
+
+
+def run_file(conn: psycopg.Connection, path: Path) -> TapRun:
+    """Run one pgTAP file on ``conn`` and return its TAP, rolling back everything it did.
+
+    Runs inside a transaction (a savepoint when ``conn`` is already in one) that is always rolled
+    back; the file's own BEGIN/COMMIT/ROLLBACK are ignored, as the whole file is that transaction.
+    An SQL error stops the file (as pg_prove's ON_ERROR_STOP) and is kept with its file:line:col.
+    """
+    file = TestFile(path)
+    run = TapRun(path)
+    try:
+        statements = file.statements
+    except MigrationError as exc:
+        run.error = exc
+        return run
+    run.error = file.unsupported_meta_command()
+    if run.error is not None:
+        return run
+    parser = _Parser(run)
+
+    def on_notice(diag: psycopg.errors.Diagnostic) -> None:
+        run.notices.append(f"{diag.severity}: {diag.message_primary}")
+
+    conn.add_notice_handler(on_notice)
+    try:
+        with conn.transaction(force_rollback=True):
+            for stmt in statements:
+                if _TRANSACTION_CONTROL.match(stmt.text) or _COMMENT_ONLY.match(stmt.text):
+                    continue
+                try:
+                    cur = conn.execute(stmt.text)
+                    rows = cur.fetchall() if cur.description and len(cur.description) == 1 else []
+                except psycopg.Error as exc:
+                    run.error = located_error(exc, file, stmt)
+                    break
+                line = file.location(stmt.offset).line
+                for (value,) in rows:
+                    if isinstance(value, str):
+                        parser.feed(value, line)
+    finally:
+        conn.remove_notice_handler(on_notice)
+    return run
+
+
+def run_files(conn: psycopg.Connection, paths: Sequence[Path]) -> list[TapRun]:
+    """Run several pgTAP files on ``conn``, each rolled back on its own."""
+    return [run_file(conn, p) for p in paths]

@@ -1,0 +1,408 @@
+"""plpgsql_check on every PL/pgSQL function of a migrated database, as ``supabase db lint`` runs it.
+
+Like the CLI: the extension is created inside a transaction that is always rolled back, functions
+of the user schemas (the CLI's internal schemas left out) are checked with
+``plpgsql_check_function(oid, format := 'json')``, and each issue's level is matched by prefix
+(``warning extra`` is a warning). Unlike the CLI, trigger functions are checked too, against each
+table whose triggers call them, and every problem is placed in the migration file that created
+the function: the CREATE FUNCTION statement is found by parsing the migrations with pglast, and
+the issue's line in the function body becomes a line of that file.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pglast
+import pglast.parser
+import psycopg
+from psycopg import sql
+
+from .database import build, drop_database, unique_name
+from .errors import SqlLocation, SupamigrateError
+from .findings import Finding
+from .migrations import Migration, MigrationSet
+from .project import Project
+from .server import EphemeralServer, ServerOptions
+
+LEVELS = ("warning", "error")  # lowest first, as the CLI's --level
+FAIL_ON = ("none", "warning", "error")
+PACKAGE = "postgresql-{major}-plpgsql-check"
+
+# Schemas `supabase db lint` leaves out when no --schema is given (LIKE patterns).
+INTERNAL_SCHEMAS = (
+    "information_schema", "pg\\_%", "\\_analytics", "\\_realtime", "\\_supavisor", "auth", "extensions",
+    "pgbouncer", "realtime", "storage", "supabase\\_functions", "supabase\\_migrations", "cron", "dbdev",
+    "graphql", "graphql\\_public", "net", "pgmq", "pgsodium", "pgsodium\\_masks", "pgtle", "repack",
+    "tiger", "tiger\\_data", "timescaledb\\_%", "\\_timescaledb\\_%", "topology", "vault",
+)
+
+# Functions written in PL/pgSQL that are not part of an extension; trigger functions with the
+# tables whose (non-internal) triggers call them.
+_FUNCTIONS = """
+SELECT p.oid, format('%I.%I(%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)),
+       n.nspname, p.proname, p.prosrc, p.prorettype = 'trigger'::regtype,
+       array(SELECT DISTINCT format('%I.%I', tn.nspname, c.relname) FROM pg_trigger t
+             JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace tn ON tn.oid = c.relnamespace
+             WHERE t.tgfoid = p.oid AND NOT t.tgisinternal ORDER BY 1)
+FROM pg_proc p
+JOIN pg_namespace n ON n.oid = p.pronamespace
+JOIN pg_language l ON l.oid = p.prolang
+WHERE l.lanname = 'plpgsql'
+  AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
+                  AND d.deptype = 'e')
+  AND {schemas}
+ORDER BY n.nspname, p.proname, p.oid
+"""
+
+
+def level_rank(level: str) -> int:
+    """0 for a warning, 1 for an error, -1 for anything else (matched by prefix, as the CLI)."""
+    for rank, name in enumerate(LEVELS):
+        if level.startswith(name):
+            return rank
+    return -1
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One plpgsql_check issue, placed in the migration that created the function."""
+
+    function: str  # schema-qualified signature, e.g. public.touch()
+    level: str  # as plpgsql_check names it: error, warning, warning extra, ...
+    message: str
+    location: SqlLocation | None = None  # in the migration file; None when no file creates it
+    body_line: int | None = None  # line within the function body, as plpgsql_check counts
+    sqlstate: str | None = None
+    statement: str | None = None  # the kind of PL/pgSQL statement ("SQL statement", "assignment")
+    query: str | None = None
+    detail: str | None = None
+    hint: str | None = None
+    context: str | None = None
+    table: str | None = None  # the table a trigger function was checked against
+
+    @property
+    def rank(self) -> int:
+        return level_rank(self.level)
+
+    def render(self, root: Path | None = None) -> str:
+        """``file:line:col: level SQLSTATE function: message`` and its detail lines."""
+        where = "<no migration creates it>"
+        if self.location is not None:
+            path = self.location.path
+            if root is not None and path.is_relative_to(root):
+                path = path.relative_to(root)
+            where = f"{path}:{self.location.line}:{self.location.column}"
+        on = f" (trigger on {self.table})" if self.table else ""
+        state = f" {self.sqlstate}" if self.sqlstate and self.sqlstate != "00000" else ""
+        lines = [f"{where}: {self.level}{state} {self.function}{on}: {self.message}"]
+        if self.query:
+            lines.append(f"QUERY: {self.query.strip()}")
+        for name, value in (("DETAIL", self.detail), ("HINT", self.hint), ("CONTEXT", self.context)):
+            if value:
+                lines.append(f"{name}: {value}")
+        return "\n".join(lines)
+
+    def finding(self, root: Path | None = None) -> Finding:
+        """This problem as a report finding (``warning extra`` and the like count as warnings)."""
+        level = "error" if self.rank >= level_rank("error") else "warning"
+        where = "<no migration creates it>"
+        if self.location is not None:
+            path = self.location.path
+            if root is not None and path.is_relative_to(root):
+                path = path.relative_to(root)
+            where = f"{path}:{self.location.line}:{self.location.column}"
+        on = f" (trigger on {self.table})" if self.table else ""
+        return Finding(
+            level, "plpgsql_check", f"{self.function}{on}: {self.message}", where, hint=self.hint, detail=self.query
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready view (path as a string, line and column split out)."""
+        return {
+            "function": self.function,
+            "level": self.level,
+            "message": self.message,
+            "path": str(self.location.path) if self.location else None,
+            "line": self.location.line if self.location else None,
+            "column": self.location.column if self.location else None,
+            "body_line": self.body_line,
+            "sqlstate": self.sqlstate,
+            "statement": self.statement,
+            "query": self.query,
+            "detail": self.detail,
+            "hint": self.hint,
+            "context": self.context,
+            "table": self.table,
+        }
+
+
+@dataclass
+class Report:
+    """What plpgsql_check found, which functions it checked and which it could not."""
+
+    problems: list[Problem] = field(default_factory=list)
+    checked: list[str] = field(default_factory=list)
+    unchecked: list[tuple[str, str]] = field(default_factory=list)  # (function, why)
+
+    def shown(self, level: str = "warning") -> list[Problem]:
+        """Problems at ``level`` or above (the CLI's --level; other levels are never shown)."""
+        minimum = LEVELS.index(level)
+        return [p for p in self.problems if p.rank >= minimum]
+
+    def fails(self, fail_on: str) -> bool:
+        """Whether ``--fail-on`` turns this report into a non-zero exit."""
+        if fail_on == "none":
+            return False
+        return bool(self.shown(fail_on))
+
+
+@dataclass(frozen=True)
+class Definition:
+    """A CREATE FUNCTION / PROCEDURE statement of a migration, and where its body starts."""
+
+    migration: Migration
+    schema: str | None
+    name: str
+    body: str | None
+    body_offset: int | None  # offset in the file of the body's first character
+    offset: int  # offset in the file of the statement's CREATE
+
+
+def definitions(mset: MigrationSet) -> list[Definition]:
+    """Every CREATE FUNCTION / PROCEDURE of the migrations, in apply order."""
+    found: list[Definition] = []
+    for m in mset.migrations:
+        for stmt in m.statements:
+            lowered = stmt.text.lower()
+            if "function" not in lowered and "procedure" not in lowered:
+                continue
+            try:
+                parsed = pglast.parse_sql(stmt.text)
+            except pglast.parser.ParseError:
+                continue
+            for raw in parsed:
+                node = raw.stmt
+                if not isinstance(node, pglast.ast.CreateFunctionStmt):
+                    continue
+                names = [n.sval for n in node.funcname or ()]
+                body, body_at = _body(node, stmt.text)
+                found.append(
+                    Definition(
+                        migration=m,
+                        schema=names[-2] if len(names) > 1 else None,
+                        name=names[-1],
+                        body=body,
+                        body_offset=stmt.offset + body_at if body_at is not None else None,
+                        offset=stmt.offset + _first_token(stmt.text),
+                    )
+                )
+    return found
+
+
+def _first_token(text: str) -> int:
+    """Offset of the first token that is not a comment (statements keep their leading comments)."""
+    for t in pglast.parser.scan(text):
+        if t.name not in ("SQL_COMMENT", "C_COMMENT"):
+            return int(t.start)
+    return 0
+
+
+def _body(node: pglast.ast.CreateFunctionStmt, text: str) -> tuple[str | None, int | None]:
+    """The body of a CREATE FUNCTION and the offset in ``text`` of its first character."""
+    for opt in node.options or ():
+        if opt.defname != "as" or not opt.arg:
+            continue
+        body = opt.arg[0].sval
+        location = getattr(opt, "arg_location", None)
+        tokens = [t for t in pglast.parser.scan(text) if t.name == "SCONST"]
+        # The string constant holding the body: at the parser's location, else the one that is it.
+        for t in tokens:
+            literal = text[t.start : t.end + 1]
+            if t.start == location or literal.endswith(body + literal[: _opening(literal)]):
+                return body, t.start + _opening(literal)
+        return body, None
+    return None, None
+
+
+def _opening(literal: str) -> int:
+    """Length of a string constant's opening delimiter: $tag$, E' or '."""
+    if literal.startswith("$"):
+        return literal.index("$", 1) + 1
+    return literal.index("'") + 1
+
+
+def _definition_for(defs: Sequence[Definition], schema: str, name: str, prosrc: str) -> Definition | None:
+    """The statement that created the live function: the last one whose body is the live body."""
+    same_name = [d for d in defs if d.name == name and d.schema in (None, schema)]
+    exact = [d for d in same_name if d.body == prosrc]
+    if exact:
+        return exact[-1]
+    return same_name[-1] if same_name else None
+
+
+def _place(
+    defn: Definition | None, prosrc: str, issue: dict[str, Any]
+) -> tuple[SqlLocation | None, int | None]:
+    """The file location of an issue: its statement's line in the body, moved into the file."""
+    statement = issue.get("statement") or {}
+    line = int(statement["lineNumber"]) if statement.get("lineNumber") else None
+    if defn is None:
+        return None, line
+    m = defn.migration
+    if line is None or defn.body_offset is None:
+        return m.location(defn.offset), line
+    body = defn.body if defn.body is not None else prosrc
+    lines = body.split("\n")
+    line_at = sum(len(text) + 1 for text in lines[: line - 1])
+    offset = line_at
+    query = issue.get("query") or {}
+    if query.get("text") and query.get("position"):
+        # plpgsql_check's query text keeps the source's length (INTO is blanked, not cut), so
+        # the error position inside it is a position inside the body once the query is found.
+        head = query["text"].lstrip().split("  ", 1)[0].split("\n", 1)[0]
+        start = body.find(head, line_at) if head else -1
+        if start >= 0:
+            lead = len(query["text"]) - len(query["text"].lstrip())
+            offset = start - lead + int(query["position"]) - 1
+    else:
+        offset += len(lines[line - 1]) - len(lines[line - 1].lstrip()) if line <= len(lines) else 0
+    return m.location(defn.body_offset + offset), line
+
+
+def _issues(conn: psycopg.Connection, oid: int, table: str | None) -> list[dict[str, Any]]:
+    query = (
+        sql.SQL("SELECT plpgsql_check_function({}::oid::regprocedure, {}::regclass, format := 'json')")
+        if table
+        else sql.SQL("SELECT plpgsql_check_function({}::oid::regprocedure, format := 'json')")
+    )
+    args = [sql.Literal(oid)] + ([sql.Literal(table)] if table else [])
+    rows = conn.execute(query.format(*args)).fetchall()
+    text = "\n".join(str(r[0]) for r in rows if r[0])
+    if not text.strip():
+        return []
+    issues: list[dict[str, Any]] = json.loads(text).get("issues") or []
+    return issues
+
+
+def _ensure_extension(conn: psycopg.Connection) -> None:
+    available = conn.execute(
+        "SELECT current_setting('server_version_num')::int / 10000,"
+        " EXISTS (SELECT FROM pg_available_extensions WHERE name = 'plpgsql_check')"
+    ).fetchone()
+    assert available is not None
+    major, present = available
+    if not present:
+        package = PACKAGE.format(major=major)
+        raise SupamigrateError(
+            f"plpgsql_check is not installed on this PostgreSQL {major} server",
+            hint=f"install the Debian/Ubuntu package {package} (`apt-get install {package}`, or `make setup`"
+            " as root)",
+        )
+    try:
+        with conn.transaction():
+            conn.execute("CREATE EXTENSION IF NOT EXISTS plpgsql_check")
+    except psycopg.errors.InsufficientPrivilege as exc:
+        raise SupamigrateError(
+            f"cannot create plpgsql_check: {exc.diag.message_primary}",
+            hint="connect as a superuser (the ephemeral server's connection is one)",
+        ) from None
+
+
+def _check_one(
+    conn: psycopg.Connection,
+    oid: int,
+    signature: str,
+    prosrc: str,
+    defn: Definition | None,
+    tables: Sequence[str | None],
+) -> list[Problem]:
+    """The problems of one function; a trigger function's, checked on each of its tables, once each."""
+    problems: list[Problem] = []
+    seen: set[tuple[str, str, int | None]] = set()
+    for table in tables:
+        try:
+            with conn.transaction():
+                issues = _issues(conn, oid, table)
+        except psycopg.Error as exc:
+            message = f"plpgsql_check failed: {exc.diag.message_primary}"
+            issues = [{"level": "error", "message": message, "sqlState": exc.diag.sqlstate}]
+        for issue in issues:
+            location, body_line = _place(defn, prosrc, issue)
+            key = (str(issue.get("level")), str(issue.get("message")), body_line)
+            if key in seen:
+                continue
+            seen.add(key)
+            query = issue.get("query") or {}
+            problems.append(
+                Problem(
+                    function=signature,
+                    level=str(issue.get("level") or "error"),
+                    message=str(issue.get("message") or ""),
+                    location=location,
+                    body_line=body_line,
+                    sqlstate=issue.get("sqlState"),
+                    statement=(issue.get("statement") or {}).get("text"),
+                    query=query.get("text"),
+                    detail=issue.get("detail"),
+                    hint=issue.get("hint"),
+                    context=issue.get("context"),
+                    table=table,
+                )
+            )
+    return problems
+
+
+def check_functions(
+    conn: psycopg.Connection, mset: MigrationSet, *, schemas: Sequence[str] | None = None
+) -> Report:
+    """Run plpgsql_check on the PL/pgSQL functions of the database of ``conn``.
+
+    ``conn`` needs no open transaction and the right to create the extension (a superuser).
+    ``schemas`` limits the check (the CLI's --schema); by default every schema but the CLI's
+    internal ones. Nothing is left behind: all of it runs in a transaction rolled back at the end.
+    """
+    report = Report()
+    defs = definitions(mset)
+    with conn.transaction(force_rollback=True):
+        _ensure_extension(conn)
+        if schemas:
+            where = sql.SQL("n.nspname = ANY({})").format(sql.Literal(list(schemas)))
+        else:
+            where = sql.SQL("n.nspname NOT LIKE ALL({})").format(sql.Literal(list(INTERNAL_SCHEMAS)))
+        rows = conn.execute(sql.SQL(_FUNCTIONS).format(schemas=where)).fetchall()
+        for oid, signature, schema, name, prosrc, is_trigger, tables in rows:
+            if is_trigger and not tables:
+                report.unchecked.append((signature, "no trigger calls it, and plpgsql_check needs a table"))
+                continue
+            defn = _definition_for(defs, schema, name, prosrc)
+            on = tables if is_trigger else [None]
+            report.problems += _check_one(conn, oid, signature, prosrc, defn, on)
+            report.checked.append(signature)
+    return report
+
+
+def check_project(
+    project: Project,
+    *,
+    pg_bin: Path | None = None,
+    schemas: Sequence[str] | None = None,
+    statement_timeout_ms: int | None = None,
+) -> Report:
+    """Build the project (stub and migrations) on an ephemeral server and check its functions.
+
+    The seed is left out: it cannot change a function. The server is gone when this returns.
+    """
+    mset = MigrationSet.discover(project.migrations_dir)
+    with EphemeralServer(ServerOptions(bindir=pg_bin, major=project.config.major_version)) as server:
+        name = unique_name("supamigrate_plpgsql")
+        build(server, name, project, migrations=mset, seed=False, statement_timeout_ms=statement_timeout_ms)
+        try:
+            with server.connect(name) as conn:
+                return check_functions(conn, mset, schemas=schemas)
+        finally:
+            drop_database(server, name)

@@ -1,0 +1,321 @@
+"""Each database advisor on a schema that triggers it and on one that does not.
+
+The schemas are built on ``db`` inside its rolled-back transaction, as ``postgres`` (as migrations
+run), in ``public`` so the platform's default grants to anon and authenticated apply. A case
+compares the advisor's findings before and after its SQL, so the research schema's own findings
+never get in the way.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from supamigrate.advisors import ADVISORS, Advice, AdvisorSettings, run_advisors
+from supamigrate.errors import ProjectError
+from supamigrate.project import Project
+
+EXPOSED = ("public", "graphql_public")
+
+NOTES = "create table public.adv_notes (id bigint primary key, user_id uuid, body text);"
+NOTES_RLS = NOTES + " alter table public.adv_notes enable row level security;"
+SECDEF = (
+    "create function public.adv_grant_admin() returns void language sql security definer"
+    " set search_path = '' as 'select'; "
+)
+
+
+@dataclass(frozen=True)
+class Case:
+    advisor: str
+    triggers: str
+    passes: str
+    object: str
+
+
+CASES = [
+    Case(
+        "rls_disabled_in_public",
+        NOTES,
+        NOTES_RLS + " create policy own on public.adv_notes for select to authenticated using (true);",
+        "public.adv_notes",
+    ),
+    Case(
+        "policy_exists_rls_disabled",
+        NOTES + " create policy own on public.adv_notes for select using (true);",
+        NOTES_RLS + " create policy own on public.adv_notes for select using (true);",
+        "public.adv_notes",
+    ),
+    Case(
+        "rls_enabled_no_policy",
+        NOTES_RLS,
+        NOTES_RLS + " create policy own on public.adv_notes for select to authenticated"
+        " using ((select auth.uid()) = user_id);",
+        "public.adv_notes",
+    ),
+    Case(
+        "auth_users_exposed",
+        "create view public.adv_people as select id, email from auth.users;",
+        "create view public.adv_people with (security_invoker = on) as select id, email from auth.users;",
+        "public.adv_people",
+    ),
+    Case(
+        "security_definer_view",
+        NOTES_RLS + " create view public.adv_recent as select id, body from public.adv_notes;",
+        NOTES_RLS + " create view public.adv_recent with (security_invoker = on)"
+        " as select id, body from public.adv_notes;",
+        "public.adv_recent",
+    ),
+    Case(
+        "function_search_path_mutable",
+        "create function public.adv_add(a int, b int) returns int language sql as 'select a + b';",
+        "create function public.adv_add(a int, b int) returns int language sql"
+        " set search_path = '' as 'select a + b';",
+        "public.adv_add(a integer, b integer)",
+    ),
+    Case(
+        "anon_security_definer_function_executable",
+        SECDEF,
+        SECDEF + "revoke execute on function public.adv_grant_admin() from public, anon;",
+        "public.adv_grant_admin()",
+    ),
+    Case(
+        "authenticated_security_definer_function_executable",
+        SECDEF + "revoke execute on function public.adv_grant_admin() from public, anon;",
+        SECDEF + "revoke execute on function public.adv_grant_admin() from public, anon, authenticated;",
+        "public.adv_grant_admin()",
+    ),
+    Case(
+        "auth_rls_initplan",
+        NOTES_RLS + " create policy own on public.adv_notes for select to authenticated"
+        " using (auth.uid() = user_id);",
+        NOTES_RLS + " create policy own on public.adv_notes for select to authenticated"
+        " using ((select auth.uid()) = user_id);",
+        "public.adv_notes: policy own",
+    ),
+    Case(
+        "multiple_permissive_policies",
+        NOTES_RLS + " create policy mine on public.adv_notes for select to authenticated"
+        " using ((select auth.uid()) = user_id);"
+        " create policy shared on public.adv_notes for select to authenticated using (body is not null);",
+        NOTES_RLS + " create policy mine on public.adv_notes for select to authenticated"
+        " using ((select auth.uid()) = user_id);"
+        " create policy shared on public.adv_notes as restrictive for select to authenticated"
+        " using (body is not null);",
+        "public.adv_notes: policies mine, shared",
+    ),
+    Case(
+        "rls_references_user_metadata",
+        NOTES_RLS + " create policy admins on public.adv_notes for delete to authenticated"
+        " using (((select auth.jwt()) -> 'user_metadata' ->> 'role') = 'admin');",
+        NOTES_RLS + " create policy admins on public.adv_notes for delete to authenticated"
+        " using (((select auth.jwt()) -> 'app_metadata' ->> 'role') = 'admin');",
+        "public.adv_notes: policy admins",
+    ),
+    Case(
+        "rls_policy_always_true",
+        NOTES_RLS + " create policy anyone on public.adv_notes for update to authenticated using (true);",
+        NOTES_RLS + " create policy anyone on public.adv_notes for select to anon using (true);",
+        "public.adv_notes: policy anyone",
+    ),
+    Case(
+        "unindexed_foreign_keys",
+        NOTES + " create table public.adv_tags (id bigint primary key,"
+        " note_id bigint not null references public.adv_notes (id));",
+        NOTES + " create table public.adv_tags (id bigint primary key,"
+        " note_id bigint not null references public.adv_notes (id));"
+        " create index on public.adv_tags (note_id);",
+        "public.adv_tags: foreign key adv_tags_note_id_fkey",
+    ),
+    Case(
+        "duplicate_index",
+        NOTES + " create index adv_a on public.adv_notes (user_id);"
+        " create index adv_b on public.adv_notes (user_id);",
+        NOTES + " create index adv_a on public.adv_notes (user_id);"
+        " create index adv_b on public.adv_notes (user_id, id);",
+        "public.adv_notes: indexes adv_a, adv_b",
+    ),
+    Case(
+        "no_primary_key",
+        "create table public.adv_log (at timestamptz, line text);",
+        "create table public.adv_log (id bigint generated always as identity primary key, line text);",
+        "public.adv_log",
+    ),
+    Case(
+        "extension_in_public",
+        "create extension pg_trgm with schema public;",
+        "create extension pg_trgm with schema extensions;",
+        "extension pg_trgm",
+    ),
+]
+
+
+def advise(db: psycopg.Connection, advisor: str, sql: str, exposed: Sequence[str] = EXPOSED) -> list[Advice]:
+    """The findings of ``advisor`` that ``sql`` adds to the migrated database."""
+    before = {a.object for a in run_advisors(db, exposed, only=[advisor])}
+    db.execute(sql)  # type: ignore[arg-type]
+    return [a for a in run_advisors(db, exposed, only=[advisor]) if a.object not in before]
+
+
+def test_every_advisor_has_a_case() -> None:
+    assert sorted(c.advisor for c in CASES) == sorted(ADVISORS)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.advisor)
+def test_advisor_flags_its_schema(db: psycopg.Connection, case: Case) -> None:
+    found = advise(db, case.advisor, case.triggers)
+    assert [a.object for a in found] == [case.object]
+    (advice,) = found
+    assert advice.level == ADVISORS[case.advisor].level
+    assert advice.hint
+    # The message names the object (a policy's message names its table and the policy).
+    assert case.object.split(":")[0].split(" ")[-1] in advice.message
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.advisor)
+def test_advisor_passes_the_fixed_schema(db: psycopg.Connection, case: Case) -> None:
+    assert advise(db, case.advisor, case.passes) == []
+
+
+SUPABASE_LEVELS = {
+    "rls_disabled_in_public": "ERROR",
+    "policy_exists_rls_disabled": "ERROR",
+    "auth_users_exposed": "ERROR",
+    "security_definer_view": "ERROR",
+    "rls_references_user_metadata": "ERROR",
+    "function_search_path_mutable": "WARN",
+    "anon_security_definer_function_executable": "WARN",
+    "authenticated_security_definer_function_executable": "WARN",
+    "auth_rls_initplan": "WARN",
+    "multiple_permissive_policies": "WARN",
+    "rls_policy_always_true": "WARN",
+    "duplicate_index": "WARN",
+    "extension_in_public": "WARN",
+    "rls_enabled_no_policy": "INFO",
+    "unindexed_foreign_keys": "INFO",
+    "no_primary_key": "INFO",
+}
+
+
+def test_levels_are_supabases_and_every_advisor_is_documented() -> None:
+    assert {a.id: a.level for a in ADVISORS.values()} == SUPABASE_LEVELS
+    for a in ADVISORS.values():
+        assert len(a.doc) > 80, a.id
+        assert a.hint and a.title and a.splinter, a.id
+
+
+def test_only_exposed_schemas_count_for_rls(db: psycopg.Connection) -> None:
+    sql = (
+        "create schema adv_private; grant usage on schema adv_private to anon, authenticated;"
+        " create table adv_private.secrets (id bigint primary key, value text);"
+        " grant select on adv_private.secrets to anon;"
+    )
+    assert advise(db, "rls_disabled_in_public", sql, exposed=("public",)) == []
+    exposed = run_advisors(db, ("public", "adv_private"), only=["rls_disabled_in_public"])
+    (found,) = [a for a in exposed if a.object.startswith("adv_private.")]
+    assert found.object == "adv_private.secrets"
+    assert "anon can select every row" in found.message
+
+
+def test_a_table_no_api_role_may_touch_is_not_flagged(db: psycopg.Connection) -> None:
+    sql = NOTES + " revoke all on public.adv_notes from anon, authenticated;"
+    assert advise(db, "rls_disabled_in_public", sql) == []
+
+
+def test_auth_users_behind_two_views_and_a_materialized_view(db: psycopg.Connection) -> None:
+    sql = (
+        "create view public.adv_inner with (security_invoker = on) as select id, email from auth.users;"
+        " create view public.adv_outer as select * from public.adv_inner;"
+        " create materialized view public.adv_snapshot as select id, email from auth.users;"
+    )
+    found = advise(db, "auth_users_exposed", sql)
+    assert [(a.object, a.message.split(" ")[0]) for a in found] == [
+        ("public.adv_outer", "view"),
+        ("public.adv_snapshot", "materialized"),
+    ]
+
+
+def test_insert_policy_without_with_check_is_always_true(db: psycopg.Connection) -> None:
+    sql = NOTES_RLS + " create policy anyone on public.adv_notes for insert to anon;"
+    (found,) = advise(db, "rls_policy_always_true", sql)
+    assert "WITH CHECK is always true" in found.message
+
+
+def test_current_setting_per_row_is_flagged_and_named(db: psycopg.Connection) -> None:
+    sql = NOTES_RLS + (
+        " create policy own on public.adv_notes for select to authenticated"
+        " using ((current_setting('request.jwt.claims', true)::jsonb ->> 'sub')::uuid = user_id);"
+    )
+    (found,) = advise(db, "auth_rls_initplan", sql)
+    assert "current_setting()" in found.message
+
+
+def test_a_call_inside_a_correlated_subquery_runs_per_row(db: psycopg.Connection) -> None:
+    per_row = NOTES_RLS + (
+        " create table public.adv_members (note_id bigint, member uuid);"
+        " create policy shared on public.adv_notes for select to authenticated using (exists ("
+        "select 1 from public.adv_members m where m.note_id = id and m.member = auth.uid()));"
+    )
+    (found,) = advise(db, "auth_rls_initplan", per_row)
+    assert found.object == "public.adv_notes: policy shared"
+    db.execute("drop policy shared on public.adv_notes")
+    wrapped = (
+        "create policy shared on public.adv_notes for select to authenticated using (exists ("
+        "select 1 from public.adv_members m where m.note_id = id and m.member = (select auth.uid())));"
+    )
+    assert advise(db, "auth_rls_initplan", wrapped) == []
+
+
+def test_raw_user_meta_data_in_a_policy_is_flagged(db: psycopg.Connection) -> None:
+    sql = NOTES_RLS + (
+        " create policy admins on public.adv_notes for select to authenticated using (exists ("
+        "select from auth.users u where u.id = (select auth.uid())"
+        " and u.raw_user_meta_data ->> 'admin' = 'yes'));"
+    )
+    found = advise(db, "rls_references_user_metadata", sql)
+    assert [a.object for a in found] == ["public.adv_notes: policy admins"]
+
+
+def test_trigger_functions_are_not_rpc_endpoints(db: psycopg.Connection) -> None:
+    sql = (
+        "create function public.adv_touch() returns trigger language plpgsql security definer"
+        " set search_path = '' as $$ begin return new; end $$;"
+    )
+    assert advise(db, "anon_security_definer_function_executable", sql) == []
+
+
+def test_disable_and_ignore(db: psycopg.Connection) -> None:
+    db.execute("create table public.adv_log (line text);")
+    flagged = [a.object for a in run_advisors(db, EXPOSED, only=["no_primary_key"])]
+    assert "public.adv_log" in flagged
+    kept = run_advisors(db, EXPOSED, only=["no_primary_key"], ignore=["no_primary_key:public.adv_log"])
+    assert "public.adv_log" not in [a.object for a in kept]
+    assert run_advisors(db, EXPOSED, only=["no_primary_key"], disable=["no_primary_key"]) == []
+
+
+def test_advice_becomes_a_finding_at_the_report_level(db: psycopg.Connection) -> None:
+    (advice,) = advise(db, "rls_disabled_in_public", NOTES)
+    finding = advice.finding()
+    assert finding.level == "error"
+    assert (finding.code, finding.where) == ("rls_disabled_in_public", "public.adv_notes")
+    assert finding.hint == advice.hint
+
+
+def test_settings_come_from_supamigrate_toml(tmp_path) -> None:
+    (tmp_path / "supabase").mkdir()
+    (tmp_path / "supamigrate.toml").write_text('[advisors]\ndisable = ["no_primary_key"]\n')
+    assert AdvisorSettings.from_project(Project.load(tmp_path)).disable == ("no_primary_key",)
+    (tmp_path / "supamigrate.toml").write_text('[advisors]\ndisable = ["no_such_advisor"]\n')
+    with pytest.raises(ProjectError, match="no_such_advisor"):
+        AdvisorSettings.from_project(Project.load(tmp_path))
+
+
+def test_readme_table_lists_every_advisor_with_its_level() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `([a-z_]+)` \| (ERROR|WARN|INFO) \|", readme, flags=re.MULTILINE)
+    assert dict(rows) == {a.id: a.level for a in ADVISORS.values()}

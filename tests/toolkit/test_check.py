@@ -1,0 +1,103 @@
+"""``check`` end to end: build on its own ephemeral server, advisors, snapshot comparison, report.
+
+Uses a copy of ``fixtures/advised``, whose migration trips advisors at every level and whose
+committed ``supabase/schema.sql`` is stale.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from supamigrate import cli, commands, report
+from supamigrate.commands import CheckReport
+from supamigrate.project import Project
+
+FIXTURE = Path(__file__).parent / "fixtures" / "advised"
+
+
+@pytest.fixture(scope="module")
+def advised(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("advised")
+    shutil.copytree(FIXTURE, root, dirs_exist_ok=True)
+    return root
+
+
+@pytest.fixture(scope="module")
+def checked(advised: Path) -> CheckReport:
+    return commands.check(Project.load(advised))
+
+
+def codes(result: CheckReport, level: str) -> list[tuple[str, str]]:
+    return sorted((f.code, f.where) for f in result.findings if f.level == level)
+
+
+def test_advisor_findings_at_each_level(checked: CheckReport) -> None:
+    assert ("rls_disabled_in_public", "public.notes") in codes(checked, "error")
+    assert codes(checked, "warning") == [("function_search_path_mutable", "public.note_count()")]
+    assert codes(checked, "info") == [
+        ("no_primary_key", "public.audit_log"),
+        ("rls_enabled_no_policy", "public.audit_log"),
+        ("unindexed_foreign_keys", "public.notes: foreign key notes_user_id_fkey"),
+    ]
+    assert not checked.ok
+    assert "advisors" in checked.timings
+
+
+def test_stale_snapshot_is_an_error_with_a_diff(checked: CheckReport) -> None:
+    (stale,) = [f for f in checked.findings if f.code == "schema-snapshot-stale"]
+    assert stale.level == "error" and stale.where == "supabase/schema.sql"
+    assert stale.detail is not None
+    lines = stale.detail.splitlines()
+    assert lines[0] == "--- supabase/schema.sql (committed)"
+    assert "--- Deliberately stale: the snapshot of a project before its first migration." in lines
+    assert "+CREATE TABLE public.notes (" in lines
+    assert "supamigrate dump" in (stale.hint or "")
+
+
+def test_fail_on_threshold(checked: CheckReport) -> None:
+    errors_only = CheckReport(checked.project, findings=[f for f in checked.findings if f.level != "error"])
+    assert errors_only.ok
+    assert not CheckReport(checked.project, findings=errors_only.findings, fail_on="warning").ok
+    assert CheckReport(checked.project, findings=checked.findings, fail_on="none").ok
+
+
+def test_text_report_groups_by_level(checked: CheckReport) -> None:
+    text = report.check_text(checked)
+    heads = [line for line in text.splitlines() if line.split(" (")[0] in ("ERRORS", "WARNINGS", "INFOS")]
+    assert [h.split(" ")[0] for h in heads] == ["ERRORS", "WARNINGS", "INFOS"]
+    assert "+CREATE TABLE public.notes (" in text
+    assert text.splitlines()[-1].startswith("FAILED")
+
+
+def test_dump_then_check_from_the_command_line(advised: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["dump", "--project-dir", str(advised)]) == cli.EXIT_OK
+    assert "supabase/schema.sql: written" in capsys.readouterr().out
+    snapshot = (advised / "supabase" / "schema.sql").read_text()
+    assert "CREATE TABLE public.notes (" in snapshot and "REFERENCES auth.users(id)" in snapshot
+
+    # The snapshot is current now; the advisors' error still fails the run.
+    assert cli.main(["check", "--project-dir", str(advised), "--format", "json"]) == cli.EXIT_FAIL
+    data = json.loads(capsys.readouterr().out)
+    assert data["ok"] is False
+    levels = {f["code"]: f["level"] for f in data["findings"]}
+    assert "schema-snapshot-stale" not in levels
+    assert levels["rls_disabled_in_public"] == "error"
+    assert levels["function_search_path_mutable"] == "warning"
+
+
+def test_check_runs_plpgsql_check_on_trigger_functions_too() -> None:
+    fixture = Path(__file__).parent / "fixtures" / "plpgsql"
+    report = commands.check(Project.load(fixture))
+    found = {(f.level, f.where, f.message) for f in report.findings if f.code == "plpgsql_check"}
+    assert (
+        "error",
+        "supabase/migrations/20250101000000_notes.sql:43:3",
+        'public.stamp_note() (trigger on public.notes): record "new" has no field "updated"',
+    ) in found
+    assert ("warning", "supabase/migrations/20250101000000_notes.sql:52:1",
+            'public.tidy(p_owner uuid): unused variable "spare"') in found
+    assert not report.ok

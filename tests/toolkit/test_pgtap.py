@@ -1,0 +1,263 @@
+"""pgTAP files: TAP parsed as a harness reads it, files run rolled back, and run as pytest items."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from supamigrate import pgtap
+from supamigrate.database import Server, connect, create_database, drop_database, unique_name
+
+MIGRATION = """
+create table public.notes (id bigint generated always as identity primary key, body text not null);
+"""
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+    return path
+
+
+# -- TAP ------------------------------------------------------------------------------------------
+
+
+def test_results_directives_and_diagnostics_are_parsed() -> None:
+    run = pgtap.parse_tap(
+        "1..4\n"
+        "ok 1 - first\n"
+        'not ok 2 - second\n# Failed test 2: "second"\n#         have: 1\n#         want: 2\n'
+        "ok 3 # SKIP no network\n"
+        "not ok 4 - later # TODO not written yet\n"
+    )
+    assert run.plan == 4
+    assert [(a.number, a.ok, a.description, a.directive, a.reason) for a in run.assertions] == [
+        (1, True, "first", None, ""),
+        (2, False, "second", None, ""),
+        (3, True, "", "SKIP", "no network"),
+        (4, False, "later", "TODO", "not written yet"),
+    ]
+    assert run.assertions[1].diagnostics == (
+        '# Failed test 2: "second"',
+        "#         have: 1",
+        "#         want: 2",
+    )
+    assert [a.number for a in run.failed] == [2]  # a TODO failure does not count
+    assert run.problems() == []
+
+
+@pytest.mark.parametrize(
+    ("tap", "problem"),
+    [
+        ("1..3\nok 1\nok 2\n", "planned 3 test(s) but ran 2"),
+        ("ok 1\nok 2\n", "no plan: ran 2 assertion(s)"),
+        ("", "no TAP output"),
+        ("1..2\nok 1\nok 3\n", "assertion 3 out of sequence (expected 2)"),
+        ("1..2\nok 1\nBail out! database gone\n", "Bail out! database gone"),
+        ("1..1\n1..1\nok 1\n", "more than one plan"),
+    ],
+)
+def test_a_file_fails_as_a_tap_harness_fails_it(tap: str, problem: str) -> None:
+    run = pgtap.parse_tap(tap, Path("t.sql"))
+    assert any(p.startswith(f"t.sql: {problem}") for p in run.problems()), run.problems()
+    assert not run.ok
+
+
+def test_plan_at_the_end_as_finish_prints_it() -> None:
+    run = pgtap.parse_tap("ok 1\nok 2\n1..2\n")
+    assert run.ok and run.plan == 2
+
+
+# -- running a file -------------------------------------------------------------------------------
+
+
+def test_a_file_runs_rolled_back_and_assertions_know_their_line(
+    db: psycopg.Connection, tmp_path: Path
+) -> None:
+    path = write(
+        tmp_path / "t.sql",
+        """
+        \\set QUIET 1
+        begin;
+        select plan(3);
+        insert into auth.users (id, email) values (gen_random_uuid(), 'tap@example.test');
+        select ok(exists (select from auth.users where email = 'tap@example.test'), 'the row is there');
+        select is(1 + 1, 3, 'arithmetic');
+        select pass('fine');
+        select * from finish();
+        rollback;
+        """,
+    )
+    run = pgtap.run_file(db, path)
+    assert [a.ok for a in run.assertions] == [True, False, True]
+    failed = run.assertions[1]
+    assert (failed.number, failed.source_line) == (2, 6)
+    assert failed.render().splitlines()[:3] == [
+        f"{path}:6: assertion 2 failed: arithmetic",
+        "not ok 2 - arithmetic",
+        '# Failed test 2: "arithmetic"',
+    ]
+    assert run.problems() == []
+    assert run.comments == ["# Looks like you failed 1 test of 3"]
+    # Rolled back, and the connection still usable in its own transaction.
+    assert db.execute("select count(*) from auth.users where email = 'tap@example.test'").fetchone() == (0,)
+
+
+def test_an_sql_error_stops_the_file_and_names_its_line(db: psycopg.Connection, tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "t.sql",
+        """
+        select plan(2);
+        select pass('before');
+        select * from public.no_such_table;
+        select pass('after');
+        """,
+    )
+    run = pgtap.run_file(db, path)
+    assert [a.number for a in run.assertions] == [1]
+    assert run.error is not None
+    assert (run.error.line, run.error.column, run.error.sqlstate) == (3, 15, "42P01")
+    assert run.problems() == [
+        f'{path}:3:15: 42P01 relation "public.no_such_table" does not exist',
+        f"{path}: planned 2 test(s) but ran 1",
+    ]
+
+
+def test_a_psql_include_is_refused_with_its_line(db: psycopg.Connection, tmp_path: Path) -> None:
+    path = write(tmp_path / "t.sql", "select plan(1);\n\\ir helpers.sql\nselect pass('x');\n")
+    run = pgtap.run_file(db, path)
+    assert run.error is not None and run.error.line == 2
+    assert run.error.message == "psql meta-command not supported: \\ir helpers.sql"
+    assert run.assertions == []
+
+
+# -- pgTAP missing --------------------------------------------------------------------------------
+
+
+def test_a_database_without_pgtap_says_what_to_do(supamigrate_server: Server) -> None:
+    name = unique_name("nopgtap")
+    create_database(supamigrate_server, name)
+    try:
+        with connect(supamigrate_server.conninfo(name)) as conn, pytest.raises(pgtap.PgTapMissing) as exc:
+            pgtap.require(conn)
+    finally:
+        drop_database(supamigrate_server, name)
+    assert exc.value.message == "pgTAP is installed on the server but not created in the test database"
+    assert "CREATE EXTENSION pgtap WITH SCHEMA extensions" in (exc.value.hint or "")
+
+
+@pytest.mark.parametrize("major", [15, 17])
+def test_a_server_without_pgtap_names_the_package(major: int) -> None:
+    error = pgtap.missing_error(major, available=False)
+    assert error.message == f"pgTAP is not installed on this PostgreSQL {major} server"
+    assert f"apt-get install postgresql-{major}-pgtap" in (error.hint or "")
+
+
+def test_pgtap_is_created_in_extensions_in_the_template(db: psycopg.Connection) -> None:
+    assert pgtap.require(db)
+    row = db.execute(
+        "select n.nspname from pg_extension e join pg_namespace n on n.oid = e.extnamespace"
+        " where extname = 'pgtap'"
+    ).fetchone()
+    assert row == ("extensions",)
+
+
+# -- as pytest items ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    """A tiny Supabase project whose pgTAP files are run by pytest, as in a user's repository."""
+    pytester.makeini("[pytest]\ntestpaths = tests supabase/tests\naddopts = -p no:cacheprovider\n")
+    write(pytester.path / "supabase" / "migrations" / "20250101000000_notes.sql", MIGRATION)
+    write(pytester.path / "supabase" / "config.toml", 'project_id = "tiny"\n')
+    write(
+        pytester.path / "supabase" / "tests" / "notes.test.sql",
+        """
+        begin;
+        select plan(2);
+        select has_table('public', 'notes', 'notes exists');
+        select col_not_null('public', 'notes', 'body', 'body is required');
+        select * from finish();
+        rollback;
+        """,
+    )
+    return pytester
+
+
+def run(project: pytest.Pytester, server: Server, *args: str) -> pytest.RunResult:
+    return project.runpytest("--supamigrate-db-url", server.conninfo("postgres"), *args)
+
+
+def test_pgtap_files_are_collected_from_supabase_tests_only(
+    project: pytest.Pytester, supamigrate_server: Server
+) -> None:
+    write(project.path / "supabase" / "tests" / "deeper" / "more.pg", "select plan(1); select pass('x');\n")
+    write(project.path / "supabase" / "seed.sql", "select 1;\n")
+    result = run(project, supamigrate_server, "supabase", "--collect-only", "-q")
+    result.stdout.fnmatch_lines(
+        ["supabase/tests/deeper/more.pg::pgtap", "supabase/tests/notes.test.sql::pgtap"]
+    )
+    assert "migrations" not in result.stdout.str() and "seed.sql" not in result.stdout.str()
+
+
+def test_assertions_are_reported_and_broken_files_fail_with_file_and_number(
+    project: pytest.Pytester, supamigrate_server: Server
+) -> None:
+    # One run (one template build) for the three outcomes: passing, a broken assertion, an SQL error.
+    write(
+        project.path / "supabase" / "tests" / "broken.test.sql",
+        """
+        begin;
+        select plan(2);
+        select has_table('public', 'notes', 'notes exists');
+        select col_is_null('public', 'notes', 'body', 'body may be left out');
+        select * from finish();
+        rollback;
+        """,
+    )
+    write(
+        project.path / "supabase" / "tests" / "error.test.sql",
+        """
+        select plan(3);
+        select pass('one');
+        insert into public.notes (body) values (null);
+        select pass('two');
+        """,
+    )
+    result = run(project, supamigrate_server, "-v")
+    assert result.ret == 1
+    # Every assertion is a result of its own; the passing file passes.
+    result.stdout.fnmatch_lines(
+        [
+            "*notes.test.sql::pgtap SUBPASSED*1 - notes exists*",
+            "*notes.test.sql::pgtap SUBPASSED*2 - body is required*",
+            "*notes.test.sql::pgtap PASSED*",
+        ]
+    )
+    # The broken assertion: its file, line and number, and pgTAP's diagnostic.
+    result.stdout.fnmatch_lines(
+        [
+            "supabase/tests/broken.test.sql:4: assertion 2 failed: body may be left out",
+            "not ok 2 - body may be left out",
+            '# Failed test 2: "body may be left out"',
+        ]
+    )
+    # The SQL error: file:line:col and SQLSTATE, then the plan it broke.
+    result.stdout.fnmatch_lines(
+        [
+            'supabase/tests/error.test.sql:3:*: 23502 null value in column "body"*',
+            "supabase/tests/error.test.sql: planned 3 test(s) but ran 1",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "SUBFAILED*2 - body may be left out* supabase/tests/broken.test.sql::pgtap*",
+            "FAILED supabase/tests/broken.test.sql::pgtap - contains 1 failed subtest",
+            "FAILED supabase/tests/error.test.sql::pgtap*",
+        ]
+    )
+    assert not [line for line in result.stdout.lines if line.startswith("FAILED") and "notes.test" in line]

@@ -1,0 +1,103 @@
+"""plpgsql_check over a migrated database: every problem in the file and at the line that causes it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from supamigrate import cli, plpgsql
+from supamigrate.database import Server, build, connect, drop_database, unique_name
+from supamigrate.migrations import MigrationSet
+from supamigrate.project import Project
+
+FIXTURE = Path(__file__).parent / "fixtures" / "plpgsql"
+NOTES = FIXTURE / "supabase" / "migrations" / "20250101000000_notes.sql"
+REDEFINE = FIXTURE / "supabase" / "migrations" / "20250102000000_redefine.sql"
+
+
+def line_of(path: Path, text: str) -> int:
+    """1-based number of the only line of ``path`` containing ``text``."""
+    (number,) = [n for n, line in enumerate(path.read_text().splitlines(), 1) if text in line]
+    return number
+
+
+@pytest.fixture(scope="module")
+def report(supamigrate_server: Server) -> Iterator[plpgsql.Report]:
+    project = Project.load(FIXTURE)
+    name = unique_name("plpgsql")
+    build(supamigrate_server, name, project, seed=False)
+    try:
+        with connect(supamigrate_server.conninfo(name)) as conn:
+            yield plpgsql.check_functions(conn, MigrationSet.discover(project.migrations_dir))
+    finally:
+        drop_database(supamigrate_server, name)
+
+
+def problem(report: plpgsql.Report, function: str) -> plpgsql.Problem:
+    (found,) = [p for p in report.problems if p.function == function]
+    return found
+
+
+def test_an_error_in_a_query_is_placed_at_its_file_line_and_column(report: plpgsql.Report) -> None:
+    p = problem(report, "public.latest_body(p_owner uuid)")
+    assert (p.level, p.sqlstate, p.message) == ("error", "42703", 'column "craeted_at" does not exist')
+    assert p.location is not None and p.location.path == NOTES
+    assert p.location.line == line_of(NOTES, "order by craeted_at")
+    assert p.location.column == NOTES.read_text().splitlines()[p.location.line - 1].index("craeted_at") + 1
+    assert p.render(FIXTURE).startswith(
+        f"supabase/migrations/20250101000000_notes.sql:{p.location.line}:{p.location.column}: error 42703"
+        " public.latest_body(p_owner uuid)"
+    )
+
+
+def test_trigger_functions_are_checked_on_the_tables_that_use_them(report: plpgsql.Report) -> None:
+    p = problem(report, "public.stamp_note()")
+    assert p.table == "public.notes"
+    assert p.message == 'record "new" has no field "updated"'
+    assert p.location is not None
+    assert (p.location.path, p.location.line) == (NOTES, line_of(NOTES, "new.updated"))
+
+
+def test_a_redefined_function_is_placed_in_the_migration_that_defines_it_now(report: plpgsql.Report) -> None:
+    p = problem(report, "public.note_count(p_owner uuid)")
+    assert p.location is not None
+    assert (p.location.path, p.location.line) == (REDEFINE, line_of(REDEFINE, "ownr = p_owner"))
+    assert "public.note_count(p_owner uuid, p_min_length integer)" in report.checked
+
+
+def test_clean_functions_are_checked_and_report_nothing(report: plpgsql.Report) -> None:
+    assert "public.note_count(p_owner uuid, p_min_length integer)" in report.checked
+    assert not [p for p in report.problems if p.function.startswith("public.note_count(p_owner uuid, ")]
+    # Only the user schemas are checked, as `supabase db lint` does by default (auth is internal).
+    assert all(f.startswith("public.") for f in report.checked)
+
+
+def test_a_trigger_function_no_trigger_calls_is_listed_as_unchecked(report: plpgsql.Report) -> None:
+    assert [f for f, _ in report.unchecked] == ["public.orphan_trigger()"]
+    assert "public.orphan_trigger()" not in report.checked
+
+
+def test_levels_and_fail_on_follow_the_cli(report: plpgsql.Report) -> None:
+    warning = problem(report, "public.tidy(p_owner uuid)")
+    assert warning.level == "warning" and warning.message == 'unused variable "spare"'
+    assert warning.location is not None and warning.location.line == line_of(NOTES, "function public.tidy")
+    assert warning in report.shown("warning") and warning not in report.shown("error")
+    assert len(report.shown("error")) == 3
+    assert (report.fails("none"), report.fails("warning"), report.fails("error")) == (False, True, True)
+    only_warnings = plpgsql.Report(problems=[warning])
+    assert (only_warnings.fails("warning"), only_warnings.fails("error")) == (True, False)
+    assert plpgsql.level_rank("warning extra") == plpgsql.level_rank("warning") == 0
+    assert plpgsql.level_rank("performance") == -1
+
+
+def test_the_command_exits_non_zero_on_fail_on_error(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["--project-dir", str(FIXTURE), "--level", "error", "--fail-on", "error"]
+    code = cli.main(["plpgsql-check", *args])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert "fail-on is set to error, non-zero exit" in err
+    assert f"supabase/migrations/20250101000000_notes.sql:{line_of(NOTES, 'new.updated')}:3: error" in out
+    assert "unused variable" not in out  # below --level error
+    assert "3 problem(s) at error or above" in out
