@@ -9,9 +9,7 @@ from supamigrate.lint import Finding, lint
 from supamigrate.project import Project
 
 REPO = Path(__file__).resolve().parents[2]
-CONFIG = (
-    'project_id = "lint-test"\n\n[api]\nschemas = ["public", "graphql_public"]\n\n[db]\nmajor_version = 15\n'
-)
+CONFIG = 'project_id = "lint-test"\n\n[api]\nschemas = ["public", "graphql_public"]\n\n[db]\nmajor_version = 15\n'
 
 
 def make_project(

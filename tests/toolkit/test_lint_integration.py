@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from lintkit import REPO, make_project
+
+from .lintkit import REPO, make_project
 
 WORKFLOW = REPO / ".github/workflows/ci.yml"
 BIN = Path(sys.executable).parent
@@ -54,10 +55,7 @@ def test_the_workflow_linters_reject_a_broken_workflow(tmp_path: Path) -> None:
 def test_the_workflow_lints_tests_and_checks_on_apt_postgres_without_docker() -> None:
     workflow: dict[Any, Any] = yaml.safe_load(WORKFLOW.read_text())
     assert "push" in workflow[True]  # YAML 1.1 reads the key `on` as True
-    runs = {
-        job: "\n".join(step.get("run", "") for step in spec["steps"])
-        for job, spec in workflow["jobs"].items()
-    }
+    runs = {job: "\n".join(step.get("run", "") for step in spec["steps"]) for job, spec in workflow["jobs"].items()}
     assert all(spec["runs-on"] == "ubuntu-latest" for spec in workflow["jobs"].values())
     assert "supamigrate lint --format github" in runs["lint"]
     assert "apt-get install" in runs["test"] and '"postgresql-$major"' in runs["test"]

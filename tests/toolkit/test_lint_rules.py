@@ -9,10 +9,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from lintkit import REPO, at, make_project, places, rule_findings
 
 from supamigrate.errors import ProjectError
 from supamigrate.lint import RULES, lint
+
+from .lintkit import REPO, at, make_project, places, rule_findings
 
 M1 = "20240101000001_m1.sql"
 M2 = "20240101000002_m2.sql"
@@ -128,9 +129,7 @@ alter table auth.users add column if not exists nickname text;
         (M1, 4, 1),
         (M1, *at(sql, "nickname")),
     ]
-    assert found[0].message.startswith(
-        "CREATE TABLE IF NOT EXISTS public.users: no earlier migration creates it"
-    )
+    assert found[0].message.startswith("CREATE TABLE IF NOT EXISTS public.users: no earlier migration creates it")
 
 
 def test_sb003_not_over_objects_an_earlier_migration_created(tmp_path: Path) -> None:
@@ -240,9 +239,7 @@ truncate public.a cascade;
 
 
 def test_sb007_not_without_cascade(tmp_path: Path) -> None:
-    sql = (
-        "create table public.a (id int, b int);\nalter table public.a drop column b;\ndrop table public.a;\n"
-    )
+    sql = "create table public.a (id int, b int);\nalter table public.a drop column b;\ndrop table public.a;\n"
     assert rule_findings(make_project(tmp_path, [sql]), "SB007") == []
 
 
@@ -361,9 +358,7 @@ def test_sb013_a_new_file_that_sorts_before_a_committed_one(tmp_path: Path) -> N
 
 
 def test_sb013_not_outside_git_or_for_later_versions(tmp_path: Path) -> None:
-    project = make_project(
-        tmp_path, {"20240105000000_a.sql": "select 1;\n", "20240101000000_b.sql": "select 2;\n"}
-    )
+    project = make_project(tmp_path, {"20240105000000_a.sql": "select 1;\n", "20240101000000_b.sql": "select 2;\n"})
     assert rule_findings(project, "SB013") == []  # not a git work tree: nothing is known to be new
     git(tmp_path, "init", "-q")
     git(tmp_path, "add", "-A")

@@ -21,8 +21,7 @@ def read_context(project: Project, *, since: str | None = None) -> Context:
     """The migrations (in apply order) and seed files, parsed, and which migrations are new."""
     listing = MigrationListing.of(project.migrations_dir)
     migrations = tuple(
-        SourceFile.read(m.path, MIGRATION, number=i, version=m.version)
-        for i, m in enumerate(listing.migrations)
+        SourceFile.read(m.path, MIGRATION, number=i, version=m.version) for i, m in enumerate(listing.migrations)
     )
     seeds = tuple(SourceFile.read(p, SEED) for p in project.seed_files())
     ctx = Context(project, listing, migrations, seeds, base_ref=since or "HEAD")

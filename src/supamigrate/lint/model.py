@@ -81,20 +81,12 @@ def foreign_keys(stmt: ParsedStatement) -> Iterator[ForeignKey]:
                 yield from _element_fks(stmt, table, cmd.def_, new_column=True)
 
 
-def _element_fks(
-    stmt: ParsedStatement, table: str, elt: ast.Node, *, new_column: bool
-) -> Iterator[ForeignKey]:
+def _element_fks(stmt: ParsedStatement, table: str, elt: ast.Node, *, new_column: bool) -> Iterator[ForeignKey]:
     if isinstance(elt, ast.ColumnDef):
         for c in column_constraints(elt):
             if c.contype == ConstrType.CONSTR_FOREIGN and c.pktable is not None:
-                yield ForeignKey(
-                    table, (elt.colname or "",), qualify(c.pktable), c, stmt, new_column=new_column
-                )
-    elif (
-        isinstance(elt, ast.Constraint)
-        and elt.contype == ConstrType.CONSTR_FOREIGN
-        and elt.pktable is not None
-    ):
+                yield ForeignKey(table, (elt.colname or "",), qualify(c.pktable), c, stmt, new_column=new_column)
+    elif isinstance(elt, ast.Constraint) and elt.contype == ConstrType.CONSTR_FOREIGN and elt.pktable is not None:
         yield ForeignKey(table, _names(elt.fk_attrs), qualify(elt.pktable), elt, stmt, new_column=False)
 
 
@@ -311,9 +303,7 @@ class SchemaState:
         self._create("type", dotted(node.domainname), stmt)
 
 
-def _apply_function_options(
-    function: Function, stmt: ParsedStatement, options: Sequence[ast.Node] | None
-) -> None:
+def _apply_function_options(function: Function, stmt: ParsedStatement, options: Sequence[ast.Node] | None) -> None:
     for opt in options or ():
         if not isinstance(opt, ast.DefElem):
             continue

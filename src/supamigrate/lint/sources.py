@@ -97,9 +97,7 @@ def _parse(source: SourceFile, sql: SqlText) -> list[ParsedStatement]:
             message, where = (*exc.args, None)[:2]
             offset = stmt.offset + where if isinstance(where, int) else start
             parsed.append(
-                ParsedStatement(
-                    source, len(parsed), stmt.offset, stmt.text, start, None, str(message), offset
-                )
+                ParsedStatement(source, len(parsed), stmt.offset, stmt.text, start, None, str(message), offset)
             )
             continue
         for raw in raws:
@@ -120,11 +118,7 @@ def _first_token(text: str) -> int:
 def comments(text: str) -> list[tuple[int, str]]:
     """(offset, text) of every comment in ``text``; a line scan when the scanner gives up."""
     try:
-        return [
-            (t.start, text[t.start : t.end + 1])
-            for t in pglast.parser.scan(text)
-            if t.name in _COMMENT_TOKENS
-        ]
+        return [(t.start, text[t.start : t.end + 1]) for t in pglast.parser.scan(text) if t.name in _COMMENT_TOKENS]
     except pglast.parser.ParseError:
         return [(m.start(), m.group()) for m in re.finditer(r"--[^\n]*", text)]
 

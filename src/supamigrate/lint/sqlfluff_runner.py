@@ -71,9 +71,7 @@ def _lint_file(path: str) -> tuple[str, list[Finding]] | None:
     result = _worker_linter.lint_paths((path,), ignore_files=False, processes=1)
     for linted_dir in result.paths:
         for linted_file in linted_dir.files:
-            return path, _findings(
-                Path(path), linted_file.get_violations(filter_ignore=True, filter_warning=False)
-            )
+            return path, _findings(Path(path), linted_file.get_violations(filter_ignore=True, filter_warning=False))
     return None
 
 
@@ -125,9 +123,7 @@ def run_sqlfluff(paths: Sequence[Path], *, root: Path, jobs: int | None = None) 
     for item in results:
         if item is not None:
             linted.add(item[0])
-            findings.extend(
-                f if f.path == wanted[item[0]] else replace(f, path=wanted[item[0]]) for f in item[1]
-            )
+            findings.extend(f if f.path == wanted[item[0]] else replace(f, path=wanted[item[0]]) for f in item[1])
     for key, path in wanted.items():
         if key not in linted:
             findings.append(

@@ -14,9 +14,7 @@ from dataclasses import dataclass, field
 from .findings import Finding
 from .sources import SourceFile, comments
 
-DIRECTIVE = re.compile(
-    r"supamigrate:\s*(disable-file|disable)\s*=\s*([A-Za-z0-9_]+(?:\s*,\s*[A-Za-z0-9_]+)*)"
-)
+DIRECTIVE = re.compile(r"supamigrate:\s*(disable-file|disable)\s*=\s*([A-Za-z0-9_]+(?:\s*,\s*[A-Za-z0-9_]+)*)")
 
 
 def _rules(listed: str) -> frozenset[str]:

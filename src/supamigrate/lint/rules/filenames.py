@@ -45,8 +45,7 @@ def at_end(ctx: Context) -> Iterator[Finding]:
         yield ctx.on_file(
             DUPLICATE_VERSION,
             later.path,
-            f"version {later.version} is also the version of {first.path.name}:"
-            " the CLI refuses the whole set",
+            f"version {later.version} is also the version of {first.path.name}: the CLI refuses the whole set",
         )
     if ctx.new_files is None or not ctx.base_versions:
         return

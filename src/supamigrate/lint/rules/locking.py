@@ -88,9 +88,7 @@ def _volatile_call(expr: ast.Node | None, ctx: Context) -> str | None:
 
 
 def _rewrite_reason(col: ast.ColumnDef, ctx: Context) -> str | None:
-    type_names = [
-        n.sval for n in (col.typeName.names if col.typeName else ()) or () if isinstance(n, ast.String)
-    ]
+    type_names = [n.sval for n in (col.typeName.names if col.typeName else ()) or () if isinstance(n, ast.String)]
     if type_names and type_names[-1] in SERIAL_TYPES:
         return f"type {type_names[-1]} (a nextval() default)"
     for c in column_constraints(col):
@@ -109,9 +107,7 @@ def _not_null_without_default(col: ast.ColumnDef) -> bool:
     kinds = {c.contype for c in column_constraints(col)}
     filled = {ConstrType.CONSTR_DEFAULT, ConstrType.CONSTR_IDENTITY, ConstrType.CONSTR_GENERATED}
     not_null = bool(col.is_not_null) or bool(kinds & {ConstrType.CONSTR_NOTNULL, ConstrType.CONSTR_PRIMARY})
-    type_names = [
-        n.sval for n in (col.typeName.names if col.typeName else ()) or () if isinstance(n, ast.String)
-    ]
+    type_names = [n.sval for n in (col.typeName.names if col.typeName else ()) or () if isinstance(n, ast.String)]
     serial = bool(type_names) and type_names[-1] in SERIAL_TYPES
     return not_null and not (kinds & filled) and not serial
 

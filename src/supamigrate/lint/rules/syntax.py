@@ -25,9 +25,7 @@ def at_end(ctx: Context) -> Iterator[Finding]:
     for source in (*ctx.migrations, *ctx.seeds):
         if source.unreadable is not None:
             loc = source.unreadable.location
-            yield Finding(
-                loc.path, loc.line, loc.column, SYNTAX.id, source.unreadable.message, fix=SYNTAX.fix
-            )
+            yield Finding(loc.path, loc.line, loc.column, SYNTAX.id, source.unreadable.message, fix=SYNTAX.fix)
 
 
 FAMILY = Family((SYNTAX,), on_statement, at_end, kinds=frozenset({MIGRATION, SEED}))
