@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
@@ -68,7 +69,11 @@ _worker_linter: Linter | None = None
 def _lint_file(path: str) -> tuple[str, list[Finding]] | None:
     """Lint one file with the inherited linter; None when sqlfluff returned nothing for it."""
     assert _worker_linter is not None
-    result = _worker_linter.lint_paths((path,), ignore_files=False, processes=1)
+    try:
+        result = _worker_linter.lint_paths((path,), ignore_files=False, processes=1)
+    except Exception as exc:  # a sqlfluff bug on one file must not hide the others' findings
+        message = f"sqlfluff failed on this file: {type(exc).__name__}: {exc}"
+        return path, [Finding(Path(path), 1, 1, "SKIP", message, source="sqlfluff")]
     for linted_dir in result.paths:
         for linted_file in linted_dir.files:
             return path, _findings(Path(path), linted_file.get_violations(filter_ignore=True, filter_warning=False))
@@ -110,7 +115,7 @@ def run_sqlfluff(paths: Sequence[Path], *, root: Path, jobs: int | None = None) 
     results: list[tuple[str, list[Finding]] | None]
     _worker_linter = linter
     try:
-        if processes > 1 and "fork" in multiprocessing.get_all_start_methods():
+        if processes > 1 and sys.platform.startswith("linux"):
             linter.lint_string("select 1\n")  # load the dialect once, before the workers fork
             with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork")) as pool:
                 results = list(pool.map(_lint_file, wanted))
