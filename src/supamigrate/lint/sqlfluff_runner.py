@@ -15,11 +15,14 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlfluff.core import FluffConfig, Linter, SQLBaseError
-from sqlfluff.core.types import ConfigMappingType
 
 from .findings import ERROR, WARNING, Finding
+
+if TYPE_CHECKING:
+    from sqlfluff.core.types import ConfigMappingType
 
 # Fewer files than this lint in this process: forking workers costs more than it saves.
 PARALLEL_MIN_FILES = 4
