@@ -13,6 +13,7 @@ from .database import BuildResult, build, connect, redact, require_local, unique
 from .errors import ProjectError, SupamigrateError
 from .migrations import ApplyResult, MigrationSet, ProgressCallback, apply_migrations, run_seed
 from .platform import apply_stub
+from .platform.extensions import ExtensionPolicy, cron_database
 from .project import Project
 from .server import EphemeralServer, ServerOptions
 
@@ -62,6 +63,7 @@ def apply(
     """
     require_local(db_url, allow_remote=allow_remote)
     mset = MigrationSet.discover(project.migrations_dir)
+    extensions = ExtensionPolicy.for_project(project)
     with connect(db_url) as conn:
         if stub:
             apply_stub(conn)
@@ -71,10 +73,15 @@ def apply(
             statement_timeout_ms=statement_timeout_ms,
             include_all=include_all,
             on_progress=on_progress,
+            extensions=extensions,
         )
         if seed:
             result.seeded = run_seed(
-                conn, project.seed_files(), root=project.root, statement_timeout_ms=statement_timeout_ms
+                conn,
+                project.seed_files(),
+                root=project.root,
+                statement_timeout_ms=statement_timeout_ms,
+                extensions=extensions,
             )
     return result
 
@@ -96,7 +103,11 @@ def check(
         report.findings.append(Finding("warning", "skipped-file", w, str(project.migrations_dir)))
     if on_step:
         on_step("starting PostgreSQL")
-    with EphemeralServer(ServerOptions(bindir=pg_bin, major=project.config.major_version)) as server:
+    dbname = unique_name("supamigrate_check")
+    options = ServerOptions(
+        bindir=pg_bin, major=project.config.major_version, cron_database=cron_database(project, mset, dbname)
+    )
+    with EphemeralServer(options) as server:
         report.timings["server"] = time.perf_counter() - started
         if server.major != project.config.major_version:
             report.findings.append(
@@ -112,7 +123,7 @@ def check(
             report.server_version = str(conn.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
         report.build = build(
             server,
-            unique_name("supamigrate_check"),
+            dbname,
             project,
             migrations=mset,
             statement_timeout_ms=statement_timeout_ms,

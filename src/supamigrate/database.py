@@ -22,6 +22,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from .errors import ConnectionFailed, RemoteRefused
 from .migrations import ApplyResult, MigrationSet, ProgressCallback, apply_migrations, run_seed
 from .platform import apply_stub
+from .platform.extensions import ExtensionPolicy
 from .project import Project
 
 CONNECT_TIMEOUT_S = 10
@@ -168,6 +169,7 @@ def build(
     """
     started = time.perf_counter()
     mset = migrations if migrations is not None else MigrationSet.discover(project.migrations_dir)
+    extensions = ExtensionPolicy.for_project(project)
     timings: dict[str, float] = {}
     create_database(server, dbname)
     try:
@@ -183,7 +185,8 @@ def build(
             timings["stub"] = time.perf_counter() - t
             t = time.perf_counter()
             result = apply_migrations(
-                conn, mset, statement_timeout_ms=statement_timeout_ms, on_progress=on_progress
+                conn, mset, statement_timeout_ms=statement_timeout_ms, on_progress=on_progress,
+                extensions=extensions,
             )
             timings["migrations"] = time.perf_counter() - t
             if seed:
@@ -191,7 +194,8 @@ def build(
                 if on_step:
                     on_step("seed")
                 result.seeded = run_seed(
-                    conn, project.seed_files(), root=project.root, statement_timeout_ms=statement_timeout_ms
+                    conn, project.seed_files(), root=project.root, statement_timeout_ms=statement_timeout_ms,
+                    extensions=extensions,
                 )
                 timings["seed"] = time.perf_counter() - t
     except BaseException:

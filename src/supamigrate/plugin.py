@@ -30,6 +30,8 @@ from .database import (
 )
 from .errors import SupamigrateError
 from .inspect import Catalog
+from .migrations import MigrationSet
+from .platform.extensions import cron_database
 from .project import Project
 from .server import EphemeralServer, ServerOptions
 
@@ -100,14 +102,29 @@ def supamigrate_project(supamigrate_settings: Settings) -> Project:
 
 
 @pytest.fixture(scope="session")
-def supamigrate_server(supamigrate_settings: Settings, supamigrate_project: Project) -> Iterator[Server]:
+def _supamigrate_template_name() -> str:
+    # Known before the server starts, which preloads pg_cron for this database when it is used.
+    return unique_name("supamigrate_template")
+
+
+@pytest.fixture(scope="session")
+def supamigrate_server(
+    supamigrate_settings: Settings, supamigrate_project: Project, _supamigrate_template_name: str
+) -> Iterator[Server]:
     """The PostgreSQL server of the session: an ephemeral one, or the one named by --supamigrate-db-url."""
     if supamigrate_settings.db_url:
         yield ExternalServer(supamigrate_settings.db_url)
         return
+    try:
+        migrations = MigrationSet.discover(supamigrate_project.migrations_dir)
+        cron = cron_database(supamigrate_project, migrations, _supamigrate_template_name)
+    except SupamigrateError as exc:
+        _fail(exc)
+        raise
     options = ServerOptions(
         bindir=Path(supamigrate_settings.pg_bin) if supamigrate_settings.pg_bin else None,
         major=supamigrate_project.config.major_version,
+        cron_database=cron,
     )
     try:
         server = EphemeralServer(options).start()
@@ -122,10 +139,13 @@ def supamigrate_server(supamigrate_settings: Settings, supamigrate_project: Proj
 
 @pytest.fixture(scope="session")
 def supamigrate_template(
-    supamigrate_server: Server, supamigrate_project: Project, supamigrate_settings: Settings
+    supamigrate_server: Server,
+    supamigrate_project: Project,
+    supamigrate_settings: Settings,
+    _supamigrate_template_name: str,
 ) -> Iterator[BuildResult]:
     """The migrated template database: platform stub, migrations and seed, built once a session."""
-    name = unique_name("supamigrate_template")
+    name = _supamigrate_template_name
     try:
         result = build(
             supamigrate_server,

@@ -31,6 +31,7 @@ from port_for import get_port
 from pytest_postgresql.executors import PostgreSQLExecutor
 
 from .errors import ServerError
+from .platform.extensions import cron_settings, pg_cron_library
 
 RUN_PREFIX = "supamigrate-"
 OWNER_FILE = "owner.json"
@@ -98,6 +99,17 @@ def find_bindir(explicit: str | os.PathLike[str] | None = None, *, major: int | 
     )
 
 
+def pkglibdir(bindir: Path) -> Path:
+    """Where the server in ``bindir`` loads extension libraries from (``pg_config --pkglibdir``)."""
+    pg_config = bindir / "pg_config"
+    if os.access(pg_config, os.X_OK):
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            out = subprocess.run([str(pg_config), "--pkglibdir"], capture_output=True, text=True, timeout=10)
+            if out.returncode == 0 and out.stdout.strip():
+                return Path(out.stdout.strip())
+    return bindir.parent / "lib"
+
+
 def server_major(bindir: Path) -> int:
     """Major version of the server binaries in ``bindir`` (``postgres --version``)."""
     out = subprocess.run([str(bindir / "postgres"), "--version"], capture_output=True, text=True, timeout=30)
@@ -131,6 +143,8 @@ class ServerOptions:
     superuser: str = SUPERUSER
     extra_settings: str = ""
     start_timeout: int = 60
+    # The database that may hold the real pg_cron (its library is preloaded for it) when installed.
+    cron_database: str | None = None
 
 
 class _Executor(PostgreSQLExecutor):
@@ -262,7 +276,9 @@ class EphemeralServer:
                 dbname="postgres",
                 user=self.superuser,
                 timeout=self.options.start_timeout,
-                postgres_options=f"{TEST_SETTINGS} {self.options.extra_settings}".strip(),
+                postgres_options=" ".join(
+                    s for s in (TEST_SETTINGS, self._cron_settings(), self.options.extra_settings) if s
+                ),
             )
             try:
                 executor.start()
@@ -277,9 +293,30 @@ class EphemeralServer:
                     continue
                 self._stop_quietly(executor)
                 raise ServerError(f"PostgreSQL did not start: {log or exc}") from None
+            try:
+                # The executor calls the server started once its port accepts TCP, which happens
+                # before recovery ends ("the database system is starting up"): wait for a login.
+                executor.wait_for(self._accepts_logins)
+            except TimeoutExpired:
+                self._stop_quietly(executor)
+                raise ServerError(f"PostgreSQL did not accept connections: {self.log_tail()}") from None
             self._executor = executor
             return
         raise ServerError(f"PostgreSQL could not find a free port after 5 tries: {last}")
+
+    def _accepts_logins(self) -> bool:
+        try:
+            psycopg.connect(self.conninfo(), connect_timeout=5).close()
+        except psycopg.OperationalError as exc:
+            if "starting up" in str(exc) or "No such file" in str(exc):
+                return False
+            raise
+        return True
+
+    def _cron_settings(self) -> str:
+        if self.options.cron_database is None or not pg_cron_library(pkglibdir(self.bindir)):
+            return ""
+        return cron_settings(self.options.cron_database)
 
     def _stop_quietly(self, executor: _Executor) -> None:
         with contextlib.suppress(Exception):
