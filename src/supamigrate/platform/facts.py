@@ -377,7 +377,7 @@ def read_facts(conn: psycopg.Connection, like: Facts) -> Facts:
 
 
 # Lists whose order is itself a fact; every other list is compared as a set.
-ORDERED = re.compile(r"^(tables\.[^.]+|enums\.[^.]+|roles\.[^.]+\.attributes)$")
+ORDERED = re.compile(r"^(tables\..+|enums\..+|roles\.[^.]+\.attributes)$")
 
 
 def _show(value: Any) -> str:
