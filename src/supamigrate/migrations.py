@@ -299,7 +299,8 @@ class _Runner:
                 continue
             # A superuser session acting as `role` steps up for extension statements, standing in
             # for supautils, which lets `postgres` create the platform's extensions on Supabase.
-            about_extension = _EXTENSION_STATEMENT.match(stmt.text) is not None
+            about = _EXTENSION_STATEMENT.match(stmt.text)
+            about_extension = about is not None
             elevate = self.role is not None and about_extension
             text = stmt.text
             try:
@@ -313,9 +314,8 @@ class _Runner:
             except psycopg.Error as exc:
                 raise located_error(exc, file, stmt, replaced=text != stmt.text) from None
             except SupamigrateError as exc:
-                raise MigrationError(
-                    file.location(stmt.offset), exc.message, hint=exc.hint, statement=stmt.text
-                ) from None
+                at = stmt.offset + (about.start(1) if about else 0)  # the statement's verb, past comments
+                raise MigrationError(file.location(at), exc.message, hint=exc.hint, statement=stmt.text) from None
 
 
 def located_error(

@@ -377,11 +377,12 @@ def _unavailable(
     else:
         message = f'extension "{name}" is not available on this server (PostgreSQL {major}), nor shimmed'
         package = PACKAGES.get(name, "").format(major=major)
-        ways = [
-            f"install it (`apt-get install {package}` on Debian/Ubuntu)"
-            if package
-            else f"install the package that provides {name} for PostgreSQL {major}"
-        ]
+        if package:
+            ways = [f"install it on the server (`apt-get install {package}` on Debian/Ubuntu)"]
+        elif shim:
+            ways = [f"{name} has no Debian package; run against a server that has it (--db-url)"]
+        else:
+            ways = [f"install the package that provides {name} for PostgreSQL {major} on the server"]
     if shim:
         ways.append(f'or shim it: add "{name}" to `shims` under [platform] in supamigrate.toml')
     else:

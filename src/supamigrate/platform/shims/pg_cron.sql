@@ -11,7 +11,7 @@ CREATE TABLE cron.job (
   schedule text NOT NULL,
   command text NOT NULL,
   nodename text NOT NULL DEFAULT 'localhost',
-  nodeport integer NOT NULL DEFAULT inet_server_port(),
+  nodeport integer NOT NULL DEFAULT current_setting('port')::integer,
   database text NOT NULL DEFAULT current_database(),
   username text NOT NULL DEFAULT current_user,
   active boolean NOT NULL DEFAULT true,

@@ -22,8 +22,8 @@ $$;
 CREATE FUNCTION @extschema@.sign(payload json, secret text, algorithm text DEFAULT 'HS256') RETURNS text
 LANGUAGE sql IMMUTABLE SET search_path = '' AS $$
   WITH parts AS (
-    SELECT @extschema@.url_encode(pg_catalog.convert_to(
-             pg_catalog.json_build_object('alg', algorithm, 'typ', 'JWT')::text, 'utf8')) AS header,
+    -- The header is written compactly, so tokens match those pgjwt and other JWT libraries make.
+    SELECT @extschema@.url_encode(pg_catalog.convert_to('{"alg":"' || algorithm || '","typ":"JWT"}', 'utf8')) AS header,
            @extschema@.url_encode(pg_catalog.convert_to(payload::text, 'utf8')) AS body
   )
   SELECT header || '.' || body || '.' || @extschema@.algorithm_sign(header || '.' || body, secret, algorithm)

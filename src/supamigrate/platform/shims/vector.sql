@@ -127,7 +127,7 @@ BEGIN
     RAISE EXCEPTION 'different vector dimensions % and %', pg_catalog.cardinality(xs), pg_catalog.cardinality(ys)
       USING ERRCODE = 'data_exception';
   END IF;
-  RETURN QUERY SELECT u.x, u.y FROM pg_catalog.unnest(xs, ys) AS u(x, y);
+  RETURN QUERY SELECT u.x, u.y FROM unnest(xs, ys) AS u(x, y);
 END
 $$;
 
@@ -245,7 +245,7 @@ CREATE FUNCTION @extschema@._vector_accum(state double precision[], v @extschema
 RETURNS double precision[] LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT CASE WHEN v IS NULL THEN state
               WHEN state IS NULL THEN 1 || @extschema@.vector_to_float8(v)
-              ELSE (state[1] + 1) || ARRAY(SELECT s + x FROM pg_catalog.unnest(state[2:], @extschema@.vector_to_float8(v)) AS u(s, x))
+              ELSE (state[1] + 1) || ARRAY(SELECT s + x FROM unnest(state[2:], @extschema@.vector_to_float8(v)) AS u(s, x))
          END
 $$;
 CREATE FUNCTION @extschema@._vector_avg(state double precision[]) RETURNS @extschema@.vector
