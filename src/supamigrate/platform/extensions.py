@@ -79,7 +79,7 @@ WITH sub AS (SELECT xmin AS xid FROM supamigrate.shims WHERE name = %(name)s),
 objects AS (
   SELECT 'pg_namespace'::regclass AS classid, n.oid FROM pg_namespace n, sub WHERE n.xmin = sub.xid
   UNION ALL SELECT 'pg_class'::regclass, c.oid FROM pg_class c, sub WHERE c.xmin = sub.xid
-    AND (c.relkind IN ('r', 'v', 'm', 'p')
+    AND (c.relkind IN ('r', 'v', 'm', 'p', 'c')
          OR (c.relkind = 'S' AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
                                               AND d.objid = c.oid AND d.deptype IN ('a', 'i'))))
   UNION ALL SELECT 'pg_type'::regclass, t.oid FROM pg_type t, sub WHERE t.xmin = sub.xid AND t.typrelid = 0
