@@ -10,16 +10,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from platform_projects import PROJECTS, act_as, app_conninfo, built, copy_project, session, user_claims
 from psycopg import errors
 
 from supamigrate.commands import check
-from supamigrate.database import Server, build, connect, create_database, drop_database, unique_name
+from supamigrate.database import Server, build, connect, create_database, unique_name
 from supamigrate.errors import MigrationError, ProjectError
 from supamigrate.platform.extensions import SHIMS
 from supamigrate.project import Project
 from supamigrate.server import EphemeralServer, ServerOptions
-
-from platform_projects import PROJECTS, act_as, app_conninfo, built, copy_project, session, user_claims
 
 CUSTOMER = "c3c3c3c3-0000-4000-8000-000000000001"
 
@@ -46,7 +45,9 @@ def test_every_shim_is_recorded_with_its_schema(supamigrate_server: Server, shim
     assert set(rows) == set(SHIMS)
 
 
-def test_an_order_posts_to_the_webhook_url_kept_in_the_vault(supamigrate_server: Server, shimmed: str) -> None:
+def test_an_order_posts_to_the_webhook_url_kept_in_the_vault(
+    supamigrate_server: Server, shimmed: str
+) -> None:
     with session(supamigrate_server, shimmed) as conn:
         conn.execute("insert into public.orders (total_cents) values (4200)")
         row = conn.execute(
@@ -59,13 +60,17 @@ def test_an_order_posts_to_the_webhook_url_kept_in_the_vault(supamigrate_server:
     assert body == {"order_id": 1, "total_cents": 4200}
 
 
-def test_the_vault_keeps_secrets_encrypted_and_from_the_api_roles(supamigrate_server: Server, shimmed: str) -> None:
+def test_the_vault_keeps_secrets_encrypted_and_from_the_api_roles(
+    supamigrate_server: Server, shimmed: str
+) -> None:
     with session(supamigrate_server, shimmed) as conn:
         stored = conn.execute("select secret from vault.secrets where name = 'orders_webhook_url'").fetchone()
         secret_id = conn.execute("select vault.create_secret('s3cr3t', 'api_key')").fetchone()
         assert secret_id is not None
         conn.execute("select vault.update_secret(%s, 'n3w')", (secret_id[0],))
-        plain = conn.execute("select decrypted_secret from vault.decrypted_secrets where name = 'api_key'").fetchone()
+        plain = conn.execute(
+            "select decrypted_secret from vault.decrypted_secrets where name = 'api_key'"
+        ).fetchone()
         act_as(conn, "authenticated", user_claims(CUSTOMER))
         with pytest.raises(errors.InsufficientPrivilege):
             conn.execute("select * from vault.decrypted_secrets")
@@ -81,7 +86,9 @@ def test_pg_net_encodes_params_and_answers_collect_response(supamigrate_server: 
         ).fetchone()
         conn.execute("reset role")
         assert request is not None
-        pending = conn.execute("select (net.http_collect_response(%s)).status::text", (request[0],)).fetchone()
+        pending = conn.execute(
+            "select (net.http_collect_response(%s)).status::text", (request[0],)
+        ).fetchone()
         conn.execute(
             "insert into net._http_response (id, status_code, content_type, headers, content)"
             " values (%s, 200, 'application/json', '{}', '{\"ok\": true}')",
@@ -99,8 +106,13 @@ def test_pg_net_encodes_params_and_answers_collect_response(supamigrate_server: 
 
 
 def test_pg_net_refuses_a_non_json_post(supamigrate_server: Server, shimmed: str) -> None:
-    with session(supamigrate_server, shimmed) as conn, pytest.raises(errors.RaiseException, match="Content-Type"):
-        conn.execute("select net.http_post('https://x.test', '{}', headers := '{\"Content-Type\": \"text/plain\"}')")
+    with (
+        session(supamigrate_server, shimmed) as conn,
+        pytest.raises(errors.RaiseException, match="Content-Type"),
+    ):
+        conn.execute(
+            "select net.http_post('https://x.test', '{}', headers := '{\"Content-Type\": \"text/plain\"}')"
+        )
 
 
 def test_cron_jobs_are_recorded_and_schedules_checked(supamigrate_server: Server, shimmed: str) -> None:
@@ -110,7 +122,10 @@ def test_cron_jobs_are_recorded_and_schedules_checked(supamigrate_server: Server
         jobs = conn.execute("select jobid, schedule from cron.job").fetchall()
         for schedule in ("*/5 * * * *", "0 9 * * mon-fri", "@daily", "30 seconds", "0 0 1,15 jan,jul *"):
             conn.execute("select cron.schedule(%s, 'select 1')", (schedule,))
-        with pytest.raises(errors.InvalidParameterValue, match="invalid schedule: 61 \\* \\* \\* \\*"), conn.transaction():
+        with (
+            pytest.raises(errors.InvalidParameterValue, match="invalid schedule: 61 \\* \\* \\* \\*"),
+            conn.transaction(),
+        ):
             conn.execute("select cron.schedule('bad', '61 * * * *', 'select 1')")
         assert conn.execute("select cron.unschedule('purge-old-orders')").fetchone() == (True,)
         with pytest.raises(errors.RaiseException, match="could not find valid entry"), conn.transaction():
@@ -125,20 +140,28 @@ def test_jsonschema_checks_guard_the_table(supamigrate_server: Server, shimmed: 
             "insert into public.orders (total_cents, shipping) values (1, %s)",
             (json.dumps({"street": "1 Main St", "zip": "75001", "country": "FR"}),),
         )
-        for bad in ({"street": "1 Main St"}, {"street": "x", "zip": "7500"}, {"street": "x", "zip": "75001", "pet": 1},
-                    {"street": "", "zip": "75001"}, {"street": "x", "zip": "75001", "country": "ES"}):
+        for bad in (
+            {"street": "1 Main St"},
+            {"street": "x", "zip": "7500"},
+            {"street": "x", "zip": "75001", "pet": 1},
+            {"street": "", "zip": "75001"},
+            {"street": "x", "zip": "75001", "country": "ES"},
+        ):
             with pytest.raises(errors.CheckViolation), conn.transaction():
-                conn.execute("insert into public.orders (total_cents, shipping) values (1, %s)", (json.dumps(bad),))
+                conn.execute(
+                    "insert into public.orders (total_cents, shipping) values (1, %s)", (json.dumps(bad),)
+                )
         errs = conn.execute(
             "select extensions.jsonschema_validation_errors("
-            "'{\"type\": \"object\", \"properties\": {\"n\": {\"type\": \"integer\", \"minimum\": 1}}}', '{\"n\": 0.5}')"
+            '\'{"type": "object", "properties": {"n": {"type": "integer", "minimum": 1}}}\', \'{"n": 0.5}\')'
         ).fetchone()
         valid = conn.execute(
-            "select extensions.jsonschema_is_valid('{\"type\": \"object\"}'),"
-            " extensions.jsonschema_is_valid('{\"type\": \"objekt\"}'),"
-            " extensions.json_matches_schema('{\"anyOf\": [{\"type\": \"string\"}, {\"type\": \"null\"}]}', 'null'),"
-            " extensions.json_matches_schema('{\"$defs\": {\"id\": {\"type\": \"integer\"}},"
-            " \"type\": \"array\", \"items\": {\"$ref\": \"#/$defs/id\"}, \"uniqueItems\": true}', '[1, 2, 2]')"
+            'select extensions.jsonschema_is_valid(\'{"type": "object"}\'),'
+            ' extensions.jsonschema_is_valid(\'{"type": "objekt"}\'),'
+            " extensions.json_matches_schema("
+            ' \'{"anyOf": [{"type": "string"}, {"type": "null"}]}\', \'null\'),'
+            ' extensions.json_matches_schema(\'{"$defs": {"id": {"type": "integer"}},'
+            ' "type": "array", "items": {"$ref": "#/$defs/id"}, "uniqueItems": true}\', \'[1, 2, 2]\')'
         ).fetchone()
     assert errs is not None and len(errs[0]) == 2  # not an integer, below the minimum
     assert valid == (True, False, True, False)
@@ -146,24 +169,32 @@ def test_jsonschema_checks_guard_the_table(supamigrate_server: Server, shimmed: 
 
 def test_vector_search_finds_the_nearest_documents(supamigrate_server: Server, shimmed: str) -> None:
     with session(supamigrate_server, shimmed) as conn:
-        conn.execute("insert into public.documents (content, embedding) values ('Kittens', %s)", ([0.95, 0.05, 0.0],))
+        conn.execute(
+            "insert into public.documents (content, embedding) values ('Kittens', %s)", ([0.95, 0.05, 0.0],)
+        )
         nearest = conn.execute(
             "select content from public.documents order by embedding <=> '[1,0,0]' limit 2"
         ).fetchall()
         matches = conn.execute("select content from public.match_documents('[0,0.1,1]', 0.9, 5)").fetchall()
-        stored = conn.execute("select embedding::text from public.documents where content = 'Kittens'").fetchone()
+        stored = conn.execute(
+            "select embedding::text from public.documents where content = 'Kittens'"
+        ).fetchone()
         values = conn.execute(
             "select '[3,4]'::vector <-> '[0,0]', '[1,2]'::vector <#> '[3,4]', vector_dims('[1,2,3]'),"
             " vector_norm('[3,4]'), ('[1,2]'::vector + '[3,4]')::text, avg(embedding)::text"
             " from public.documents where content like 'The cat%%'"
         ).fetchone()
         index = conn.execute(
-            "select am.amname from pg_index x join pg_class i on i.oid = x.indexrelid join pg_am am on am.oid = i.relam"
+            "select am.amname from pg_index x join pg_class i on i.oid = x.indexrelid"
+            " join pg_am am on am.oid = i.relam"
             " where x.indrelid = 'public.documents'::regclass and not x.indisprimary"
         ).fetchone()
         with pytest.raises(errors.DataException, match="expected 3 dimensions, not 2"), conn.transaction():
             conn.execute("insert into public.documents (content, embedding) values ('short', '[1,2]')")
-        with pytest.raises(errors.DataException, match="different vector dimensions 3 and 2"), conn.transaction():
+        with (
+            pytest.raises(errors.DataException, match="different vector dimensions 3 and 2"),
+            conn.transaction(),
+        ):
             conn.execute("select embedding <-> '[1,2]' from public.documents")
     assert nearest == [("The cat sat on the mat",), ("Kittens",)]
     assert matches == [("Stock markets fell today",)]
@@ -172,15 +203,22 @@ def test_vector_search_finds_the_nearest_documents(supamigrate_server: Server, s
     assert index == ("hnsw",)
 
 
-def test_http_calls_are_recorded_and_answered_from_the_mock_table(supamigrate_server: Server, shimmed: str) -> None:
+def test_http_calls_are_recorded_and_answered_from_the_mock_table(
+    supamigrate_server: Server, shimmed: str
+) -> None:
     with session(supamigrate_server, shimmed) as conn:
         conn.execute(
             "insert into supamigrate.http_responses (method, uri, status, content_type, content)"
-            " values ('GET', 'https://geo.example.test/search%%', 200, 'application/json', '{\"lat\": 48.85}')"
+            " values ('GET', 'https://geo.example.test/search%%', 200, 'application/json',"
+            " '{\"lat\": 48.85}')"
         )
         answer = conn.execute("select public.geocode('Paris, France')").fetchone()
-        default = conn.execute("select status, content from extensions.http_post('https://x.test', 'hi', 'text/plain')").fetchone()
-        log = conn.execute("select method, uri, content from supamigrate.http_requests order by id").fetchall()
+        default = conn.execute(
+            "select status, content from extensions.http_post('https://x.test', 'hi', 'text/plain')"
+        ).fetchone()
+        log = conn.execute(
+            "select method, uri, content from supamigrate.http_requests order by id"
+        ).fetchall()
     assert answer == ({"lat": 48.85},)
     assert default == (200, "")
     assert log == [
@@ -197,11 +235,16 @@ def test_pgjwt_tokens_are_standard_hs256(supamigrate_server: Server, shimmed: st
     with session(supamigrate_server, shimmed) as conn:
         token = conn.execute("select extensions.sign(%s::json, 'secret')", (payload,)).fetchone()
         checked = conn.execute(
-            "select valid, payload ->> 'name' from extensions.verify(%s, 'secret')", (token[0] if token else "",)
+            "select valid, payload ->> 'name' from extensions.verify(%s, 'secret')",
+            (token[0] if token else "",),
         ).fetchone()
-        wrong = conn.execute("select valid from extensions.verify(%s, 'other')", (token[0] if token else "",)).fetchone()
+        wrong = conn.execute(
+            "select valid from extensions.verify(%s, 'other')", (token[0] if token else "",)
+        ).fetchone()
         link = conn.execute("select public.download_token('a/b.pdf', 'k')").fetchone()
-        link_ok = conn.execute("select valid from extensions.verify(%s, 'k')", (link[0] if link else "",)).fetchone()
+        link_ok = conn.execute(
+            "select valid from extensions.verify(%s, 'k')", (link[0] if link else "",)
+        ).fetchone()
     header = b'{"alg":"HS256","typ":"JWT"}'
     signing_input = f"{b64(header)}.{b64(payload.encode())}"
     signature = b64(hmac.new(b"secret", signing_input.encode(), hashlib.sha256).digest())
@@ -220,7 +263,9 @@ def test_graphql_stand_in_says_it_serves_nothing(supamigrate_server: Server, shi
 # -- shims dropped and created again, as migrations do ---------------------------------------------
 
 
-def test_drop_extension_removes_a_shim_and_create_brings_it_back(supamigrate_server: Server, tmp_path: Path) -> None:
+def test_drop_extension_removes_a_shim_and_create_brings_it_back(
+    supamigrate_server: Server, tmp_path: Path
+) -> None:
     root = tmp_path / "p"
     (root / "supabase" / "migrations").mkdir(parents=True)
     (root / "supamigrate.toml").write_text('[platform]\nshims = ["pgjwt", "vector", "pg_net"]\n')
@@ -231,22 +276,28 @@ def test_drop_extension_removes_a_shim_and_create_brings_it_back(supamigrate_ser
         "create table public.items (embedding vector(2));\n"
     )
     (root / "supabase" / "migrations" / "2_drop.sql").write_text(
-        "drop extension if exists pgjwt;\ndrop extension pg_net;\ncreate extension if not exists pgjwt with schema public;\n"
+        "drop extension if exists pgjwt;\ndrop extension pg_net;\n"
+        "create extension if not exists pgjwt with schema public;\n"
     )
     with built(supamigrate_server, root) as name, session(supamigrate_server, name) as conn:
         where = conn.execute(
-            "select array_agg(distinct pronamespace::regnamespace::text) from pg_proc where proname = 'url_encode'"
+            "select array_agg(distinct pronamespace::regnamespace::text) from pg_proc"
+            " where proname = 'url_encode'"
         ).fetchone()
-        net = conn.execute("select to_regnamespace('net') is null, to_regclass('net.http_request_queue') is null").fetchone()
+        net = conn.execute(
+            "select to_regnamespace('net') is null, to_regclass('net.http_request_queue') is null"
+        ).fetchone()
         shims = conn.execute("select name, schema from supamigrate.shims order by name").fetchall()
     assert where == (["public"],)
     assert net == (True, True)
     assert shims == [("pgjwt", "public"), ("vector", "extensions")]
 
     (root / "supabase" / "migrations" / "3_drop_vector.sql").write_text("drop extension vector;\n")
-    with pytest.raises(MigrationError, match="because other objects depend on it") as failed:
-        with built(supamigrate_server, root):
-            pass
+    with (
+        pytest.raises(MigrationError, match="because other objects depend on it") as failed,
+        built(supamigrate_server, root),
+    ):
+        pass
     assert failed.value.path.name == "3_drop_vector.sql"
 
 
@@ -279,7 +330,9 @@ def test_a_missing_extension_names_itself_the_file_the_line_and_the_fix(supamigr
     assert 'add "pg_net" to `shims` under [platform] in supamigrate.toml' in error.hint
 
 
-def test_a_missing_extension_with_a_package_names_the_package(supamigrate_server: Server, tmp_path: Path) -> None:
+def test_a_missing_extension_with_a_package_names_the_package(
+    supamigrate_server: Server, tmp_path: Path
+) -> None:
     root = tmp_path / "p"
     (root / "supabase" / "migrations").mkdir(parents=True)
     (root / "supabase" / "migrations" / "1_gis.sql").write_text("select 1;\n\ncreate extension postgis;\n")
@@ -320,8 +373,13 @@ def test_real_pg_cron_lives_in_the_database_the_server_was_started_for(tmp_path:
         with connect(server.conninfo("clone")) as conn:
             shims = conn.execute("select to_regclass('supamigrate.shims')").fetchone()
     assert real is not None  # pg_cron itself, not the shim
-    assert jobs == [("purge-sessions-log", "30 3 * * *",
-                     "delete from public.sessions_log where created_at < now() - interval '30 days'")]
+    assert jobs == [
+        (
+            "purge-sessions-log",
+            "30 3 * * *",
+            "delete from public.sessions_log where created_at < now() - interval '30 days'",
+        )
+    ]
     assert shims == (None,)
 
 

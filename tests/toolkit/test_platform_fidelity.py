@@ -54,9 +54,13 @@ _ALL = {
     "functions": "EXECUTE",
 }
 DEFAULT_PRIVILEGES = {
-    creator: {kind: [f"{grantee}: {privileges}" for grantee in sorted(("postgres", "anon", "authenticated",
-                                                                         "service_role"))]
-              for kind, privileges in _ALL.items()}
+    creator: {
+        kind: [
+            f"{grantee}: {privileges}"
+            for grantee in sorted(("postgres", "anon", "authenticated", "service_role"))
+        ]
+        for kind, privileges in _ALL.items()
+    }
     for creator in ("postgres", "supabase_admin")
 }
 
@@ -132,26 +136,51 @@ def test_the_diff_names_each_drift(stub_conn: psycopg.Connection) -> None:
     [
         ({}, {"uid": None, "role": None, "email": None, "jwt": None}),
         (
-            {"request.jwt.claims": '{"sub": "6f1d0c3e-2a4b-4c1e-9f6a-0d6b1e2f3a01", "role": "authenticated",'
-             ' "email": "ada@example.com", "app_metadata": {"plan": "pro"}}'},
-            {"uid": "6f1d0c3e-2a4b-4c1e-9f6a-0d6b1e2f3a01", "role": "authenticated", "email": "ada@example.com",
-             "jwt": {"sub": "6f1d0c3e-2a4b-4c1e-9f6a-0d6b1e2f3a01", "role": "authenticated",
-                     "email": "ada@example.com", "app_metadata": {"plan": "pro"}}},
+            {
+                "request.jwt.claims": '{"sub": "6f1d0c3e-2a4b-4c1e-9f6a-0d6b1e2f3a01",'
+                ' "role": "authenticated",'
+                ' "email": "ada@example.com", "app_metadata": {"plan": "pro"}}'
+            },
+            {
+                "uid": "6f1d0c3e-2a4b-4c1e-9f6a-0d6b1e2f3a01",
+                "role": "authenticated",
+                "email": "ada@example.com",
+                "jwt": {
+                    "sub": "6f1d0c3e-2a4b-4c1e-9f6a-0d6b1e2f3a01",
+                    "role": "authenticated",
+                    "email": "ada@example.com",
+                    "app_metadata": {"plan": "pro"},
+                },
+            },
         ),
         (  # the older per-claim settings win when non-empty
-            {"request.jwt.claims": '{"sub": "6f1d0c3e-2a4b-4c1e-9f6a-0d6b1e2f3a01", "role": "anon"}',
-             "request.jwt.claim.sub": "6f1d0c3e-2a4b-4c1e-9f6a-0d6b1e2f3a02",
-             "request.jwt.claim.role": "service_role",
-             "request.jwt.claim.email": "grace@example.com",
-             "request.jwt.claim": '{"role": "service_role"}'},
-            {"uid": "6f1d0c3e-2a4b-4c1e-9f6a-0d6b1e2f3a02", "role": "service_role", "email": "grace@example.com",
-             "jwt": {"role": "service_role"}},
+            {
+                "request.jwt.claims": '{"sub": "6f1d0c3e-2a4b-4c1e-9f6a-0d6b1e2f3a01", "role": "anon"}',
+                "request.jwt.claim.sub": "6f1d0c3e-2a4b-4c1e-9f6a-0d6b1e2f3a02",
+                "request.jwt.claim.role": "service_role",
+                "request.jwt.claim.email": "grace@example.com",
+                "request.jwt.claim": '{"role": "service_role"}',
+            },
+            {
+                "uid": "6f1d0c3e-2a4b-4c1e-9f6a-0d6b1e2f3a02",
+                "role": "service_role",
+                "email": "grace@example.com",
+                "jwt": {"role": "service_role"},
+            },
         ),
         (  # empty per-claim settings fall back to the JSON claims
-            {"request.jwt.claims": '{"sub": "6f1d0c3e-2a4b-4c1e-9f6a-0d6b1e2f3a01", "role": "anon"}',
-             "request.jwt.claim.sub": "", "request.jwt.claim.role": "", "request.jwt.claim": ""},
-            {"uid": "6f1d0c3e-2a4b-4c1e-9f6a-0d6b1e2f3a01", "role": "anon", "email": None,
-             "jwt": {"sub": "6f1d0c3e-2a4b-4c1e-9f6a-0d6b1e2f3a01", "role": "anon"}},
+            {
+                "request.jwt.claims": '{"sub": "6f1d0c3e-2a4b-4c1e-9f6a-0d6b1e2f3a01", "role": "anon"}',
+                "request.jwt.claim.sub": "",
+                "request.jwt.claim.role": "",
+                "request.jwt.claim": "",
+            },
+            {
+                "uid": "6f1d0c3e-2a4b-4c1e-9f6a-0d6b1e2f3a01",
+                "role": "anon",
+                "email": None,
+                "jwt": {"sub": "6f1d0c3e-2a4b-4c1e-9f6a-0d6b1e2f3a01", "role": "anon"},
+            },
         ),
     ],
 )

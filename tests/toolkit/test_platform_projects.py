@@ -12,11 +12,10 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
+from platform_projects import act_as, built, session, user_claims
 from psycopg import errors
 
 from supamigrate.database import Server
-
-from platform_projects import act_as, built, session, user_claims
 
 ADA = "a1a1a1a1-0000-4000-8000-000000000001"
 GRACE = "a1a1a1a1-0000-4000-8000-000000000002"
@@ -50,14 +49,18 @@ def team_claims(supamigrate_server: Server) -> Iterator[str]:
 
 def test_seeded_users_got_profiles_from_the_trigger(supamigrate_server: Server, profiles: str) -> None:
     with session(supamigrate_server, profiles) as conn:
-        rows = conn.execute("select id::text, full_name, avatar_url from public.profiles order by full_name").fetchall()
+        rows = conn.execute(
+            "select id::text, full_name, avatar_url from public.profiles order by full_name"
+        ).fetchall()
     assert rows == [
         (ADA, "Ada Lovelace", "https://example.com/ada.png"),
         (GRACE, "Grace Hopper", None),
     ]
 
 
-def test_seeded_passwords_are_bcrypt_and_identities_carry_the_email(supamigrate_server: Server, profiles: str) -> None:
+def test_seeded_passwords_are_bcrypt_and_identities_carry_the_email(
+    supamigrate_server: Server, profiles: str
+) -> None:
     with session(supamigrate_server, profiles) as conn:
         row = conn.execute(
             "select u.encrypted_password = extensions.crypt('password123', u.encrypted_password),"
@@ -87,7 +90,9 @@ def test_a_sign_up_by_gotrue_creates_a_profile(supamigrate_server: Server, profi
 def test_users_update_only_their_own_profile(supamigrate_server: Server, profiles: str) -> None:
     with session(supamigrate_server, profiles) as conn:
         act_as(conn, "authenticated", user_claims(ADA, "ada@example.com"))
-        mine = conn.execute("update public.profiles set website = 'https://ada.dev' returning id::text").fetchall()
+        mine = conn.execute(
+            "update public.profiles set website = 'https://ada.dev' returning id::text"
+        ).fetchall()
         everyone = conn.execute("select count(*) from public.profiles").fetchone()
     assert mine == [(ADA,)]  # Grace's row is invisible to the update, yet readable by everyone
     assert everyone == (2,)
@@ -96,7 +101,9 @@ def test_users_update_only_their_own_profile(supamigrate_server: Server, profile
 def test_moddatetime_moves_updated_at(supamigrate_server: Server, profiles: str) -> None:
     with session(supamigrate_server, profiles) as conn:
         conn.execute("update public.profiles set updated_at = '2000-01-01' where id = %s", (ADA,))
-        row = conn.execute("select updated_at > '2020-01-01' from public.profiles where id = %s", (ADA,)).fetchone()
+        row = conn.execute(
+            "select updated_at > '2020-01-01' from public.profiles where id = %s", (ADA,)
+        ).fetchone()
     assert row == (True,)
 
 
@@ -119,7 +126,9 @@ def test_api_keys_use_extensions_and_default_to_the_caller(supamigrate_server: S
     assert seen_by_ada == (0,)
 
 
-def test_deleting_a_user_cascades_to_profile_and_identities(supamigrate_server: Server, profiles: str) -> None:
+def test_deleting_a_user_cascades_to_profile_and_identities(
+    supamigrate_server: Server, profiles: str
+) -> None:
     with session(supamigrate_server, profiles) as conn:
         conn.execute("delete from auth.users where id = %s", (GRACE,))
         row = conn.execute(
@@ -133,7 +142,8 @@ def test_deleting_a_user_cascades_to_profile_and_identities(supamigrate_server: 
 def test_profiles_stream_over_realtime(supamigrate_server: Server, profiles: str) -> None:
     with session(supamigrate_server, profiles) as conn:
         rows = conn.execute(
-            "select schemaname || '.' || tablename from pg_publication_tables where pubname = 'supabase_realtime'"
+            "select schemaname || '.' || tablename from pg_publication_tables"
+            " where pubname = 'supabase_realtime'"
         ).fetchall()
     assert rows == [("public.profiles",)]
 
@@ -151,7 +161,8 @@ def upload(conn: psycopg.Connection, bucket: str, name: str, owner: str) -> None
 def test_buckets_were_inserted_with_their_limits(supamigrate_server: Server, storage_files: str) -> None:
     with session(supamigrate_server, storage_files) as conn:
         rows = conn.execute(
-            "select id, public, file_size_limit, allowed_mime_types, type::text from storage.buckets order by id"
+            "select id, public, file_size_limit, allowed_mime_types, type::text"
+            " from storage.buckets order by id"
         ).fetchall()
     assert rows == [
         ("avatars", True, None, None, "STANDARD"),
@@ -180,7 +191,9 @@ def test_documents_are_private_but_avatars_public(supamigrate_server: Server, st
         act_as(conn, "authenticated", user_claims(GRACE))
         grace = conn.execute("select name from storage.objects where bucket_id = 'documents'").fetchall()
         act_as(conn, "authenticated", user_claims(ADA, role="support"))
-        support = conn.execute("select count(*) from storage.objects where bucket_id = 'documents'").fetchone()
+        support = conn.execute(
+            "select count(*) from storage.objects where bucket_id = 'documents'"
+        ).fetchone()
     assert anon == [("avatars", f"{ADA}/me.png")]
     assert grace == [(f"{GRACE}/notes.txt",)]
     assert support == (2,)  # app_metadata.role = support reads every document
@@ -225,12 +238,15 @@ def test_moving_a_user_to_another_team_is_recorded(supamigrate_server: Server, t
     with session(supamigrate_server, team_claims) as conn:
         conn.execute("set local role supabase_auth_admin")
         conn.execute(
-            "update auth.users set raw_app_meta_data = raw_app_meta_data || jsonb_build_object('team_id', %s::text)"
+            "update auth.users"
+            " set raw_app_meta_data = raw_app_meta_data || jsonb_build_object('team_id', %s::text)"
             " where id = %s",
             (TEAM_B, DEV_A),
         )
         conn.execute("reset role")
-        row = conn.execute("select user_id::text, old_team::text, new_team::text from public.team_changes").fetchone()
+        row = conn.execute(
+            "select user_id::text, old_team::text, new_team::text from public.team_changes"
+        ).fetchone()
     assert row == (DEV_A, TEAM_A, TEAM_B)
 
 
@@ -253,7 +269,9 @@ def test_moving_a_user_to_another_team_is_recorded(supamigrate_server: Server, t
 )
 def test_postgres_has_the_platform_rights(supamigrate_server: Server, profiles: str, statement: str) -> None:
     with session(supamigrate_server, profiles) as conn:
-        assert conn.execute("select current_user, rolsuper from pg_roles where rolname = current_user").fetchone() == (
+        assert conn.execute(
+            "select current_user, rolsuper from pg_roles where rolname = current_user"
+        ).fetchone() == (
             "postgres",
             False,
         )
@@ -282,7 +300,9 @@ def test_migrations_ran_as_postgres(supamigrate_server: Server, profiles: str) -
             "select c.relname, pg_get_userbyid(c.relowner) from pg_class c"
             " where c.relnamespace = 'public'::regnamespace and c.relkind = 'r' order by 1"
         ).fetchall()
-        fn = conn.execute("select pg_get_userbyid(proowner) from pg_proc where proname = 'handle_new_user'").fetchone()
+        fn = conn.execute(
+            "select pg_get_userbyid(proowner) from pg_proc where proname = 'handle_new_user'"
+        ).fetchone()
         ext = conn.execute(
             "select extname, extnamespace::regnamespace::text from pg_extension where extname = 'moddatetime'"
         ).fetchone()

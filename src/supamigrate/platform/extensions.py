@@ -356,9 +356,7 @@ def _cron_problem(conn: psycopg.Connection) -> str | None:
     if cron_db is None or "pg_cron" not in str(preload):
         return "pg_cron is installed but not preloaded (it needs shared_preload_libraries = 'pg_cron')"
     if cron_db != here:
-        return (
-            f"pg_cron can only be created in database {cron_db} (cron.database_name), and this is {here}"
-        )
+        return f"pg_cron can only be created in database {cron_db} (cron.database_name), and this is {here}"
     return None
 
 
