@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Protocol
 
 import psycopg
 from psycopg import sql
@@ -52,9 +53,20 @@ _TRANSACTION_CONTROL = re.compile(
 _EXTENSION_STATEMENT = re.compile(
     r"(?is)^(?:(?:--[^\n]*\n|/\*.*?\*/)\s*)*(create|drop|alter|comment\s+on)\s+extension\b"
 )
-# Given a connection and an extension statement, the SQL to run in its place (the platform's
-# answer to it: the statement itself, a shim, or an error). See platform.extensions.
-ExtensionHook = Callable[[psycopg.Connection, str], str]
+
+
+class ExtensionHook(Protocol):
+    """Answers the statements that need the platform's extensions (see platform.extensions)."""
+
+    def wants(self, statement: str) -> bool:
+        """Whether the hook answers ``statement`` (extension statements, at least)."""
+        ...
+
+    def __call__(self, conn: psycopg.Connection, statement: str) -> str:
+        """The SQL to run in the statement's place: itself, a shim, or raise SupamigrateError."""
+        ...
+
+
 _COMMENT_ONLY = re.compile(r"(?s)^(?:\s*(?:--[^\n]*(?:\n|$)|/\*.*?\*/))+\s*$")
 
 
@@ -306,7 +318,7 @@ class _Runner:
             try:
                 if elevate:
                     self.conn.execute("RESET ROLE")
-                if about_extension and self.extensions is not None:
+                if self.extensions is not None and self.extensions.wants(stmt.text):
                     text = self.extensions(self.conn, stmt.text)
                 self.conn.execute(text)  # type: ignore[arg-type]  # file text is the query
                 if elevate:
@@ -314,8 +326,10 @@ class _Runner:
             except psycopg.Error as exc:
                 raise located_error(exc, file, stmt, replaced=text != stmt.text) from None
             except SupamigrateError as exc:
-                at = stmt.offset + (about.start(1) if about else 0)  # the statement's verb, past comments
-                raise MigrationError(file.location(at), exc.message, hint=exc.hint, statement=stmt.text) from None
+                at = stmt.offset + (about.start(1) if about else 0)  # the verb, past leading comments
+                raise MigrationError(
+                    file.location(at), exc.message, hint=exc.hint, statement=stmt.text
+                ) from None
 
 
 def located_error(

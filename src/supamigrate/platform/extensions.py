@@ -30,6 +30,7 @@ import pglast
 import psycopg
 from pglast import ast
 from pglast.enums import DropBehavior, ObjectType
+from pglast.stream import RawStream
 from psycopg import sql
 
 from ..errors import ProjectError, SupamigrateError
@@ -72,6 +73,9 @@ PACKAGES = {
 }
 _EXTENSION_STATEMENT = re.compile(
     r"(?is)^(?:(?:--[^\n]*\n|/\*.*?\*/)\s*)*(create|drop|alter|comment\s+on)\s+extension\b"
+)
+_VECTOR_INDEX = re.compile(
+    r"(?is)^(?:(?:--[^\n]*\n|/\*.*?\*/)\s*)*create\s+(?:unique\s+)?index\b.*?\busing\s+(?:hnsw|ivfflat)\b"
 )
 # Catalogs whose rows a shim creates, and which of them are dropped on their own.
 _SHIM_OBJECTS = """
@@ -195,9 +199,22 @@ class ExtensionPolicy:
             )
         return cls(frozenset(names))
 
+    def wants(self, statement: str) -> bool:
+        """Extension statements, and pgvector index statements when vector may be shimmed."""
+        return is_extension_statement(statement) or (
+            "vector" in self.shims and _VECTOR_INDEX.match(statement) is not None
+        )
+
     def __call__(self, conn: psycopg.Connection, statement: str) -> str:
         """The SQL to run in place of an extension ``statement`` (often the statement itself)."""
         node = _parse(statement)
+        if isinstance(node, ast.IndexStmt):
+            # The shim's hnsw and ivfflat are hash indexes, which know no m, ef_construction or
+            # lists: drop the tuning options, which change speed, never results.
+            if node.options and _shim_installed(conn, "vector"):
+                node.options = None
+                return str(RawStream()(node))
+            return statement
         if isinstance(node, ast.CreateExtensionStmt):
             return self._create(conn, statement, node)
         if isinstance(node, ast.DropStmt) and node.removeType == ObjectType.OBJECT_EXTENSION:
