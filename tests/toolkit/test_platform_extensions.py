@@ -268,15 +268,19 @@ def test_drop_extension_removes_a_shim_and_create_brings_it_back(
 ) -> None:
     root = tmp_path / "p"
     (root / "supabase" / "migrations").mkdir(parents=True)
-    (root / "supamigrate.toml").write_text('[platform]\nshims = ["pgjwt", "vector", "pg_net"]\n')
+    (root / "supamigrate.toml").write_text(
+        '[platform]\nshims = ["pgjwt", "vector", "pg_net", "supabase_vault"]\n'
+    )
     (root / "supabase" / "migrations" / "1_create.sql").write_text(
         "create extension pgjwt with schema extensions;\n"
         "create extension vector with schema extensions;\n"
         "create extension pg_net with schema extensions;\n"
         "create table public.items (embedding vector(2));\n"
+        "create schema vault;\n"
+        "create extension supabase_vault with schema vault;\n"
     )
     (root / "supabase" / "migrations" / "2_drop.sql").write_text(
-        "drop extension if exists pgjwt;\ndrop extension pg_net;\n"
+        "drop extension if exists pgjwt;\ndrop extension pg_net;\ndrop extension supabase_vault;\n"
         "create extension if not exists pgjwt with schema public;\n"
     )
     with built(supamigrate_server, root) as name, session(supamigrate_server, name) as conn:
@@ -287,9 +291,13 @@ def test_drop_extension_removes_a_shim_and_create_brings_it_back(
         net = conn.execute(
             "select to_regnamespace('net') is null, to_regclass('net.http_request_queue') is null"
         ).fetchone()
+        vault = conn.execute(
+            "select to_regnamespace('vault') is null, to_regclass('vault.secrets') is null"
+        ).fetchone()
         shims = conn.execute("select name, schema from supamigrate.shims order by name").fetchall()
     assert where == (["public"],)
     assert net == (True, True)
+    assert vault == (False, True)  # the schema was the project's: only the shim's objects went
     assert shims == [("pgjwt", "public"), ("vector", "extensions")]
 
     (root / "supabase" / "migrations" / "3_drop_vector.sql").write_text("drop extension vector;\n")

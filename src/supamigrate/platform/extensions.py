@@ -82,6 +82,7 @@ _SHIM_OBJECTS = """
 WITH sub AS (SELECT xmin AS xid FROM supamigrate.shims WHERE name = %(name)s),
 objects AS (
   SELECT 'pg_namespace'::regclass AS classid, n.oid FROM pg_namespace n, sub WHERE n.xmin = sub.xid
+    AND n.nspname <> ALL(%(kept)s)
   UNION ALL SELECT 'pg_class'::regclass, c.oid FROM pg_class c, sub WHERE c.xmin = sub.xid
     AND (c.relkind IN ('r', 'v', 'm', 'p', 'c')
          OR (c.relkind = 'S' AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
@@ -99,6 +100,32 @@ UPDATE supamigrate.shims SET objects = coalesce((
   FROM objects o, pg_identify_object(o.classid, o.oid, 0) i), '[]')
 WHERE name = %(name)s
 """
+# Drops a shim's objects in reverse creation order, retrying those another of its objects still
+# needs (a trigger's function goes with its table); what stays blocked fails with its own error,
+# as DROP EXTENSION fails when the project's objects depend on the extension.
+_DROP_ALL = """
+DO $drop$
+DECLARE
+  pending text[] := {}::text[];
+  blocked text[];
+  statement text;
+BEGIN
+  WHILE pg_catalog.cardinality(pending) > 0 LOOP
+    blocked := '{{}}';
+    FOREACH statement IN ARRAY pending LOOP
+      BEGIN
+        EXECUTE statement;
+      EXCEPTION WHEN dependent_objects_still_exist THEN
+        blocked := blocked || statement;
+      END;
+    END LOOP;
+    IF pg_catalog.cardinality(blocked) = pg_catalog.cardinality(pending) THEN
+      EXECUTE blocked[1];
+    END IF;
+    pending := blocked;
+  END LOOP;
+END
+$drop$"""
 _DROP_KINDS = {
     "schema": "SCHEMA",
     "table": "TABLE",
@@ -287,7 +314,13 @@ class ExtensionPolicy:
         record = sql.SQL("INSERT INTO {}.shims (name, schema) VALUES ({}, {});\n").format(
             sql.Identifier(SHIM_SCHEMA), sql.Literal(name), sql.Literal(target)
         )
-        objects = sql.SQL(_SHIM_OBJECTS.replace("%(name)s", "{name}")).format(name=sql.Literal(name))
+        # A schema that existed before (the platform makes vault) is the project's, not the shim's,
+        # even when the shim's grants touched it.
+        exists = "SELECT to_regnamespace(%s) IS NOT NULL"
+        kept = [s for s in (own, target) if s and _scalar(conn, exists, (s,))]
+        objects = sql.SQL(_SHIM_OBJECTS.replace("%(name)s", "{name}").replace("%(kept)s", "{kept}")).format(
+            name=sql.Literal(name), kept=sql.Literal(kept)
+        )
         # A savepoint gives the shim's catalog rows a transaction id of their own, by which the
         # registry finds them again (for DROP EXTENSION).
         return "\n".join(
@@ -329,10 +362,12 @@ class ExtensionPolicy:
                 (name,),
             ).fetchone()
             objects: list[dict[str, str]] = list(row[0]) if row else []
-            for obj in reversed(objects):
-                kind = _DROP_KINDS.get(obj["type"])
-                if kind:
-                    parts.append(f"DROP {kind} IF EXISTS {obj['identity']} {behavior}")
+            drops = [
+                f"DROP {_DROP_KINDS[obj['type']]} IF EXISTS {obj['identity']} {behavior}"
+                for obj in reversed(objects)
+                if obj["type"] in _DROP_KINDS
+            ]
+            parts.append(sql.SQL(_DROP_ALL).format(sql.Literal(drops)).as_string(conn))
             parts.append(
                 sql.SQL("DELETE FROM {}.shims WHERE name = {}")
                 .format(sql.Identifier(SHIM_SCHEMA), sql.Literal(name))
