@@ -207,4 +207,6 @@ def build(
 def source_digest_paths(project: Project, mset: MigrationSet) -> list[Path]:
     """Every file whose content shapes a built database (used to key caches)."""
     paths = [project.supabase_dir / "config.toml", *(m.path for m in mset.migrations)]
+    if (project.root / "supamigrate.toml").exists():  # its [platform] shims shape the database
+        paths.append(project.root / "supamigrate.toml")
     return [*paths, *project.seed_files()]
