@@ -18,6 +18,7 @@ from .errors import ProjectError, SupamigrateError
 from .findings import Finding, failing
 from .migrations import ApplyResult, MigrationSet, ProgressCallback, apply_migrations, run_seed
 from .platform import apply_stub
+from .platform.extensions import ExtensionPolicy, cron_database
 from .project import Project
 from .server import version_mismatch
 from .templates import BASE, BaseServer
@@ -56,6 +57,7 @@ def apply(
     """
     require_local(db_url, allow_remote=allow_remote)
     mset = MigrationSet.discover(project.migrations_dir)
+    extensions = ExtensionPolicy.for_project(project)
     with connect(db_url) as conn:
         if stub:
             apply_stub(conn)
@@ -65,10 +67,15 @@ def apply(
             statement_timeout_ms=statement_timeout_ms,
             include_all=include_all,
             on_progress=on_progress,
+            extensions=extensions,
         )
         if seed:
             result.seeded = run_seed(
-                conn, project.seed_files(), root=project.root, statement_timeout_ms=statement_timeout_ms
+                conn,
+                project.seed_files(),
+                root=project.root,
+                statement_timeout_ms=statement_timeout_ms,
+                extensions=extensions,
             )
     return result
 
@@ -98,7 +105,8 @@ def check(
         report.findings.append(Finding("warning", "skipped-file", w, str(project.migrations_dir)))
     if on_step:
         on_step("starting PostgreSQL")
-    base = BaseServer.start(project, pg_bin=pg_bin, cache=cache)
+    dbname = unique_name("supamigrate_check")
+    base = BaseServer.start(project, pg_bin=pg_bin, cache=cache, cron_database=cron_database(project, mset, dbname))
     server = base.server
     try:
         report.timings["server"] = time.perf_counter() - started
@@ -114,7 +122,6 @@ def check(
             )
         with server.connect() as conn:
             report.server_version = str(conn.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
-        dbname = unique_name("supamigrate_check")
         report.build = build(
             server,
             dbname,

@@ -22,6 +22,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from .errors import ConnectionFailed, RemoteRefused
 from .migrations import ApplyResult, MigrationSet, ProgressCallback, apply_migrations, run_seed
 from .platform import apply_stub
+from .platform.extensions import ExtensionPolicy
 from .project import Project
 
 CONNECT_TIMEOUT_S = 10
@@ -170,6 +171,7 @@ def build(
     """
     started = time.perf_counter()
     mset = migrations if migrations is not None else MigrationSet.discover(project.migrations_dir)
+    extensions = ExtensionPolicy.for_project(project)
     timings: dict[str, float] = {}
     create_database(server, dbname, template=template)
     try:
@@ -180,14 +182,18 @@ def build(
             stubbed = apply_stub(conn) if stub else False
             timings["stub"] = time.perf_counter() - t
             t = time.perf_counter()
-            result = apply_migrations(conn, mset, statement_timeout_ms=statement_timeout_ms, on_progress=on_progress)
+            result = apply_migrations(
+                conn, mset, statement_timeout_ms=statement_timeout_ms, on_progress=on_progress,
+                extensions=extensions,
+            )
             timings["migrations"] = time.perf_counter() - t
             if seed:
                 t = time.perf_counter()
                 if on_step:
                     on_step("seed")
                 result.seeded = run_seed(
-                    conn, project.seed_files(), root=project.root, statement_timeout_ms=statement_timeout_ms
+                    conn, project.seed_files(), root=project.root, statement_timeout_ms=statement_timeout_ms,
+                    extensions=extensions,
                 )
                 timings["seed"] = time.perf_counter() - t
     except BaseException:
@@ -199,4 +205,6 @@ def build(
 def source_digest_paths(project: Project, mset: MigrationSet) -> list[Path]:
     """Every file whose content shapes a built database (used to key caches)."""
     paths = [project.supabase_dir / "config.toml", *(m.path for m in mset.migrations)]
+    if (project.root / "supamigrate.toml").exists():  # its [platform] shims shape the database
+        paths.append(project.root / "supamigrate.toml")
     return [*paths, *project.seed_files()]

@@ -15,11 +15,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Protocol
 
 import psycopg
 from psycopg import sql
 
-from .errors import MigrationError, ProjectError, SqlLocation
+from .errors import MigrationError, ProjectError, SqlLocation, SupamigrateError
 from .sqltext import SqlText, Statement
 
 MIGRATION_FILE = re.compile(r"^([0-9]+)_(.*)\.sql$")
@@ -49,7 +50,23 @@ HISTORY_INSERT = (
 _TRANSACTION_CONTROL = re.compile(
     r"(?is)^(?:(?:--[^\n]*\n|/\*.*?\*/)\s*)*(begin|start\s+transaction|commit|end|abort|rollback(?!\s+to\b)|prepare\s+transaction)\b"
 )
-_CREATE_EXTENSION = re.compile(r"(?is)^(?:(?:--[^\n]*\n|/\*.*?\*/)\s*)*create\s+extension\b")
+_EXTENSION_STATEMENT = re.compile(
+    r"(?is)^(?:(?:--[^\n]*\n|/\*.*?\*/)\s*)*(create|drop|alter|comment\s+on)\s+extension\b"
+)
+
+
+class ExtensionHook(Protocol):
+    """Answers the statements that need the platform's extensions (see platform.extensions)."""
+
+    def wants(self, statement: str) -> bool:
+        """Whether the hook answers ``statement`` (extension statements, at least)."""
+        ...
+
+    def __call__(self, conn: psycopg.Connection, statement: str) -> str:
+        """The SQL to run in the statement's place: itself, a shim, or raise SupamigrateError."""
+        ...
+
+
 _PLPGSQL_LINE = re.compile(r"^PL/pgSQL function inline_code_block line (\d+)", re.M)
 _DOLLAR_BODY = re.compile(r"\$[A-Za-z_]*\$")
 _COMMENT_ONLY = re.compile(r"(?s)^(?:\s*(?:--[^\n]*(?:\n|$)|/\*.*?\*/))+\s*$")
@@ -266,9 +283,17 @@ def ensure_history_table(conn: psycopg.Connection) -> None:
 class _Runner:
     """Runs one file's statements on a connection, turning failures into MigrationError."""
 
-    def __init__(self, conn: psycopg.Connection, *, role: str | None, prelude: str = "") -> None:
+    def __init__(
+        self,
+        conn: psycopg.Connection,
+        *,
+        role: str | None,
+        prelude: str = "",
+        extensions: ExtensionHook | None = None,
+    ) -> None:
         self.conn = conn
         self.role = role
+        self.extensions = extensions
         # Run before each file, as the CLI's RESET ALL: one file's SET must not leak into the next.
         self.prelude = prelude
 
@@ -286,29 +311,50 @@ class _Runner:
                 )
             if _COMMENT_ONLY.match(stmt.text):
                 continue
-            # A superuser session acting as `role` steps up for CREATE EXTENSION, standing in for
-            # supautils, which lets `postgres` create the platform's extensions on Supabase.
-            elevate = self.role is not None and _CREATE_EXTENSION.match(stmt.text) is not None
+            # A superuser session acting as `role` steps up for extension statements, standing in
+            # for supautils, which lets `postgres` create the platform's extensions on Supabase.
+            about = _EXTENSION_STATEMENT.match(stmt.text)
+            about_extension = about is not None
+            elevate = self.role is not None and about_extension
+            text = stmt.text
             try:
                 if elevate:
                     self.conn.execute("RESET ROLE")
-                self.conn.execute(stmt.text)
+                if self.extensions is not None and self.extensions.wants(stmt.text):
+                    text = self.extensions(self.conn, stmt.text)
+                self.conn.execute(text)
                 if elevate:
                     self.conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(self.role or "")))
             except psycopg.Error as exc:
-                raise located_error(exc, file, stmt) from None
+                raise located_error(exc, file, stmt, replaced=text != stmt.text) from None
+            except SupamigrateError as exc:
+                at = stmt.offset + (about.start(1) if about else 0)  # the verb, past leading comments
+                raise MigrationError(
+                    file.location(at), exc.message, hint=exc.hint, statement=stmt.text
+                ) from None
 
 
-def located_error(exc: psycopg.Error, file: SqlFile, stmt: Statement) -> MigrationError:
-    """Turn a server error into file:line:col using the statement's offset in its file."""
+def located_error(
+    exc: psycopg.Error, file: SqlFile, stmt: Statement, *, replaced: bool = False
+) -> MigrationError:
+    """Turn a server error into file:line:col using the statement's offset in its file.
+
+    ``replaced``: the server ran other SQL in the statement's place (a shim), so positions in the
+    error point into that SQL, and the statement's start is the place to report.
+    """
     diag = exc.diag
     offset = stmt.offset
     body_line = _PLPGSQL_LINE.search(diag.context or "")
-    if diag.statement_position:
+    if diag.statement_position and not replaced:
         offset = stmt.offset + int(diag.statement_position) - 1
-    elif diag.internal_position and diag.internal_query and stmt.text.find(diag.internal_query) >= 0:
+    elif (
+        diag.internal_position
+        and diag.internal_query
+        and not replaced
+        and stmt.text.find(diag.internal_query) >= 0
+    ):
         offset = stmt.offset + stmt.text.find(diag.internal_query) + int(diag.internal_position) - 1
-    elif body_line and (body := _DOLLAR_BODY.search(stmt.text)):
+    elif body_line and not replaced and (body := _DOLLAR_BODY.search(stmt.text)):
         # A runtime error in a DO block: PL/pgSQL counts lines from the start of the body.
         line_start = body.end()
         for _ in range(int(body_line.group(1)) - 1):
@@ -397,12 +443,14 @@ def apply_migrations(
     statement_timeout_ms: int | None = None,
     include_all: bool = False,
     on_progress: ProgressCallback | None = None,
+    extensions: ExtensionHook | None = None,
 ) -> ApplyResult:
     """Apply the pending migrations of ``mset``, each file in its own transaction.
 
     ``conn`` must be in autocommit-off mode with no open transaction. When its session user is a
     superuser and ``role`` exists, statements run as ``role`` (as migrations run as ``postgres`` on
     the platform). A failing file raises MigrationError; it and everything after it are not applied.
+    ``extensions`` answers extension statements (see ``platform.extensions.ExtensionPolicy``).
     """
     started = time.perf_counter()
     result = ApplyResult(warnings=mset.warnings())
@@ -418,7 +466,7 @@ def apply_migrations(
                 f"{m.path.name}: already applied, but its statements differ from those recorded in"
                 " supabase_migrations.schema_migrations (the file changed after it was pushed)"
             )
-        runner = _Runner(conn, role=identity.role, prelude=identity.prelude)
+        runner = _Runner(conn, role=identity.role, prelude=identity.prelude, extensions=extensions)
         result.warnings.extend(
             f"{m.path.name}: empty migration (no statements); it is recorded as applied"
             for m in plan.pending
@@ -444,6 +492,7 @@ def run_seed(
     root: Path,
     role: str | None = "postgres",
     statement_timeout_ms: int | None = None,
+    extensions: ExtensionHook | None = None,
 ) -> list[Path]:
     """Run pending seed files, each in one transaction with its row in ``seed_files``.
 
@@ -462,7 +511,7 @@ def run_seed(
                 conn.execute(ddl)
             rows = conn.execute("SELECT path, hash FROM supabase_migrations.seed_files").fetchall()
             known: dict[str, str] = {str(p): str(h) for p, h in rows}
-        runner = _Runner(conn, role=identity.role, prelude=identity.prelude)
+        runner = _Runner(conn, role=identity.role, prelude=identity.prelude, extensions=extensions)
         for path in files:
             seed = SqlFile(path)
             rel = path.resolve().relative_to(root.resolve()).as_posix()

@@ -34,6 +34,7 @@ from packaging.version import Version
 from pytest_postgresql.executors import PostgreSQLExecutor
 
 from .errors import ServerError
+from .platform.extensions import cron_settings, pg_cron_library
 
 RUN_PREFIX = "supamigrate-"
 # Every run directory this process made, so a test session can prove none outlived it.
@@ -103,6 +104,17 @@ def find_bindir(explicit: str | os.PathLike[str] | None = None, *, major: int | 
     )
 
 
+def pkglibdir(bindir: Path) -> Path:
+    """Where the server in ``bindir`` loads extension libraries from (``pg_config --pkglibdir``)."""
+    pg_config = bindir / "pg_config"
+    if os.access(pg_config, os.X_OK):
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            out = subprocess.run([str(pg_config), "--pkglibdir"], capture_output=True, text=True, timeout=10)
+            if out.returncode == 0 and out.stdout.strip():
+                return Path(out.stdout.strip())
+    return bindir.parent / "lib"
+
+
 def server_version(bindir: Path) -> tuple[int, str]:
     """Major version and full ``postgres --version`` line of the server binaries in ``bindir``."""
     out = subprocess.run([str(bindir / "postgres"), "--version"], capture_output=True, text=True, timeout=30)
@@ -154,6 +166,8 @@ class ServerOptions:
     superuser: str = SUPERUSER
     extra_settings: str = ""
     start_timeout: int = 60
+    # The database that may hold the real pg_cron (its library is preloaded for it) when installed.
+    cron_database: str | None = None
 
 
 class _Executor(PostgreSQLExecutor):
@@ -299,7 +313,9 @@ class EphemeralServer:
                 dbname="postgres",
                 user=self.superuser,
                 timeout=self.options.start_timeout,
-                postgres_options=f"{TEST_SETTINGS} {self.options.extra_settings}".strip(),
+                postgres_options=" ".join(
+                    s for s in (TEST_SETTINGS, self._cron_settings(), self.options.extra_settings) if s
+                ),
             )
             try:
                 executor.start()
@@ -335,6 +351,11 @@ class EphemeralServer:
                 if time.monotonic() > deadline:
                     raise ServerError(f"PostgreSQL did not accept connections: {exc}") from None
                 time.sleep(0.005)
+
+    def _cron_settings(self) -> str:
+        if self.options.cron_database is None or not pg_cron_library(pkglibdir(self.bindir)):
+            return ""
+        return cron_settings(self.options.cron_database)
 
     def _stop_quietly(self, executor: _Executor) -> None:
         with contextlib.suppress(Exception):

@@ -24,6 +24,7 @@ from .database import BuildResult, ExternalServer, Server, build, connect, creat
 from .errors import SupamigrateError
 from .migrations import ApplyResult, MigrationSet, ProgressCallback
 from .platform import apply_stub, stub_digest
+from .platform.extensions import cron_database
 from .project import TOOL_CONFIG, Project
 from .server import EphemeralServer, ServerOptions
 
@@ -106,11 +107,17 @@ class _CachedStart:
         cache: Cache | None,
         kind: str,
         key_of: Callable[[EphemeralServer], str],
+        cron_database: str | None = None,
     ) -> _CachedStart:
         if cache is not None:
             cache.prepare()
         server = EphemeralServer(
-            ServerOptions(bindir=pg_bin, major=project.config.major_version, tmp_root=cache.runs if cache else None)
+            ServerOptions(
+                bindir=pg_bin,
+                major=project.config.major_version,
+                tmp_root=cache.runs if cache else None,
+                cron_database=cron_database,
+            )
         )
         key = key_of(server) if cache is not None else ""
         hits: list[Hit] = []
@@ -185,6 +192,8 @@ class TemplateServer:
             cache,
             "template",
             lambda server: template_key(server, project, mset, seed=seed, extra=extra_key),
+            # pg_cron lives in the database cron.database_name names; clones copy it from there.
+            cron_database=cron_database(project, mset, TEMPLATE),
         )
         server, hit = started_on.server, started_on.hit
         timings = {"server": time.perf_counter() - started}
@@ -259,8 +268,18 @@ class BaseServer:
     _salvage: Callable[[Path], object] | None = None
 
     @classmethod
-    def start(cls, project: Project, *, pg_bin: Path | None = None, cache: Cache | None = None) -> BaseServer:
-        started_on = _CachedStart.start(project, pg_bin, cache, "base", lambda server: base_key(server, project))
+    def start(
+        cls,
+        project: Project,
+        *,
+        pg_bin: Path | None = None,
+        cache: Cache | None = None,
+        cron_database: str | None = None,
+    ) -> BaseServer:
+        """Start on a cached stubbed cluster or make one; ``cron_database`` may hold the real pg_cron."""
+        started_on = _CachedStart.start(
+            project, pg_bin, cache, "base", lambda server: base_key(server, project), cron_database=cron_database
+        )
         server = started_on.server
         try:
             if started_on.hit is None:

@@ -57,7 +57,8 @@ BAD_INPUT = {
     ),
     "a missing extension": (
         "\ncreate extension no_such_extension;\n",
-        r"2_bad\.sql:2:1: 0A000 extension \"no_such_extension\" is not available",
+        r"2_bad\.sql:2:1: extension \"no_such_extension\" is not available on this server \(PostgreSQL 15\),"
+        r" nor shimmed\nHINT: install the package that provides no_such_extension",
     ),
 }
 

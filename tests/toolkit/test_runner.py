@@ -152,7 +152,8 @@ def test_files_apply_in_version_order_and_run_as_postgres(
     conninfo = built(project)
     assert query(conninfo, "select step, who, path from public.log order by step") == [
         ("first", "postgres", '""'),
-        ("second", "postgres", '"$user", public, extensions'),
+        # The platform's own setting, backslash and all (reference: E'\\$user').
+        ("second", "postgres", '"\\$user", public, extensions'),
     ]
     assert query(conninfo, "select tableowner from pg_tables where tablename = 'log'") == [("postgres",)]
 

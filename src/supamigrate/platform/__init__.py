@@ -60,10 +60,13 @@ def stub_files() -> tuple[StubFile, ...]:
 
 
 def stub_digest() -> str:
-    """A hash of the stub's SQL; part of the key of anything cached from a stubbed database."""
+    """A hash of the stub's SQL and its shims; part of the key of anything cached from a stubbed database."""
     h = hashlib.sha256()
     for f in stub_files():
         h.update(f.name.encode() + b"\0" + f.text.encode() + b"\0")
+    shims: Traversable = resources.files(__package__).joinpath("shims")
+    for s in sorted((s for s in shims.iterdir() if s.name.endswith(".sql")), key=lambda s: s.name):
+        h.update(b"shims/" + s.name.encode() + b"\0" + s.read_bytes() + b"\0")
     return h.hexdigest()
 
 

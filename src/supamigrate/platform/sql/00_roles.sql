@@ -17,7 +17,7 @@ BEGIN
     ('supabase_auth_admin',        'NOSUPERUSER NOINHERIT CREATEROLE NOCREATEDB LOGIN NOREPLICATION NOBYPASSRLS'),
     ('supabase_storage_admin',     'NOSUPERUSER NOINHERIT CREATEROLE NOCREATEDB LOGIN NOREPLICATION NOBYPASSRLS'),
     ('supabase_read_only_user',    'NOSUPERUSER INHERIT NOCREATEROLE NOCREATEDB LOGIN NOREPLICATION BYPASSRLS'),
-    ('supabase_replication_admin', 'NOSUPERUSER INHERIT NOCREATEROLE NOCREATEDB LOGIN NOREPLICATION NOBYPASSRLS')
+    ('supabase_replication_admin', 'NOSUPERUSER INHERIT NOCREATEROLE NOCREATEDB LOGIN REPLICATION NOBYPASSRLS')
   ) AS v(name, attrs)
   LOOP
     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r.name) THEN
@@ -31,8 +31,10 @@ ALTER ROLE anon SET statement_timeout = '3s';
 ALTER ROLE authenticated SET statement_timeout = '8s';
 ALTER ROLE authenticator SET statement_timeout = '8s';
 ALTER ROLE authenticator SET lock_timeout = '8s';
-ALTER ROLE postgres SET search_path = "$user", public, extensions;
-ALTER ROLE supabase_admin SET search_path = "$user", public, auth, extensions;
+-- The platform's search paths start with "\$user" (a backslash and all: an escaping slip in its
+-- init scripts that every hosted project carries). It names no schema, so only the rest counts.
+ALTER ROLE postgres SET search_path = "\$user", public, extensions;
+ALTER ROLE supabase_admin SET search_path = "\$user", public, auth, extensions;
 ALTER ROLE supabase_auth_admin SET search_path = auth;
 ALTER ROLE supabase_auth_admin SET idle_in_transaction_session_timeout = 60000;
 ALTER ROLE supabase_storage_admin SET search_path = storage;

@@ -1,0 +1,440 @@
+"""CREATE EXTENSION as the platform answers it: the real extension, a shim, or a clear refusal.
+
+On Supabase, ``postgres`` creates extensions the platform ships (pg_net, supabase_vault, pg_cron,
+vector, ...). A plain server has only those whose packages are installed. The migration runner
+hands every statement about an extension to an ``ExtensionPolicy``, which returns the SQL to run
+in its place:
+
+- an extension the server has (``pg_available_extensions``), or one already created: the
+  statement itself, plus the grants the platform adds after creating some of them (pg_cron);
+- an extension the project shims (``[platform] shims = [...]`` in ``supamigrate.toml``) that the
+  server lacks: the shim's SQL, which builds the same schemas, tables, types and functions and
+  records itself in ``supamigrate.shims`` (so DROP / COMMENT / ALTER EXTENSION work on it too);
+- anything else: ``ExtensionUnavailable``, naming the extension and how to install or shim it.
+
+pg_cron is special: its library must be preloaded and it can only be created in the database named
+by ``cron.database_name``. ``cron_settings`` gives the server options that make the database a
+project is built in that database; elsewhere a shimmed pg_cron falls back to the shim.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pglast
+import psycopg
+from pglast import ast
+from pglast.enums import DropBehavior, ObjectType
+from pglast.stream import RawStream
+from psycopg import sql
+
+from ..errors import ProjectError, SupamigrateError
+from ..migrations import MigrationSet, SqlFile
+from ..project import Project
+
+SHIM_SCHEMA = "supamigrate"
+# Extensions with a shim, and the schema each creates its objects in (None: the one asked for).
+SHIMS: dict[str, str | None] = {
+    "pg_net": "net",
+    "supabase_vault": "vault",
+    "pg_cron": "cron",
+    "pgjwt": None,
+    "http": None,
+    "pg_jsonschema": None,
+    "vector": None,
+    "pg_graphql": "graphql",
+}
+# Extensions a shim builds on, which must already exist (as they do on the platform).
+SHIM_REQUIRES: dict[str, tuple[str, ...]] = {"pgjwt": ("pgcrypto",), "supabase_vault": ("pgcrypto",)}
+# SQL the platform runs after creating an extension (supautils' after-create scripts).
+AFTER_CREATE = {"pg_cron": "after_pg_cron.sql"}
+# Debian/Ubuntu packages (PGDG names) of extensions that are not part of postgresql-contrib.
+PACKAGES = {
+    "pg_cron": "postgresql-{major}-cron",
+    "pgtap": "postgresql-{major}-pgtap",
+    "plpgsql_check": "postgresql-{major}-plpgsql-check",
+    "vector": "postgresql-{major}-pgvector",
+    "http": "postgresql-{major}-http",
+    "postgis": "postgresql-{major}-postgis-3",
+    "pg_partman": "postgresql-{major}-partman",
+    "hypopg": "postgresql-{major}-hypopg",
+    "pg_repack": "postgresql-{major}-repack",
+    "pgrouting": "postgresql-{major}-pgrouting",
+    "rum": "postgresql-{major}-rum",
+    "timescaledb": "timescaledb-2-postgresql-{major}",
+    "pg_hashids": "postgresql-{major}-pg-hashids",
+    "pgaudit": "postgresql-{major}-pgaudit",
+    "orafce": "postgresql-{major}-orafce",
+}
+_EXTENSION_STATEMENT = re.compile(
+    r"(?is)^(?:(?:--[^\n]*\n|/\*.*?\*/)\s*)*(create|drop|alter|comment\s+on)\s+extension\b"
+)
+_VECTOR_INDEX = re.compile(
+    r"(?is)^(?:(?:--[^\n]*\n|/\*.*?\*/)\s*)*create\s+(?:unique\s+)?index\b.*?\busing\s+(?:hnsw|ivfflat)\b"
+)
+# Catalogs whose rows a shim creates, and which of them are dropped on their own.
+_SHIM_OBJECTS = """
+WITH sub AS (SELECT xmin AS xid FROM supamigrate.shims WHERE name = %(name)s),
+objects AS (
+  SELECT 'pg_namespace'::regclass AS classid, n.oid FROM pg_namespace n, sub WHERE n.xmin = sub.xid
+    AND n.nspname <> ALL(%(kept)s)
+  UNION ALL SELECT 'pg_class'::regclass, c.oid FROM pg_class c, sub WHERE c.xmin = sub.xid
+    AND (c.relkind IN ('r', 'v', 'm', 'p', 'c')
+         OR (c.relkind = 'S' AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                                              AND d.objid = c.oid AND d.deptype IN ('a', 'i'))))
+  UNION ALL SELECT 'pg_type'::regclass, t.oid FROM pg_type t, sub WHERE t.xmin = sub.xid AND t.typrelid = 0
+    AND NOT EXISTS (SELECT FROM pg_type b WHERE b.typarray = t.oid)
+  UNION ALL SELECT 'pg_proc'::regclass, p.oid FROM pg_proc p, sub WHERE p.xmin = sub.xid
+  UNION ALL SELECT 'pg_operator'::regclass, o.oid FROM pg_operator o, sub WHERE o.xmin = sub.xid
+  UNION ALL SELECT 'pg_opfamily'::regclass, f.oid FROM pg_opfamily f, sub WHERE f.xmin = sub.xid
+  UNION ALL SELECT 'pg_cast'::regclass, k.oid FROM pg_cast k, sub WHERE k.xmin = sub.xid
+  UNION ALL SELECT 'pg_am'::regclass, a.oid FROM pg_am a, sub WHERE a.xmin = sub.xid
+)
+UPDATE supamigrate.shims SET objects = coalesce((
+  SELECT jsonb_agg(jsonb_build_object('type', i.type, 'identity', i.identity) ORDER BY o.oid)
+  FROM objects o, pg_identify_object(o.classid, o.oid, 0) i), '[]')
+WHERE name = %(name)s
+"""
+# Drops a shim's objects in reverse creation order, retrying those another of its objects still
+# needs (a trigger's function goes with its table); what stays blocked fails with its own error,
+# as DROP EXTENSION fails when the project's objects depend on the extension.
+_DROP_ALL = """
+DO $drop$
+DECLARE
+  pending text[] := {}::text[];
+  blocked text[];
+  statement text;
+BEGIN
+  WHILE pg_catalog.cardinality(pending) > 0 LOOP
+    blocked := '{{}}';
+    FOREACH statement IN ARRAY pending LOOP
+      BEGIN
+        EXECUTE statement;
+      EXCEPTION WHEN dependent_objects_still_exist THEN
+        blocked := blocked || statement;
+      END;
+    END LOOP;
+    IF pg_catalog.cardinality(blocked) = pg_catalog.cardinality(pending) THEN
+      EXECUTE blocked[1];
+    END IF;
+    pending := blocked;
+  END LOOP;
+END
+$drop$"""
+_DROP_KINDS = {
+    "schema": "SCHEMA",
+    "table": "TABLE",
+    "view": "VIEW",
+    "materialized view": "MATERIALIZED VIEW",
+    "sequence": "SEQUENCE",
+    "type": "TYPE",
+    "composite type": "TYPE",
+    "domain": "DOMAIN",
+    "function": "FUNCTION",
+    "procedure": "PROCEDURE",
+    "aggregate": "AGGREGATE",
+    "operator": "OPERATOR",
+    "operator family": "OPERATOR FAMILY",
+    "cast": "CAST",
+    "access method": "ACCESS METHOD",
+}
+
+
+class ExtensionUnavailable(SupamigrateError):
+    """A statement needs an extension this server cannot create and the project does not shim."""
+
+
+def shim_names() -> tuple[str, ...]:
+    return tuple(sorted(SHIMS))
+
+
+def _shim_text(filename: str) -> str:
+    return resources.files(__package__).joinpath("shims", filename).read_text(encoding="utf-8")
+
+
+def is_extension_statement(text: str) -> bool:
+    """Whether ``text`` is CREATE / DROP / ALTER / COMMENT ON EXTENSION (the runner's cue)."""
+    return _EXTENSION_STATEMENT.match(text) is not None
+
+
+def created_extensions(statements: Iterable[str]) -> set[str]:
+    """Names of the extensions that CREATE EXTENSION statements among ``statements`` create."""
+    names: set[str] = set()
+    for text in statements:
+        if not is_extension_statement(text):
+            continue
+        node = _parse(text)
+        if isinstance(node, ast.CreateExtensionStmt) and node.extname:
+            names.add(node.extname)
+    return names
+
+
+def _parse(text: str) -> Any:
+    try:
+        stmts = pglast.parse_sql(text)
+    except pglast.parser.ParseError:
+        return None
+    return stmts[0].stmt if len(stmts) == 1 else None
+
+
+def pg_cron_library(pkglibdir: Path) -> bool:
+    """Whether the server whose libraries live in ``pkglibdir`` has pg_cron installed."""
+    return (pkglibdir / "pg_cron.so").exists()
+
+
+def cron_settings(database: str) -> str:
+    """Server options that let ``database`` (and clones of it) hold the real pg_cron.
+
+    pg_cron is preloaded and its metadata database is the one the project is built in; clones
+    copy the extension with it. Background workers are turned off, so pg_cron's launcher never
+    connects: it would keep the template from being cloned, and in tests no job should fire.
+    """
+    return f"-c shared_preload_libraries=pg_cron -c cron.database_name={database} -c max_worker_processes=0"
+
+
+def cron_database(project: Project, mset: MigrationSet, dbname: str) -> str | None:
+    """``dbname`` when the project's migrations or seeds create pg_cron (the server preloads it there)."""
+    files = [*mset.migrations, *(SqlFile(p) for p in project.seed_files())]
+    wanted = created_extensions(s.text for f in files for s in f.statements)
+    return dbname if "pg_cron" in wanted else None
+
+
+@dataclass(frozen=True)
+class ExtensionPolicy:
+    """How a project's migrations get their extensions: real ones, its shims, or a clear error."""
+
+    shims: frozenset[str] = frozenset()
+
+    @classmethod
+    def for_project(cls, project: Project) -> ExtensionPolicy:
+        """Read ``[platform] shims`` from the project's ``supamigrate.toml``."""
+        section = project.tool_section("platform")
+        names = section.get("shims", [])
+        where = project.root / "supamigrate.toml"
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise ProjectError(f"{where}: [platform] shims must be a list of extension names, not {names!r}")
+        unknown = sorted(set(names) - set(SHIMS))
+        if unknown:
+            raise ProjectError(
+                f"{where}: [platform] shims names extensions with no supamigrate shim: {', '.join(unknown)}",
+                hint=f"shims exist for: {', '.join(shim_names())}",
+            )
+        return cls(frozenset(names))
+
+    def wants(self, statement: str) -> bool:
+        """Extension statements, and pgvector index statements when vector may be shimmed."""
+        return is_extension_statement(statement) or (
+            "vector" in self.shims and _VECTOR_INDEX.match(statement) is not None
+        )
+
+    def __call__(self, conn: psycopg.Connection, statement: str) -> str:
+        """The SQL to run in place of an extension ``statement`` (often the statement itself)."""
+        node = _parse(statement)
+        if isinstance(node, ast.IndexStmt):
+            # The shim's hnsw and ivfflat are hash indexes, which know no m, ef_construction or
+            # lists: drop the tuning options, which change speed, never results.
+            if node.options and _shim_installed(conn, "vector"):
+                node.options = None
+                return str(RawStream()(node))
+            return statement
+        if isinstance(node, ast.CreateExtensionStmt):
+            return self._create(conn, statement, node)
+        if isinstance(node, ast.DropStmt) and node.removeType == ObjectType.OBJECT_EXTENSION:
+            return self._drop(conn, statement, node)
+        if isinstance(node, ast.CommentStmt) and node.objtype == ObjectType.OBJECT_EXTENSION:
+            name = _string(node.object)
+            return "SELECT" if name and _shim_installed(conn, name) else statement
+        if isinstance(node, ast.AlterExtensionStmt) and node.extname and _shim_installed(conn, node.extname):
+            return "SELECT"  # ALTER EXTENSION ... UPDATE: a shim has one version
+        if isinstance(node, (ast.AlterExtensionContentsStmt, ast.AlterObjectSchemaStmt)):
+            name = node.extname if isinstance(node, ast.AlterExtensionContentsStmt) else _string(node.object)
+            if name and _shim_installed(conn, name):
+                raise ExtensionUnavailable(
+                    f"extension {name} is a supamigrate shim here;"
+                    " ALTER EXTENSION cannot change its members or schema",
+                    hint="create it in the schema you want from the start, as the platform's dashboard does",
+                )
+        return statement
+
+    # -- CREATE EXTENSION ---------------------------------------------------------------------
+
+    def _create(self, conn: psycopg.Connection, statement: str, node: ast.CreateExtensionStmt) -> str:
+        name = str(node.extname)
+        options = {o.defname: o.arg for o in node.options or ()}
+        if _scalar(conn, "SELECT EXISTS (SELECT FROM pg_extension WHERE extname = %s)", (name,)):
+            return statement
+        if _shim_installed(conn, name):
+            if node.if_not_exists:
+                return "SELECT"
+            return _raise_sql(f'extension "{name}" already exists', "42710")
+        available = bool(
+            _scalar(conn, "SELECT EXISTS (SELECT FROM pg_available_extensions WHERE name = %s)", (name,))
+        )
+        cron_problem = _cron_problem(conn) if name == "pg_cron" and available else None
+        if available and cron_problem is None:
+            after = AFTER_CREATE.get(name)
+            return statement + (";\n" + _shim_text(after) if after else "")
+        if name in self.shims:
+            schema_arg = options.get("schema")
+            schema = _string(schema_arg) if schema_arg is not None else None
+            return self._shim_sql(conn, name, schema)
+        raise _unavailable(conn, name, cron_problem, shim=name in SHIMS)
+
+    def _shim_sql(self, conn: psycopg.Connection, name: str, schema: str | None) -> str:
+        own = SHIMS[name]
+        target = own or schema or str(_scalar(conn, "SELECT current_schema()", ()) or "public")
+        for needed in SHIM_REQUIRES.get(name, ()):
+            if not _scalar(conn, "SELECT EXISTS (SELECT FROM pg_extension WHERE extname = %s)", (needed,)):
+                raise ExtensionUnavailable(
+                    f"the {name} shim needs extension {needed}, which this database does not have",
+                    hint=f"create it first (`create extension {needed} with schema extensions`),"
+                    " as the platform has it",
+                )
+        body = _shim_text(f"{name}.sql")
+        pgcrypto = _scalar(
+            conn, "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pgcrypto'", ()
+        )
+        body = body.replace("@extschema:pgcrypto@", str(pgcrypto or "extensions"))
+        body = body.replace("@extschema_name@", target.replace("'", "''"))
+        body = body.replace("@extschema@", sql.Identifier(target).as_string(conn))
+        after = AFTER_CREATE.get(name)
+        registry = sql.SQL(
+            "CREATE SCHEMA IF NOT EXISTS {schema};\n"
+            "CREATE TABLE IF NOT EXISTS {schema}.shims (name text PRIMARY KEY, schema text NOT NULL,"
+            " objects jsonb NOT NULL DEFAULT '[]', installed_at timestamptz NOT NULL DEFAULT now());\n"
+            "COMMENT ON SCHEMA {schema} IS 'supamigrate: extensions shimmed in this database (tests only)';\n"
+            "GRANT USAGE ON SCHEMA {schema} TO postgres;\n"
+            "GRANT SELECT ON {schema}.shims TO postgres;\n"
+        ).format(schema=sql.Identifier(SHIM_SCHEMA))
+        record = sql.SQL("INSERT INTO {}.shims (name, schema) VALUES ({}, {});\n").format(
+            sql.Identifier(SHIM_SCHEMA), sql.Literal(name), sql.Literal(target)
+        )
+        # A schema that existed before (the platform makes vault) is the project's, not the shim's,
+        # even when the shim's grants touched it.
+        exists = "SELECT to_regnamespace(%s) IS NOT NULL"
+        kept = [s for s in (own, target) if s and _scalar(conn, exists, (s,))]
+        objects = sql.SQL(_SHIM_OBJECTS.replace("%(name)s", "{name}").replace("%(kept)s", "{kept}")).format(
+            name=sql.Literal(name), kept=sql.Literal(kept)
+        )
+        # A savepoint gives the shim's catalog rows a transaction id of their own, by which the
+        # registry finds them again (for DROP EXTENSION).
+        return "\n".join(
+            [
+                registry.as_string(conn),
+                "SAVEPOINT supamigrate_shim;",
+                record.as_string(conn),
+                body,
+                ";",
+                objects.as_string(conn) + ";",
+                "RELEASE SAVEPOINT supamigrate_shim;",
+                _shim_text(after) if after else "",
+            ]
+        )
+
+    # -- DROP EXTENSION -----------------------------------------------------------------------
+
+    def _drop(self, conn: psycopg.Connection, statement: str, node: ast.DropStmt) -> str:
+        names = [_string(o) or "" for o in node.objects or ()]
+        shimmed = [n for n in names if _shim_installed(conn, n)]
+        if not shimmed:
+            return statement
+        behavior = "CASCADE" if node.behavior == DropBehavior.DROP_CASCADE else "RESTRICT"
+        parts: list[str] = []
+        real = [n for n in names if n not in shimmed]
+        if real:
+            parts.append(
+                sql.SQL("DROP EXTENSION {}{} {}")
+                .format(
+                    sql.SQL("IF EXISTS ") if node.missing_ok else sql.SQL(""),
+                    sql.SQL(", ").join(sql.Identifier(n) for n in real),
+                    sql.SQL(behavior),
+                )
+                .as_string(conn)
+            )
+        for name in shimmed:
+            row = conn.execute(
+                sql.SQL("SELECT objects FROM {}.shims WHERE name = %s").format(sql.Identifier(SHIM_SCHEMA)),
+                (name,),
+            ).fetchone()
+            objects: list[dict[str, str]] = list(row[0]) if row else []
+            drops = [
+                f"DROP {_DROP_KINDS[obj['type']]} IF EXISTS {obj['identity']} {behavior}"
+                for obj in reversed(objects)
+                if obj["type"] in _DROP_KINDS
+            ]
+            parts.append(sql.SQL(_DROP_ALL).format(sql.Literal(drops)).as_string(conn))
+            parts.append(
+                sql.SQL("DELETE FROM {}.shims WHERE name = {}")
+                .format(sql.Identifier(SHIM_SCHEMA), sql.Literal(name))
+                .as_string(conn)
+            )
+        return ";\n".join(parts)
+
+
+def _string(node: Any) -> str | None:
+    if isinstance(node, ast.String):
+        return str(node.sval)
+    return None
+
+
+def _scalar(conn: psycopg.Connection, query: str, params: tuple[object, ...]) -> Any:
+    row = conn.execute(query, params).fetchone()
+    return row[0] if row else None
+
+
+def _shim_installed(conn: psycopg.Connection, name: str) -> bool:
+    if not _scalar(conn, "SELECT to_regclass('supamigrate.shims') IS NOT NULL", ()):
+        return False
+    return bool(_scalar(conn, "SELECT EXISTS (SELECT FROM supamigrate.shims WHERE name = %s)", (name,)))
+
+
+def _raise_sql(message: str, sqlstate: str) -> str:
+    literal = message.replace("'", "''")
+    return f"DO $raise$ BEGIN RAISE EXCEPTION '{literal}' USING ERRCODE = '{sqlstate}'; END $raise$"
+
+
+def _cron_problem(conn: psycopg.Connection) -> str | None:
+    """Why the installed pg_cron cannot be created in this database, or None when it can."""
+    row = conn.execute(
+        "SELECT current_setting('cron.database_name', true), current_database(),"
+        " current_setting('shared_preload_libraries')"
+    ).fetchone()
+    cron_db, here, preload = row if row else (None, None, "")
+    if cron_db is None or "pg_cron" not in str(preload):
+        return "pg_cron is installed but not preloaded (it needs shared_preload_libraries = 'pg_cron')"
+    if cron_db != here:
+        return f"pg_cron can only be created in database {cron_db} (cron.database_name), and this is {here}"
+    return None
+
+
+def _unavailable(
+    conn: psycopg.Connection, name: str, cron_problem: str | None, *, shim: bool
+) -> ExtensionUnavailable:
+    """The error for an extension this server cannot create: what is missing and how to get it."""
+    major = int(str(_scalar(conn, "SHOW server_version_num", ()) or "150000")) // 10000
+    if cron_problem:
+        message = f"extension {name} cannot be created here: {cron_problem}"
+        ways = [
+            "`supamigrate check` and the pytest plugin start their server with pg_cron preloaded for the"
+            " database they build; on your own server set shared_preload_libraries = 'pg_cron' and"
+            " cron.database_name to this database"
+        ]
+    else:
+        message = f'extension "{name}" is not available on this server (PostgreSQL {major}), nor shimmed'
+        package = PACKAGES.get(name, "").format(major=major)
+        if package:
+            ways = [f"install it on the server (`apt-get install {package}` on Debian/Ubuntu)"]
+        elif shim:
+            ways = [f"{name} has no Debian package; run against a server that has it (--db-url)"]
+        else:
+            ways = [f"install the package that provides {name} for PostgreSQL {major} on the server"]
+    if shim:
+        ways.append(f'or shim it: add "{name}" to `shims` under [platform] in supamigrate.toml')
+    else:
+        ways.append(f"supamigrate has no shim for {name} (shims exist for: {', '.join(shim_names())})")
+    return ExtensionUnavailable(message, hint="; ".join(ways))

@@ -1,0 +1,94 @@
+-- The storage schema as Supabase Storage's migrations leave it: buckets and objects owned by
+-- supabase_storage_admin, RLS enabled with no policies (a project adds its own on storage.objects),
+-- every privilege granted to the API roles (RLS decides), and the path helpers policies call.
+SET LOCAL ROLE supabase_storage_admin;
+
+CREATE TYPE storage.buckettype AS ENUM ('STANDARD', 'ANALYTICS', 'VECTOR');
+
+CREATE TABLE storage.buckets (
+  id text NOT NULL,
+  name text NOT NULL,
+  owner uuid,
+  created_at timestamp with time zone DEFAULT now(),
+  updated_at timestamp with time zone DEFAULT now(),
+  public boolean DEFAULT false,
+  avif_autodetection boolean DEFAULT false,
+  file_size_limit bigint,
+  allowed_mime_types text[],
+  owner_id text,
+  type storage.buckettype NOT NULL DEFAULT 'STANDARD'::storage.buckettype,
+  versioning_status text NOT NULL DEFAULT 'DISABLED'::text,
+  CONSTRAINT buckets_pkey PRIMARY KEY (id)
+);
+COMMENT ON COLUMN storage.buckets.owner IS 'Field is deprecated, use owner_id instead';
+CREATE UNIQUE INDEX bname ON storage.buckets (name);
+
+CREATE TABLE storage.objects (
+  id uuid NOT NULL DEFAULT gen_random_uuid(),
+  bucket_id text,
+  name text,
+  owner uuid,
+  created_at timestamp with time zone DEFAULT now(),
+  updated_at timestamp with time zone DEFAULT now(),
+  last_accessed_at timestamp with time zone DEFAULT now(),
+  metadata jsonb,
+  path_tokens text[] GENERATED ALWAYS AS (string_to_array(name, '/'::text)) STORED,
+  version text,
+  owner_id text,
+  user_metadata jsonb,
+  archived_at timestamp with time zone,
+  is_delete_marker boolean NOT NULL DEFAULT false,
+  is_versioned boolean NOT NULL DEFAULT false,
+  CONSTRAINT objects_pkey PRIMARY KEY (id),
+  CONSTRAINT "objects_bucketId_fkey" FOREIGN KEY (bucket_id) REFERENCES storage.buckets(id)
+);
+COMMENT ON COLUMN storage.objects.owner IS 'Field is deprecated, use owner_id instead';
+CREATE UNIQUE INDEX bucketid_objname ON storage.objects (bucket_id, name);
+CREATE INDEX name_prefix_search ON storage.objects (name text_pattern_ops);
+CREATE INDEX idx_objects_bucket_id_name ON storage.objects (bucket_id, name COLLATE "C");
+
+ALTER TABLE storage.buckets ENABLE ROW LEVEL SECURITY;
+ALTER TABLE storage.objects ENABLE ROW LEVEL SECURITY;
+
+-- Path helpers, with the platform's results: the folders of 'a/b/c.png' are {a,b}, its file name
+-- is 'c.png', and the extension is what follows the file name's last dot ('c.tar.gz' -> 'gz'; a
+-- name without a dot is its own extension, as on the platform).
+CREATE FUNCTION storage.foldername(name text) RETURNS text[] LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+  segments text[] := string_to_array(name, '/');
+BEGIN
+  RETURN segments[1:array_length(segments, 1) - 1];
+END
+$$;
+
+CREATE FUNCTION storage.filename(name text) RETURNS text LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+  segments text[] := string_to_array(name, '/');
+BEGIN
+  RETURN segments[array_length(segments, 1)];
+END
+$$;
+
+CREATE FUNCTION storage.extension(name text) RETURNS text LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+  segments text[] := string_to_array(name, '/');
+  file text := segments[array_length(segments, 1)];
+BEGIN
+  RETURN reverse(split_part(reverse(file), '.', 1));
+END
+$$;
+
+CREATE FUNCTION storage.update_updated_at_column() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  NEW.updated_at = now();
+  RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER update_objects_updated_at BEFORE UPDATE ON storage.objects
+  FOR EACH ROW EXECUTE FUNCTION storage.update_updated_at_column();
+
+RESET ROLE;
+
+GRANT ALL ON TABLE storage.buckets, storage.objects TO anon, authenticated, service_role, postgres, dashboard_user;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA storage TO anon, authenticated, service_role, postgres, dashboard_user;
