@@ -48,7 +48,6 @@ class ForeignKey:
     target: str
     constraint: ast.Constraint
     stmt: ParsedStatement
-    new_column: bool = False
 
     @property
     def offset(self) -> int:
@@ -69,7 +68,7 @@ def foreign_keys(stmt: ParsedStatement) -> Iterator[ForeignKey]:
     if isinstance(node, ast.CreateStmt):
         table = qualify(node.relation)
         for elt in node.tableElts or ():
-            yield from _element_fks(stmt, table, elt, new_column=True)
+            yield from _element_fks(stmt, table, elt)
     elif isinstance(node, ast.AlterTableStmt) and node.objtype == ObjectType.OBJECT_TABLE:
         table = qualify(node.relation)
         for cmd in node.cmds or ():
@@ -78,16 +77,16 @@ def foreign_keys(stmt: ParsedStatement) -> Iterator[ForeignKey]:
                 and isinstance(cmd.def_, ast.Node)
                 and cmd.subtype in (AlterTableType.AT_AddColumn, AlterTableType.AT_AddConstraint)
             ):
-                yield from _element_fks(stmt, table, cmd.def_, new_column=True)
+                yield from _element_fks(stmt, table, cmd.def_)
 
 
-def _element_fks(stmt: ParsedStatement, table: str, elt: ast.Node, *, new_column: bool) -> Iterator[ForeignKey]:
+def _element_fks(stmt: ParsedStatement, table: str, elt: ast.Node) -> Iterator[ForeignKey]:
     if isinstance(elt, ast.ColumnDef):
         for c in column_constraints(elt):
             if c.contype == ConstrType.CONSTR_FOREIGN and c.pktable is not None:
-                yield ForeignKey(table, (elt.colname or "",), qualify(c.pktable), c, stmt, new_column=new_column)
+                yield ForeignKey(table, (elt.colname or "",), qualify(c.pktable), c, stmt)
     elif isinstance(elt, ast.Constraint) and elt.contype == ConstrType.CONSTR_FOREIGN and elt.pktable is not None:
-        yield ForeignKey(table, _names(elt.fk_attrs), qualify(elt.pktable), elt, stmt, new_column=False)
+        yield ForeignKey(table, _names(elt.fk_attrs), qualify(elt.pktable), elt, stmt)
 
 
 def _element_keys(elt: ast.Node) -> Iterator[tuple[str, ...]]:

@@ -18,7 +18,7 @@ from ..errors import MigrationError
 from ..migrations import MIGRATION_FILE, Migration, Skipped, SqlFile
 from ..sqltext import SqlText
 
-MIGRATION, SEED, TEST, OTHER = "migration", "seed", "test", "other"
+MIGRATION, SEED = "migration", "seed"
 
 _COMMENT_TOKENS = frozenset({"SQL_COMMENT", "C_COMMENT"})
 
