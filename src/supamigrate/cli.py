@@ -8,6 +8,7 @@ calls the core and returns the exit code. ``COMMANDS`` lists them. Exit codes: 0
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 from . import commands, plpgsql, preflight, report
 from .cache import Cache
 from .errors import SupamigrateError
+from .lint import lint
 from .migrations import Migration, ProgressCallback
 from .project import Project
 
@@ -146,36 +148,6 @@ def run_cache(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-# -- plpgsql-check (temporary: to become `lint --plpgsql` and part of `check`) ---------------------
-
-
-def add_plpgsql(sub: Subparsers) -> None:
-    p = sub.add_parser(
-        "plpgsql-check",
-        help="plpgsql_check every PL/pgSQL function, trigger functions included (as `supabase db lint`)",
-    )
-    add_project_dir(p)
-    p.add_argument("--pg-bin", type=Path, help="directory of the PostgreSQL server binaries")
-    p.add_argument("--schema", action="append", help="check only this schema (repeatable)")
-    p.add_argument("--level", choices=plpgsql.LEVELS, default="warning", help="lowest level shown")
-    p.add_argument("--fail-on", choices=plpgsql.FAIL_ON, default="none", help="lowest level that exits 1")
-
-
-def run_plpgsql(args: argparse.Namespace) -> int:
-    project = Project.load(args.project_dir)
-    result = plpgsql.check_project(project, pg_bin=args.pg_bin, schemas=args.schema)
-    shown = result.shown(args.level)
-    for problem in shown:
-        print(problem.render(project.root))
-    for function, why in result.unchecked:
-        print(f"note: {function} not checked: {why}")
-    print(f"{len(result.checked)} function(s) checked, {len(shown)} problem(s) at {args.level} or above")
-    if result.fails(args.fail_on):
-        print(f"error: fail-on is set to {args.fail_on}, non-zero exit", file=sys.stderr)
-        return EXIT_FAIL
-    return EXIT_OK
-
-
 # -- dump -----------------------------------------------------------------------------------------
 
 
@@ -250,19 +222,46 @@ def add_lint(sub: Subparsers) -> None:
                    help="git revision that tells which migration files are new (default: HEAD)")
     p.add_argument("--jobs", type=int, metavar="N", help="sqlfluff worker processes (default: one per CPU)")
     p.add_argument("paths", nargs="*", type=Path, help="files or directories to report on (default: all)")
+    g = p.add_argument_group(
+        "plpgsql_check", "check every PL/pgSQL function of the migrated database, trigger functions included"
+    )
+    g.add_argument("--plpgsql", action="store_true", help="also run plpgsql_check (builds the project first)")
+    g.add_argument("--level", choices=plpgsql.LEVELS, default="warning", help="lowest plpgsql_check level shown")
+    g.add_argument(
+        "--fail-on", choices=plpgsql.FAIL_ON, default="none", help="lowest plpgsql_check level that exits 1"
+    )
+    g.add_argument("--schema", action="append", help="plpgsql_check only this schema (repeatable)")
+    g.add_argument("--pg-bin", type=Path, help="directory of the PostgreSQL server binaries")
 
 
 def run_lint(args: argparse.Namespace) -> int:
-    from .lint import lint
     from .lint.report import RENDERERS
 
     missing = [str(p) for p in args.paths if not p.exists()]
     if missing or (args.jobs is not None and args.jobs < 1):
-        problem = f"no such file or directory: {', '.join(missing)}" if missing else "--jobs must be at least 1"
-        print(f"supamigrate lint: error: {problem}", file=sys.stderr)
+        usage = f"no such file or directory: {', '.join(missing)}" if missing else "--jobs must be at least 1"
+        print(f"supamigrate lint: error: {usage}", file=sys.stderr)
         return EXIT_USAGE
-    result = lint(Project.load(args.project_dir), args.paths, since=args.since, jobs=args.jobs)
-    print(RENDERERS[args.format](result))
+    project = Project.load(args.project_dir)
+    result = lint(project, args.paths, since=args.since, jobs=args.jobs)
+    if not args.plpgsql:
+        print(RENDERERS[args.format](result))
+        return EXIT_OK if result.ok else EXIT_FAIL
+    functions = plpgsql.check_project(project, pg_bin=args.pg_bin, schemas=args.schema)
+    shown = functions.shown(args.level)
+    if args.format == "json":
+        combined = json.loads(RENDERERS["json"](result))
+        print(json.dumps({"lint": combined, "plpgsql": [p.as_dict() for p in shown]}, indent=2))
+    else:
+        print(RENDERERS[args.format](result))
+        for problem in shown:
+            print(problem.render(project.root))
+        for function, why in functions.unchecked:
+            print(f"note: {function} not checked: {why}")
+        print(f"{len(functions.checked)} function(s) checked, {len(shown)} problem(s) at {args.level} or above")
+    if functions.fails(args.fail_on):
+        print(f"error: fail-on is set to {args.fail_on}, non-zero exit", file=sys.stderr)
+        return EXIT_FAIL
     return EXIT_OK if result.ok else EXIT_FAIL
 
 
@@ -273,7 +272,6 @@ COMMANDS: dict[str, tuple[Callable[[Subparsers], None], Callable[[argparse.Names
     "apply": (add_apply, run_apply),
     "new": (add_new, run_new),
     "cache": (add_cache, run_cache),
-    "plpgsql-check": (add_plpgsql, run_plpgsql),
     "dump": (add_dump, run_dump),
     "preflight": (add_preflight, run_preflight),
     "lint": (add_lint, run_lint),

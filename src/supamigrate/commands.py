@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from . import plpgsql
 from .advisors import AdvisorSettings, run_advisors
@@ -16,12 +18,15 @@ from .database import BuildResult, build, connect, drop_database, redact, requir
 from .dump import SNAPSHOT, dump_schema, snapshot_diff
 from .errors import ProjectError, SupamigrateError
 from .findings import Finding, failing
+from .lint import lint
 from .migrations import ApplyResult, MigrationSet, ProgressCallback, apply_migrations, run_seed
 from .platform import apply_stub
 from .platform.extensions import ExtensionPolicy, cron_database
 from .project import Project
 from .server import version_mismatch
 from .templates import BASE, BaseServer
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -99,6 +104,10 @@ def check(
     """
     report = CheckReport(project.root, fail_on=fail_on)
     started = time.perf_counter()
+    # Lint first in the plan, but in parallel in time: sqlfluff works in processes of its own while
+    # the server starts and the migrations apply.
+    linting = ThreadPoolExecutor(max_workers=1)
+    linted = linting.submit(_timed, lint, project)
     advisor_settings = AdvisorSettings.from_project(project)
     mset = MigrationSet.discover(project.migrations_dir)
     for w in mset.warnings():
@@ -161,8 +170,16 @@ def check(
         drop_database(server, dbname)
     finally:
         base.stop()
+        linting.shutdown(wait=True)
+    lint_report, report.timings["lint"] = linted.result()
+    report.findings[:0] = [f.as_report_finding(project.root) for f in lint_report.findings]
     report.timings["total"] = time.perf_counter() - started
     return report
+
+
+def _timed(fn: Callable[[Project], T], project: Project) -> tuple[T, float]:
+    started = time.perf_counter()
+    return fn(project), time.perf_counter() - started
 
 
 def _plpgsql_findings(project: Project, conninfo: str, mset: MigrationSet) -> list[Finding]:

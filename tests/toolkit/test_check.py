@@ -101,3 +101,25 @@ def test_check_runs_plpgsql_check_on_trigger_functions_too() -> None:
     assert ("warning", "supabase/migrations/20250101000000_notes.sql:52:1",
             'public.tidy(p_owner uuid): unused variable "spare"') in found
     assert not report.ok
+
+
+def test_check_lints_first_and_catches_the_teams_original_mistake(tmp_path: Path) -> None:
+    root = tmp_path / "team"
+    (root / "supabase" / "migrations").mkdir(parents=True)
+    (root / "supabase" / "config.toml").write_text('[db]\nmajor_version = 15\n')
+    (root / "supabase" / "migrations" / "20251101050000_research_sessions.sql").write_text(
+        "create table if not exists public.users (id uuid primary key, email text);\n"
+        "alter table public.users enable row level security;\n"
+        "create table public.research_sessions (\n"
+        "  id uuid primary key default gen_random_uuid(),\n"
+        "  user_id uuid not null references public.users (id) on delete cascade\n"
+        ");\n"
+        "alter table public.research_sessions enable row level security;\n"
+    )
+    result = commands.check(Project.load(root))
+    lint_hits = {(f.code, f.where) for f in result.findings if f.code.startswith("SB")}
+    migration = "supabase/migrations/20251101050000_research_sessions.sql"
+    assert ("SB003", f"{migration}:1:28") in lint_hits  # at the table name, public.users
+    assert any(code == "SB001" and where.startswith(f"{migration}:5:") for code, where in lint_hits)
+    assert result.build is not None and len(result.build.apply.applied) == 1  # the build ran too
+    assert not result.ok

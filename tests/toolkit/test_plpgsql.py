@@ -92,12 +92,23 @@ def test_levels_and_fail_on_follow_the_cli(report: plpgsql.Report) -> None:
     assert plpgsql.level_rank("performance") == -1
 
 
-def test_the_command_exits_non_zero_on_fail_on_error(capsys: pytest.CaptureFixture[str]) -> None:
-    args = ["--project-dir", str(FIXTURE), "--level", "error", "--fail-on", "error"]
-    code = cli.main(["plpgsql-check", *args])
+def test_lint_plpgsql_exits_non_zero_on_fail_on_error(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["--project-dir", str(FIXTURE), "--plpgsql", "--level", "error", "--fail-on", "error"]
+    code = cli.main(["lint", *args])
     out, err = capsys.readouterr()
     assert code == 1
     assert "fail-on is set to error, non-zero exit" in err
     assert f"supabase/migrations/20250101000000_notes.sql:{line_of(NOTES, 'new.updated')}:3: error" in out
     assert "unused variable" not in out  # below --level error
     assert "3 problem(s) at error or above" in out
+
+
+def test_lint_plpgsql_reports_but_fail_on_none_leaves_the_exit_code_to_lint(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    plain = cli.main(["lint", "--project-dir", str(FIXTURE)])
+    capsys.readouterr()
+    code = cli.main(["lint", "--project-dir", str(FIXTURE), "--plpgsql"])  # --fail-on none, as the CLI
+    out, err = capsys.readouterr()
+    assert 'record "new" has no field "updated"' in out and 'unused variable "spare"' in out
+    assert code == plain and "fail-on" not in err

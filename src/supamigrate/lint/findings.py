@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..findings import Finding as ReportFinding
+
 ERROR, WARNING = "error", "warning"
 
 
@@ -36,6 +38,13 @@ class Finding:
     source: str = "supamigrate"
     fix: str | None = None
     span: tuple[int, int] | None = field(default=None, compare=False, repr=False)
+
+    def as_report_finding(self, root: Path | None = None) -> ReportFinding:
+        """This finding as one of a check report's (file:line:col as its place, the fix as its hint)."""
+        path = self.path.relative_to(root) if root is not None and self.path.is_relative_to(root) else self.path
+        return ReportFinding(
+            self.level, self.rule, self.message, f"{path}:{self.line}:{self.column}", hint=self.fix
+        )
 
     @property
     def sort_key(self) -> tuple[str, int, int, str]:

@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from ..cache import default_root
 from ..errors import ProjectError
 from ..migrations import MIGRATION_FILE
 from ..project import Project
 from .findings import Finding, LintReport
 from .rules import FAMILIES, RULES, Context
 from .sources import MIGRATION, SEED, MigrationListing, SourceFile
-from .sqlfluff_runner import run_sqlfluff
+from .sqlfluff_runner import run_sqlfluff_cached
 from .suppress import Suppressions
 from .vcs import names_at
 
@@ -98,6 +99,7 @@ def lint(
     since: str | None = None,
     jobs: int | None = None,
     sqlfluff: bool = True,
+    cache: bool = True,
 ) -> LintReport:
     """Lint the project's SQL: our rules over the whole migration set, sqlfluff over each file.
 
@@ -122,6 +124,7 @@ def lint(
             continue
         report.findings.append(finding)
     if sqlfluff:
-        report.findings.extend(run_sqlfluff(files, root=project.root, jobs=jobs))
+        cache_dir = default_root() / "sqlfluff" if cache else None
+        report.findings.extend(run_sqlfluff_cached(files, root=project.root, jobs=jobs, cache_dir=cache_dir))
     report.findings.sort(key=lambda f: f.sort_key)
     return report

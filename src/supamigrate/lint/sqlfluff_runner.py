@@ -8,6 +8,8 @@ and so is SQL it cannot parse (``PRS``), with its line.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import multiprocessing
 import os
 import sys
@@ -17,8 +19,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import sqlfluff
 from sqlfluff.core import FluffConfig, Linter, SQLBaseError
 
+from .. import __version__
+from ..cache import digest
 from .findings import ERROR, WARNING, Finding
 
 if TYPE_CHECKING:
@@ -145,4 +150,57 @@ def run_sqlfluff(paths: Sequence[Path], *, root: Path, jobs: int | None = None) 
                     fix=SKIP_FIX,
                 )
             )
+    return findings
+
+
+_CONFIG_FILES = (".sqlfluff", ".sqlfluffignore", "setup.cfg", "tox.ini", "pyproject.toml")
+
+
+def _config_fingerprint(root: Path, path: Path) -> list[str | bytes]:
+    """Everything besides the file that decides sqlfluff's verdict on it: versions and config files."""
+    parts: list[str | bytes] = [sqlfluff.__version__, __version__]
+    top = root.resolve()
+    dirs = [top, *(d for d in reversed(path.resolve().parents) if d.is_relative_to(top) and d != top)]
+    for d in dirs:
+        for name in _CONFIG_FILES:
+            f = d / name
+            if f.is_file():
+                parts += [f.relative_to(top).as_posix(), f.read_bytes()]
+    return parts
+
+
+def run_sqlfluff_cached(
+    paths: Sequence[Path], *, root: Path, jobs: int | None = None, cache_dir: Path | None = None
+) -> list[Finding]:
+    """``run_sqlfluff``, remembering each file's findings by its content and sqlfluff's config.
+
+    sqlfluff takes about a second for a handful of files; an unchanged file is not linted again.
+    """
+    if cache_dir is None:
+        return run_sqlfluff(paths, root=root, jobs=jobs)
+    keys = {p: cache_dir / f"{digest([*_config_fingerprint(root, p), p.read_bytes()])}.json" for p in paths}
+    findings: list[Finding] = []
+    missing = []
+    for path, entry in keys.items():
+        try:
+            rows = json.loads(entry.read_text())
+        except (OSError, ValueError):
+            missing.append(path)
+            continue
+        findings += [Finding(path, r["line"], r["column"], r["rule"], r["message"], r["level"], "sqlfluff", r["fix"])
+                     for r in rows]
+    fresh = run_sqlfluff(missing, root=root, jobs=jobs)
+    findings += fresh
+    with contextlib.suppress(OSError):
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        for path in missing:
+            rows = [
+                {"line": f.line, "column": f.column, "rule": f.rule, "message": f.message, "level": f.level,
+                 "fix": f.fix}
+                for f in fresh
+                if f.path == path
+            ]
+            tmp = keys[path].with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(rows))
+            tmp.replace(keys[path])  # atomic: a reader sees a whole entry or none
     return findings
