@@ -28,8 +28,10 @@ from pytest_postgresql.janitor import DatabaseJanitor
 
 from supamigrate.cache import Cache
 from supamigrate.database import build, drop_database, unique_name
+from supamigrate.lint import lint
 from supamigrate.migrations import MigrationSet
 from supamigrate.project import Project
+from supamigrate.server import EphemeralServer, ServerOptions
 from supamigrate.templates import BaseServer, TemplateServer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -88,7 +90,10 @@ def bench_process_start(repeat: int) -> dict[str, float]:
                     t = time.time()
                     subprocess.run(
                         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(probe)],
-                        cwd=REPO, env=env, check=True, capture_output=True,
+                        cwd=REPO,
+                        env=env,
+                        check=True,
+                        capture_output=True,
                     )
                     results[kind].append(float(Path(stamp.name).read_text()) - t)
     return {"process_cold_start_s": median_of(results["cold"]), "process_warm_start_s": median_of(results["warm"])}
@@ -130,8 +135,11 @@ def bench_isolation(project: Project, repeat: int) -> dict[str, float]:
             def stock_test() -> None:
                 dbname = unique_name("bench_stock")
                 janitor = DatabaseJanitor(
-                    user=server.superuser, host=host, port=port, dbname=dbname,
-                    template_dbname=ts.template.dbname, version=15,
+                    user=server.superuser,
+                    host=host,
+                    port=port,
+                    dbname=dbname,
+                    template_dbname=ts.template.dbname,
                 )
                 with janitor, psycopg.connect(dbname=dbname, user="postgres", host=host, port=port) as c:
                     c.execute(TEST_BODY).fetchone()
@@ -204,19 +212,32 @@ def bench_apply(sizes: list[int], repeat: int) -> dict[str, dict[str, float]]:
 
 
 def bench_lint(project: Project, repeat: int) -> dict[str, float]:
-    try:
-        from supamigrate import lint  # the linter lands with the lint issue
-    except ImportError:
-        return {}
-    runner = getattr(lint, "lint_project", None)
-    if runner is None:
-        return {}
-    samples = []
+    """Lint with sqlfluff from scratch (no result cache), then again with its cache warm."""
+    cold, warm = [], []
     for _ in range(max(1, repeat // 2)):
         t = time.perf_counter()
-        runner(project)
-        samples.append(time.perf_counter() - t)
-    return {"lint_s": median_of(samples)}
+        lint(project, cache=False)
+        cold.append(time.perf_counter() - t)
+    lint(project)  # fill the cache
+    for _ in range(max(1, repeat // 2)):
+        t = time.perf_counter()
+        lint(project)
+        warm.append(time.perf_counter() - t)
+    return {"lint_s": median_of(cold), "lint_cached_s": median_of(warm)}
+
+
+def bench_initdb(repeat: int) -> dict[str, float]:
+    """initdb alone, run the way the server runs it: a yardstick of this machine's speed right now."""
+    samples = []
+    for _ in range(repeat):
+        with scratch_cache() as cache:
+            server = EphemeralServer(ServerOptions(tmp_root=cache.runs))
+            cache.prepare()
+            t = time.perf_counter()
+            server.start()
+            samples.append(time.perf_counter() - t)
+            server.stop()
+    return {"server_start_with_initdb_s": median_of(samples)}
 
 
 TARGETS: list[tuple[str, str, Callable[[dict[str, Any]], bool]]] = [
@@ -236,7 +257,9 @@ def machine() -> str:
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
-    return f"{os.cpu_count()} cores, {cpu}, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+    return (
+        f"{os.cpu_count()} cores, {cpu}, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+    )
 
 
 def main() -> int:
@@ -250,6 +273,7 @@ def main() -> int:
 
     results: dict[str, Any] = {"machine": machine()}
     print(f"machine: {results['machine']}", flush=True)
+    results.update(bench_initdb(max(3, args.repeat // 2)))
     results.update(bench_start(project, args.repeat))
     results.update(bench_process_start(max(1, args.repeat // 2)))
     results.update(bench_isolation(project, max(3, args.repeat // 2)))
@@ -260,6 +284,7 @@ def main() -> int:
         results["apply_1000_s"] = results["apply"]["1000"]["apply_s"]
 
     rows = [
+        ("yardstick: initdb + server start alone", f"{results['server_start_with_initdb_s']:.3f} s"),
         ("cold start to first test (no cache)", f"{results['cold_start_s']:.3f} s"),
         ("warm start to first test (cache hit)", f"{results['warm_start_s']:.3f} s"),
         ("  same, whole `pytest` process, cold", f"{results['process_cold_start_s']:.3f} s"),
@@ -272,8 +297,13 @@ def main() -> int:
     ]
     for size, row in results["apply"].items():
         per = row["apply_s"] / int(size) * 1e3
-        lint = f", lint {row['lint_s']:.2f} s" if "lint_s" in row else ""
-        rows.append((f"apply {size} migrations", f"{row['apply_s']:.2f} s ({per:.2f} ms each){lint}"))
+        rows.append((f"apply {size} migrations", f"{row['apply_s']:.2f} s ({per:.2f} ms each)"))
+        rows.append(
+            (
+                f"lint {size} migrations (sqlfluff cold / cached)",
+                f"{row['lint_s']:.2f} s / {row['lint_cached_s']:.2f} s",
+            )
+        )
     width = max(len(r[0]) for r in rows)
     print("\n| measure | median |\n|---|---|")
     for name, value in rows:

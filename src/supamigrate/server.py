@@ -50,6 +50,9 @@ TEST_SETTINGS = (
     "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c jit=off"
     " -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=64MB"
     " -c max_wal_size=1GB -c lc_messages=C -c log_min_messages=warning"
+    # No background work on a throwaway server: it would compete with the tests, and an autovacuum
+    # worker in the template makes CREATE DATABASE ... TEMPLATE wait for it to leave.
+    " -c autovacuum=off"
 )
 _BINARIES = ("pg_ctl", "initdb", "postgres")
 
