@@ -226,6 +226,7 @@ class EphemeralServer:
         self.os_user = _server_os_user()
         self.superuser = self.options.superuser
         self.run_dir: Path | None = None
+        self._socket_dir: Path | None = None
         self.port: int = 0
         self._executor: _Executor | None = None
         self.major, self.version_line = server_version(self.bindir)
@@ -242,7 +243,8 @@ class EphemeralServer:
                 f"the server runs as OS user {self.os_user.pw_name}, who cannot reach {root}",
                 hint="use a directory every user can traverse (TMPDIR=/tmp or /var/tmp), or set SUPAMIGRATE_OS_USER",
             )
-        reap_stale(root)
+        for place in {root, Path("/tmp")}:  # /tmp: the short socket directories of deep run directories
+            reap_stale(place)
         try:
             self.run_dir = Path(tempfile.mkdtemp(prefix=RUN_PREFIX, dir=root))
         except OSError as exc:
@@ -255,6 +257,7 @@ class EphemeralServer:
         try:
             if adopt is not None:
                 adopt(self.datadir)
+            self._short_socket_dir()
             self._prepare_run_dir()
             self._start_with_free_port()
         except BaseException:
@@ -276,6 +279,18 @@ class EphemeralServer:
             if self.datadir.exists() and self.datadir.stat().st_uid != uid:
                 for path in [self.datadir, *self.datadir.rglob("*")]:
                     os.lchown(path, uid, gid)
+
+    def _short_socket_dir(self) -> None:
+        """A unix socket path may not exceed 107 bytes; a deep run directory gets a socket elsewhere."""
+        assert self.run_dir is not None
+        if len(str(self.run_dir / ".s.PGSQL.65535.lock")) <= 100:
+            return
+        self._socket_dir = Path(tempfile.mkdtemp(prefix=RUN_PREFIX + "sock-", dir="/tmp"))
+        STARTED_RUN_DIRS.append(self._socket_dir)
+        (self._socket_dir / OWNER_FILE).write_text(json.dumps({"pid": os.getpid(), "uid": os.getuid()}))
+        if self.os_user is not None:
+            self._socket_dir.chmod(0o755)
+            os.lchown(self._socket_dir, self.os_user.pw_uid, self.os_user.pw_gid)
 
     def _command_prefix(self) -> list[str]:
         if self.os_user is None:
@@ -308,7 +323,7 @@ class EphemeralServer:
                 host="127.0.0.1",
                 port=self.port,
                 datadir=str(self.datadir),
-                unixsocketdir=str(self.run_dir),
+                unixsocketdir=str(self.socket_dir),
                 logfile=str(self.logfile),
                 # No -w: pg_ctl polls only every 100 ms; we poll the port and then a login ourselves.
                 startparams="",
@@ -385,6 +400,9 @@ class EphemeralServer:
                     salvage(self.datadir)
             shutil.rmtree(self.run_dir, ignore_errors=True)
             self.run_dir = None
+        if self._socket_dir is not None:
+            shutil.rmtree(self._socket_dir, ignore_errors=True)
+            self._socket_dir = None
         atexit.unregister(self.stop)
 
     def __enter__(self) -> EphemeralServer:
@@ -411,8 +429,9 @@ class EphemeralServer:
 
     @property
     def socket_dir(self) -> Path:
+        """Where the unix socket is: the run directory, or a short directory when that path is long."""
         assert self.run_dir is not None, "server not started"
-        return self.run_dir
+        return self._socket_dir or self.run_dir
 
     def conninfo(self, dbname: str = "postgres", user: str | None = None) -> str:
         """A libpq connection string over the unix socket."""

@@ -362,3 +362,19 @@ def test_the_plugin_warns_when_the_server_is_not_the_configured_major_version(py
     result.assert_outcomes(passed=1, warnings=1)
     result.stdout.re_match_lines([r".*SupamigrateWarning: config.toml says major_version = 17, but the server"
                                   r" binaries are PostgreSQL 15 .*"])
+
+
+def test_a_deep_run_directory_gets_its_socket_in_a_short_one(shared_tmp: Path) -> None:
+    deep = shared_tmp / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True)
+    for d in (deep, deep.parent):
+        d.chmod(0o711)
+    server = EphemeralServer(ServerOptions(tmp_root=deep)).start()
+    try:
+        assert server.run_dir is not None and server.run_dir.parent == deep
+        assert server.socket_dir != server.run_dir and len(str(server.socket_dir)) < 60
+        assert server.connect().execute("select 1").fetchone() == (1,)
+        socket_dir = server.socket_dir
+    finally:
+        server.stop()
+    assert not socket_dir.exists() and list(deep.iterdir()) == []
