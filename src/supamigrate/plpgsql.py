@@ -89,14 +89,18 @@ class Problem:
     def rank(self) -> int:
         return level_rank(self.level)
 
+    def where(self, root: Path | None = None) -> str:
+        """``file:line:col`` in the migration that creates the function (relative to ``root``)."""
+        if self.location is None:
+            return "<no migration creates it>"
+        path = self.location.path
+        if root is not None and path.is_relative_to(root):
+            path = path.relative_to(root)
+        return f"{path}:{self.location.line}:{self.location.column}"
+
     def render(self, root: Path | None = None) -> str:
         """``file:line:col: level SQLSTATE function: message`` and its detail lines."""
-        where = "<no migration creates it>"
-        if self.location is not None:
-            path = self.location.path
-            if root is not None and path.is_relative_to(root):
-                path = path.relative_to(root)
-            where = f"{path}:{self.location.line}:{self.location.column}"
+        where = self.where(root)
         on = f" (trigger on {self.table})" if self.table else ""
         state = f" {self.sqlstate}" if self.sqlstate and self.sqlstate != "00000" else ""
         lines = [f"{where}: {self.level}{state} {self.function}{on}: {self.message}"]
@@ -110,12 +114,7 @@ class Problem:
     def finding(self, root: Path | None = None) -> Finding:
         """This problem as a report finding (``warning extra`` and the like count as warnings)."""
         level = "error" if self.rank >= level_rank("error") else "warning"
-        where = "<no migration creates it>"
-        if self.location is not None:
-            path = self.location.path
-            if root is not None and path.is_relative_to(root):
-                path = path.relative_to(root)
-            where = f"{path}:{self.location.line}:{self.location.column}"
+        where = self.where(root)
         on = f" (trigger on {self.table})" if self.table else ""
         return Finding(
             level, "plpgsql_check", f"{self.function}{on}: {self.message}", where, hint=self.hint, detail=self.query
