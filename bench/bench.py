@@ -26,7 +26,7 @@ from typing import Any
 import psycopg
 from pytest_postgresql.janitor import DatabaseJanitor
 
-from supamigrate.cache import Cache
+from supamigrate.cache import Cache, default_root
 from supamigrate.database import build, drop_database, unique_name
 from supamigrate.lint import lint
 from supamigrate.migrations import MigrationSet
@@ -44,8 +44,10 @@ def median_of(samples: list[float]) -> float:
 
 @contextlib.contextmanager
 def scratch_cache() -> Iterator[Cache]:
-    """An empty cache of its own, reachable by the server's OS user when we run as root."""
-    root = Path(tempfile.mkdtemp(prefix="supamigrate-bench-", dir="/var/tmp" if os.geteuid() == 0 else None))
+    """An empty cache of its own where the default cache would be (RAM when /dev/shm allows),
+    reachable by the server's OS user when we run as root."""
+    where = default_root().parent
+    root = Path(tempfile.mkdtemp(prefix="supamigrate-bench-", dir=where if where.is_dir() else None))
     root.chmod(0o711)
     try:
         yield Cache(root)

@@ -21,15 +21,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .server import pid_alive, reap_stale
+from .server import pid_alive, ram_dir, reap_stale, usable_dir
 
 SLOTS_PER_KEY = 2
-KEYS_PER_KIND = 3
+KEYS_PER_KIND = 2  # with the slots, at most ~8 clusters of ~50 MB: they may be in RAM (/dev/shm)
 _PENDING = ".pending-"
 
 
 def default_root() -> Path:
-    """``SUPAMIGRATE_CACHE_DIR``, else ``~/.cache/supamigrate``; for root ``/var/tmp/supamigrate-cache-0``.
+    """``SUPAMIGRATE_CACHE_DIR``; else ``/dev/shm/supamigrate-cache-<uid>`` (RAM); else on disk:
+    ``~/.cache/supamigrate``, or for root ``/var/tmp/supamigrate-cache-0``.
 
     Under root the server runs as another OS user, who must be able to reach the run directories
     kept beside the cache, and root's home is closed to other users.
@@ -37,6 +38,9 @@ def default_root() -> Path:
     explicit = os.environ.get("SUPAMIGRATE_CACHE_DIR")
     if explicit:
         return Path(explicit)
+    ram = ram_dir()
+    if ram is not None and usable_dir(ram / f"supamigrate-cache-{os.geteuid()}"):
+        return ram / f"supamigrate-cache-{os.geteuid()}"
     if os.geteuid() == 0:
         return Path("/var/tmp/supamigrate-cache-0")
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
