@@ -365,8 +365,10 @@ class EphemeralServer:
                 datadir=str(self.datadir),
                 unixsocketdir=str(self.socket_dir),
                 logfile=str(self.logfile),
-                # No -w: pg_ctl polls only every 100 ms; we poll the port and then a login ourselves.
-                startparams="",
+                # -W: pg_ctl returns at once instead of polling every 100 ms until the server is up
+                # (its default since PostgreSQL 10); we wait for the port and then a login ourselves.
+                # A waiting pg_ctl would also outlive a fast run and be killed by the executor's stop.
+                startparams="-W",
                 sleep=0.005,
                 dbname="postgres",
                 user=self.superuser,
@@ -521,16 +523,19 @@ def pid_alive(pid: int) -> bool:
 
 
 def _kill_postmaster(datadir: Path) -> None:
-    """Immediate shutdown of a server by its postmaster.pid, waiting for it to go."""
+    """Immediate shutdown of a server by its postmaster.pid, waiting for it to go.
+
+    Only a process that is a postgres server of ``datadir`` is signalled: the pid in a stale
+    postmaster.pid may since belong to anything else.
+    """
     try:
         pid = int((datadir / "postmaster.pid").read_text().split("\n", 1)[0])
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except (OSError, ValueError):
         return
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        cmdline = b"postgres"
-    if b"postgres" not in cmdline:  # the pid was reused by something else
+    if pid <= 1 or not cmdline or Path(cmdline[0].decode(errors="replace")).name not in ("postgres", "postmaster"):
+        return
+    if str(datadir).encode() not in cmdline and str(datadir.resolve()).encode() not in cmdline:
         return
     for sig in (signal.SIGQUIT, signal.SIGKILL):
         with contextlib.suppress(ProcessLookupError, PermissionError):
