@@ -82,9 +82,8 @@ class Cache:
     def prepare(self) -> None:
         for d in (self.root, self.entries, self.runs):
             d.mkdir(parents=True, exist_ok=True)
-            # Under root the server's OS user must traverse into runs/ (but not list anything).
-            if os.geteuid() == 0:
-                d.chmod(0o711)
+            # Private to us; under root the server's OS user must also pass into runs/ (not list).
+            d.chmod(0o711 if os.geteuid() == 0 else 0o700)
         self._sweep_pending()
 
     def checkout(self, kind: str, key: str, datadir: Path) -> Hit | None:

@@ -12,7 +12,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from ipaddress import ip_address
-from pathlib import Path
 from typing import Any, Protocol
 
 import psycopg
@@ -200,11 +199,3 @@ def build(
         drop_database(server, dbname)
         raise
     return BuildResult(dbname, stubbed, result, time.perf_counter() - started, timings)
-
-
-def source_digest_paths(project: Project, mset: MigrationSet) -> list[Path]:
-    """Every file whose content shapes a built database (used to key caches)."""
-    paths = [project.supabase_dir / "config.toml", *(m.path for m in mset.migrations)]
-    if (project.root / "supamigrate.toml").exists():  # its [platform] shims shape the database
-        paths.append(project.root / "supamigrate.toml")
-    return [*paths, *project.seed_files()]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -384,8 +383,3 @@ def run_file(conn: psycopg.Connection, path: Path) -> TapRun:
     finally:
         conn.remove_notice_handler(on_notice)
     return run
-
-
-def run_files(conn: psycopg.Connection, paths: Sequence[Path]) -> list[TapRun]:
-    """Run several pgTAP files on ``conn``, each rolled back on its own."""
-    return [run_file(conn, p) for p in paths]
