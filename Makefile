@@ -2,8 +2,9 @@
 # Every target bootstraps .venv itself, so both work on a fresh clone.
 PYTHON ?= python3
 PG_MAJOR ?= 15
-# PostgreSQL extensions the tests use: pgTAP for supabase/tests, plpgsql_check for the function lint.
-PG_PACKAGES := postgresql-$(PG_MAJOR)-pgtap postgresql-$(PG_MAJOR)-plpgsql-check
+# PostgreSQL extensions the tests use: pgTAP for supabase/tests, plpgsql_check for the function lint,
+# pg_cron for the platform tests that create the real extension.
+PG_PACKAGES := postgresql-$(PG_MAJOR)-pgtap postgresql-$(PG_MAJOR)-plpgsql-check postgresql-$(PG_MAJOR)-cron
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
