@@ -1,0 +1,96 @@
+"""The cluster cache: hits when nothing changed, one rebuild per change, nothing half-built reused."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from supamigrate.cache import Cache
+from supamigrate.cli import main
+from supamigrate.project import Project
+from supamigrate.server import leftovers
+from supamigrate.templates import TemplateServer
+
+from .conftest import ProjectFactory
+
+FIRST = {"1_a.sql": "create table public.a (id int primary key);\nalter table public.a enable row level security;\n"}
+
+
+def start(project: Project, cache: Cache) -> TemplateServer:
+    return TemplateServer.start(project, cache=cache)
+
+
+def test_a_second_start_is_a_hit_and_a_changed_migration_rebuilds_once(
+    make_project: ProjectFactory, shared_tmp: Path
+) -> None:
+    cache = Cache(shared_tmp / "cache")
+    project = make_project(dict(FIRST))
+    hits = []
+    for _ in range(2):
+        ts = start(project, cache)
+        hits.append(ts.cache_hit)
+        ts.stop()
+    (project.migrations_dir / "2_b.sql").write_text("create table public.b (id int primary key);\n")
+    for _ in range(2):
+        ts = start(project, cache)
+        hits.append(ts.cache_hit)
+        with ts.server.connect(ts.take_spare("t")) as conn:
+            assert conn.execute("select to_regclass('public.b') is not null").fetchone() == (True,)
+        ts.stop()
+    assert hits == [False, True, False, True]
+
+
+KILLED = """
+import sys, time
+from pathlib import Path
+from supamigrate.cache import Cache
+from supamigrate.project import Project
+from supamigrate.templates import TemplateServer
+ts = TemplateServer.start(Project.load(sys.argv[1]), cache=Cache(Path(sys.argv[2])))
+print(ts.server.run_dir, flush=True)
+time.sleep(120)
+"""
+
+
+def test_a_run_killed_halfway_is_never_reused_and_the_next_run_builds_afresh(
+    make_project: ProjectFactory, shared_tmp: Path
+) -> None:
+    cache = Cache(shared_tmp / "cache")
+    project = make_project(dict(FIRST))
+    start(project, cache).stop()  # one cached cluster
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILLED, str(project.root), str(cache.root)], stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    run_dir = Path(proc.stdout.readline().strip())  # it checked out the only slot
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    ts = start(project, cache)  # no slot left: a fresh build, and the dead run is reaped
+    try:
+        assert not ts.cache_hit
+        with ts.server.connect(ts.take_spare("t")) as conn:
+            assert conn.execute("select count(*) from supabase_migrations.schema_migrations").fetchone() == (1,)
+    finally:
+        ts.stop()
+    assert leftovers([run_dir]) == []
+    assert start_is_hit(project, cache)
+
+
+def start_is_hit(project: Project, cache: Cache) -> bool:
+    ts = start(project, cache)
+    hit = ts.cache_hit
+    ts.stop()
+    return hit
+
+
+def test_cache_clear_empties_it(make_project: ProjectFactory, shared_tmp: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    root = shared_tmp / "cache"
+    monkeypatch.setenv("SUPAMIGRATE_CACHE_DIR", str(root))
+    start(make_project(dict(FIRST)), Cache()).stop()
+    assert main(["cache", "clear"]) == 0
+    assert capsys.readouterr().out.strip() == f"Removed 1 cached cluster(s) from {root}"
+    assert list((root / "entries").iterdir()) == []
+    shutil.rmtree(root)
