@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+import mirakuru.base
 import psycopg
 from mirakuru.exceptions import AlreadyRunning, ProcessExitedWithError, TimeoutExpired
 from packaging.version import Version
@@ -35,6 +36,12 @@ from pytest_postgresql.executors import PostgreSQLExecutor
 
 from .errors import ServerError
 from .platform.extensions import cron_settings, pg_cron_library
+
+# mirakuru kills, at interpreter exit, every process whose `mirakuru_uuid` contains this process's
+# pid as a *substring* (mirakuru.base_env.processes_with_env). With pids wrapping at 32768 and the
+# marker holding a uuid4, any exiting Python process that imported mirakuru (a pytest subprocess,
+# an xdist worker) could SIGKILL an unrelated live server. Our own stop() and reap_stale() clean up.
+atexit.unregister(mirakuru.base.cleanup_subprocesses)
 
 RUN_PREFIX = "supamigrate-"
 # Every run directory this process made, so a test session can prove none outlived it.

@@ -378,3 +378,21 @@ def test_a_deep_run_directory_gets_its_socket_in_a_short_one(shared_tmp: Path) -
     finally:
         server.stop()
     assert not socket_dir.exists() and list(deep.iterdir()) == []
+
+
+PROBE_EXIT_HOOK = """
+import sys
+import mirakuru.base_env
+import {module}
+mirakuru.base_env.processes_with_env = lambda *a: print("mirakuru exit cleanup ran") or set()
+"""
+
+
+@pytest.mark.parametrize(
+    ("module", "runs"), [("pytest_postgresql.executors", True), ("supamigrate.server", False)]
+)
+def test_no_exiting_process_runs_mirakurus_kill_by_pid_substring(module: str, runs: bool) -> None:
+    # mirakuru's exit hook SIGKILLs processes whose marker merely contains the exiting pid; importing
+    # the toolkit turns it off (the first case shows the probe sees the hook when it is there).
+    out = subprocess.run([sys.executable, "-c", PROBE_EXIT_HOOK.format(module=module)], capture_output=True, text=True)
+    assert ("mirakuru exit cleanup ran" in out.stdout) is runs, out.stdout + out.stderr
