@@ -20,6 +20,7 @@ from .errors import SupamigrateError
 from .lint import lint
 from .migrations import Migration, ProgressCallback
 from .project import Project
+from .server import sigterm_as_interrupt
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -292,6 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``supamigrate`` console script."""
     args = build_parser().parse_args(argv)
+    restore = sigterm_as_interrupt()
     try:
         return COMMANDS[args.command][1](args)
     except SupamigrateError as exc:
@@ -300,6 +302,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    finally:
+        restore()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -27,7 +27,7 @@ from .database import BuildResult, Server, connect, create_database, drop_databa
 from .errors import SupamigrateError
 from .inspect import Catalog
 from .project import Project
-from .server import EphemeralServer, find_bindir, version_mismatch
+from .server import EphemeralServer, find_bindir, sigterm_as_interrupt, version_mismatch
 from .templates import TemplateServer
 
 # name, env variable, help; each is also an ini key "supamigrate_<name>" and an option "--supamigrate-<name>".
@@ -59,6 +59,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         flag = f"--supamigrate-{name.replace('_', '-')}"
         group.addoption(flag, dest=f"supamigrate_{name}", help=f"{help_text} [env {env}]")
         parser.addini(f"supamigrate_{name}", help_text)
+
+
+_restore_sigterm: list[Callable[[], None]] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # A SIGTERM (a CI time-out) unwinds like Ctrl-C: fixtures tear down and servers stop.
+    _restore_sigterm.append(sigterm_as_interrupt())
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    while _restore_sigterm:
+        _restore_sigterm.pop()()
 
 
 def resolve_settings(config: pytest.Config) -> Settings:

@@ -261,7 +261,10 @@ def test_waits_for_ctrl_c(db):
 """
 
 
-def test_ctrl_c_during_a_run_stops_the_server_and_removes_its_directories(shared_tmp: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_or_sigterm_during_a_run_stops_the_server_and_removes_its_directories(
+    shared_tmp: Path, sig: signal.Signals
+) -> None:
     tmp_path = shared_tmp
     (tmp_path / "test_interrupted.py").write_text(INTERRUPTED_TEST)
     started = tmp_path / "started"
@@ -283,7 +286,7 @@ def test_ctrl_c_during_a_run_stops_the_server_and_removes_its_directories(shared
             break
         tick.wait(0.01)
     assert started.exists(), proc.communicate()[0]
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     output = proc.communicate(timeout=60)[0]
     assert proc.returncode == 2, output
     assert "KeyboardInterrupt" in output
@@ -396,3 +399,25 @@ def test_no_exiting_process_runs_mirakurus_kill_by_pid_substring(module: str, ru
     # the toolkit turns it off (the first case shows the probe sees the hook when it is there).
     out = subprocess.run([sys.executable, "-c", PROBE_EXIT_HOOK.format(module=module)], capture_output=True, text=True)
     assert ("mirakuru exit cleanup ran" in out.stdout) is runs, out.stdout + out.stderr
+
+
+SIGTERMED_CHECK = """
+import os, signal, sys
+from supamigrate import cli, server
+real_start = server.EphemeralServer.start
+def start_then_terminate(self, **kw):
+    real_start(self, **kw)
+    print(self.run_dir, flush=True)
+    os.kill(os.getpid(), signal.SIGTERM)  # as a CI time-out would, while the server runs
+    return self
+server.EphemeralServer.start = start_then_terminate
+sys.exit(cli.main(["check", "--no-cache", "--project-dir", sys.argv[1]]))
+"""
+
+
+def test_sigterm_during_check_stops_its_server(shared_tmp: Path) -> None:
+    env = {**os.environ, "TMPDIR": str(shared_tmp)}
+    proc = subprocess.run([sys.executable, "-c", SIGTERMED_CHECK, str(REPO)], env=env, capture_output=True, text=True)
+    assert proc.returncode == 130 and "interrupted" in proc.stderr, proc.stdout + proc.stderr
+    run_dir = Path(proc.stdout.splitlines()[0])
+    assert leftovers([run_dir]) == []
