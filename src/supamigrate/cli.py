@@ -290,15 +290,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``supamigrate`` console script."""
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run one command and return its exit code: the CLI for programs (tests, scripts).
+
+    A KeyboardInterrupt is not caught here, so a caller that is interrupted (a pytest session, a
+    script) stops and cleans up as it would anywhere else.
+    """
     args = build_parser().parse_args(argv)
-    restore = sigterm_as_interrupt()
     try:
         return COMMANDS[args.command][1](args)
     except SupamigrateError as exc:
         print(f"error: {exc.render()}", file=sys.stderr)
         return EXIT_FAIL
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``supamigrate`` console script: ``run``, with Ctrl-C and SIGTERM → 130."""
+    restore = sigterm_as_interrupt()
+    try:
+        return run(argv)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

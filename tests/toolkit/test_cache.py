@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from supamigrate.cache import Cache
-from supamigrate.cli import main
+from supamigrate.cli import run
 from supamigrate.project import Project
 from supamigrate.server import leftovers
 from supamigrate.templates import TemplateServer
@@ -90,7 +90,7 @@ def test_cache_clear_empties_it(make_project: ProjectFactory, shared_tmp: Path, 
     root = shared_tmp / "cache"
     monkeypatch.setenv("SUPAMIGRATE_CACHE_DIR", str(root))
     start(make_project(dict(FIRST)), Cache()).stop()
-    assert main(["cache", "clear"]) == 0
+    assert run(["cache", "clear"]) == 0
     assert capsys.readouterr().out.strip() == f"Removed 1 cached cluster(s) from {root}"
     assert list((root / "entries").iterdir()) == []
     shutil.rmtree(root)

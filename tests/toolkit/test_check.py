@@ -74,13 +74,13 @@ def test_text_report_groups_by_level(checked: CheckReport) -> None:
 
 
 def test_dump_then_check_from_the_command_line(advised: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["dump", "--project-dir", str(advised)]) == cli.EXIT_OK
+    assert cli.run(["dump", "--project-dir", str(advised)]) == cli.EXIT_OK
     assert "supabase/schema.sql: written" in capsys.readouterr().out
     snapshot = (advised / "supabase" / "schema.sql").read_text()
     assert "CREATE TABLE public.notes (" in snapshot and "REFERENCES auth.users(id)" in snapshot
 
     # The snapshot is current now; the advisors' error still fails the run.
-    assert cli.main(["check", "--project-dir", str(advised), "--format", "json"]) == cli.EXIT_FAIL
+    assert cli.run(["check", "--project-dir", str(advised), "--format", "json"]) == cli.EXIT_FAIL
     data = json.loads(capsys.readouterr().out)
     assert data["ok"] is False
     levels = {f["code"]: f["level"] for f in data["findings"]}

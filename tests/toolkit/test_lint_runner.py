@@ -62,7 +62,7 @@ create table if not exists public.draft_files (
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
-    code = cli.main(["lint", *argv])
+    code = cli.run(["lint", *argv])
     return code, capsys.readouterr().out
 
 
@@ -252,11 +252,11 @@ def test_paths_narrow_the_report_not_the_rules(tmp_path: Path, capsys: pytest.Ca
 
 def test_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     make_project(tmp_path, [CLEAN])
-    assert cli.main(["lint", "--project-dir", str(tmp_path), str(tmp_path / "missing.sql")]) == 2
+    assert cli.run(["lint", "--project-dir", str(tmp_path), str(tmp_path / "missing.sql")]) == 2
     assert "no such file or directory" in capsys.readouterr().err
-    assert cli.main(["lint", "--project-dir", str(tmp_path), "--jobs", "0"]) == 2
+    assert cli.run(["lint", "--project-dir", str(tmp_path), "--jobs", "0"]) == 2
     with pytest.raises(SystemExit) as exc:
-        cli.main(["lint", "--format", "xml"])
+        cli.run(["lint", "--format", "xml"])
     assert exc.value.code == 2
 
 

@@ -94,7 +94,7 @@ def test_levels_and_fail_on_follow_the_cli(report: plpgsql.Report) -> None:
 
 def test_lint_plpgsql_exits_non_zero_on_fail_on_error(capsys: pytest.CaptureFixture[str]) -> None:
     args = ["--project-dir", str(FIXTURE), "--plpgsql", "--level", "error", "--fail-on", "error"]
-    code = cli.main(["lint", *args])
+    code = cli.run(["lint", *args])
     out, err = capsys.readouterr()
     assert code == 1
     assert "fail-on is set to error, non-zero exit" in err
@@ -106,9 +106,9 @@ def test_lint_plpgsql_exits_non_zero_on_fail_on_error(capsys: pytest.CaptureFixt
 def test_lint_plpgsql_reports_but_fail_on_none_leaves_the_exit_code_to_lint(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    plain = cli.main(["lint", "--project-dir", str(FIXTURE)])
+    plain = cli.run(["lint", "--project-dir", str(FIXTURE)])
     capsys.readouterr()
-    code = cli.main(["lint", "--project-dir", str(FIXTURE), "--plpgsql"])  # --fail-on none, as the CLI
+    code = cli.run(["lint", "--project-dir", str(FIXTURE), "--plpgsql"])  # --fail-on none, as the CLI
     out, err = capsys.readouterr()
     assert 'record "new" has no field "updated"' in out and 'unused variable "spare"' in out
     assert code == plain and "fail-on" not in err

@@ -265,7 +265,7 @@ def test_cli_never_shows_the_password(
     project = tmp_path / "project"
     shutil.copytree(FIXTURES / "shared_users", project)
     with_password = make_conninfo(shared_instance, password=SECRET)
-    code = cli.main(
+    code = cli.run(
         ["preflight", "--project-dir", str(project), "--db-url", with_password, "--format", "json"]
     )
     out, err = capsys.readouterr()
@@ -276,7 +276,7 @@ def test_cli_never_shows_the_password(
     assert {f["code"] for f in data["findings"]} >= {"history-missing-locally", "object-exists"}
 
     unreachable = make_conninfo(with_password, host="127.0.0.1", port=1)
-    assert cli.main(["preflight", "--project-dir", str(project), "--db-url", unreachable]) == cli.EXIT_FAIL
+    assert cli.run(["preflight", "--project-dir", str(project), "--db-url", unreachable]) == cli.EXIT_FAIL
     out, err = capsys.readouterr()
     assert "cannot connect" in err and SECRET not in out + err
     with pytest.raises(ConnectionFailed) as failure:

@@ -15,7 +15,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from supamigrate.cli import main
+from supamigrate.cli import run
 from supamigrate.errors import ServerError
 from supamigrate.server import EphemeralServer, ServerOptions, leftovers, reap_stale
 
@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def apply(capsys: pytest.CaptureFixture[str], project_root: Path, conninfo: str, *extra: str) -> tuple[int, str, str]:
-    code = main(["apply", "--db-url", conninfo, "--project-dir", str(project_root), "--no-seed", *extra])
+    code = run(["apply", "--db-url", conninfo, "--project-dir", str(project_root), "--no-seed", *extra])
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -125,7 +125,7 @@ def test_seed_violating_a_constraint(make_project: ProjectFactory, stubbed_db: s
         {"1_a.sql": "create table public.a (id int primary key);"},
         seed="insert into public.a values (1);\n\ninsert into public.a values (1);\n",
     )
-    code = main(["apply", "--db-url", stubbed_db, "--project-dir", str(project.root)])
+    code = run(["apply", "--db-url", stubbed_db, "--project-dir", str(project.root)])
     err = capsys.readouterr().err
     assert code == 1
     assert f"{project.supabase_dir / 'seed.sql'}:3:1: 23505 duplicate key value violates unique constraint" in err
@@ -136,7 +136,7 @@ def test_seed_violating_a_constraint(make_project: ProjectFactory, stubbed_db: s
 def test_malformed_config_toml(make_project: ProjectFactory, capsys: pytest.CaptureFixture[str]) -> None:
     project = make_project({})
     (project.supabase_dir / "config.toml").write_text('project_id = "x"\n[db\nport = 1\n')
-    assert main(["check", "--project-dir", str(project.root)]) == 1
+    assert run(["check", "--project-dir", str(project.root)]) == 1
     err = capsys.readouterr().err
     assert f"error: {project.supabase_dir / 'config.toml'}: invalid TOML: Expected ']' at the end of a table" in err
     assert "(at line 2, column 4)" in err
@@ -145,7 +145,7 @@ def test_malformed_config_toml(make_project: ProjectFactory, capsys: pytest.Capt
 def test_wrongly_typed_config_value(make_project: ProjectFactory, capsys: pytest.CaptureFixture[str]) -> None:
     project = make_project({})
     (project.supabase_dir / "config.toml").write_text('[db]\nmajor_version = "15"\n')
-    assert main(["check", "--project-dir", str(project.root)]) == 1
+    assert run(["check", "--project-dir", str(project.root)]) == 1
     assert "db.major_version must be int, not str ('15')" in capsys.readouterr().err
 
 
@@ -177,7 +177,7 @@ def test_statement_timeout_reports_a_migration_waiting_on_a_lock(
 
 def test_missing_server_binaries_name_the_package(make_project: ProjectFactory, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     project = make_project({})
-    assert main(["check", "--project-dir", str(project.root), "--pg-bin", str(tmp_path / "nowhere")]) == 1
+    assert run(["check", "--project-dir", str(project.root), "--pg-bin", str(tmp_path / "nowhere")]) == 1
     err = capsys.readouterr().err
     assert f"error: no PostgreSQL server binaries (pg_ctl, initdb, postgres) in {tmp_path / 'nowhere'}" in err
     assert "apt-get install postgresql-15 postgresql-contrib" in err
@@ -187,7 +187,7 @@ def test_server_of_another_major_version_than_config_is_a_warning(
     make_project: ProjectFactory, capsys: pytest.CaptureFixture[str]
 ) -> None:
     project = make_project({}, config="[db]\nmajor_version = 17\n")
-    assert main(["check", "--project-dir", str(project.root)]) == 0
+    assert run(["check", "--project-dir", str(project.root)]) == 0
     out = capsys.readouterr().out
     assert re.search(r"config.toml says major_version = 17, but the server binaries are PostgreSQL 15 \(/", out)
 
