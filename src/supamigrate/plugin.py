@@ -61,17 +61,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         parser.addini(f"supamigrate_{name}", help_text)
 
 
-_restore_sigterm: list[Callable[[], None]] = []
+_RESTORE_SIGTERM = pytest.StashKey[Callable[[], None]]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    # A SIGTERM (a CI time-out) unwinds like Ctrl-C: fixtures tear down and servers stop.
-    _restore_sigterm.append(sigterm_as_interrupt())
+    # A SIGTERM (a CI time-out) unwinds like Ctrl-C: fixtures tear down and servers stop. Kept per
+    # session: a session run inside another (pytester) must not undo the outer one's handler.
+    config.stash[_RESTORE_SIGTERM] = sigterm_as_interrupt()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    while _restore_sigterm:
-        _restore_sigterm.pop()()
+    restore = config.stash.get(_RESTORE_SIGTERM, None)
+    if restore is not None:
+        del config.stash[_RESTORE_SIGTERM]
+        restore()
 
 
 def resolve_settings(config: pytest.Config) -> Settings:

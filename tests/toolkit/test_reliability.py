@@ -421,3 +421,11 @@ def test_sigterm_during_check_stops_its_server(shared_tmp: Path) -> None:
     assert proc.returncode == 130 and "interrupted" in proc.stderr, proc.stdout + proc.stderr
     run_dir = Path(proc.stdout.splitlines()[0])
     assert leftovers([run_dir]) == []
+
+
+def test_a_pytest_session_run_inside_this_one_leaves_our_sigterm_handler(pytester: pytest.Pytester) -> None:
+    ours = signal.getsignal(signal.SIGTERM)
+    assert callable(ours), "the plugin turns SIGTERM into an orderly stop for this session"
+    pytester.makepyfile("def test_nothing():\n    pass\n")
+    pytester.runpytest_inprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    assert signal.getsignal(signal.SIGTERM) is ours
