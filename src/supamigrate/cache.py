@@ -28,16 +28,15 @@ KEYS_PER_KIND = 2  # with the slots, at most ~8 clusters of ~50 MB: they may be 
 _PENDING = ".pending-"
 
 
-def default_root() -> Path:
-    """``SUPAMIGRATE_CACHE_DIR``; else ``/dev/shm/supamigrate-cache-<uid>`` (RAM); else on disk:
+def default_root(cache_dir: Path | None = None) -> Path:
+    """``cache_dir`` (the setting); else ``/dev/shm/supamigrate-cache-<uid>`` (RAM); else on disk:
     ``~/.cache/supamigrate``, or for root ``/var/tmp/supamigrate-cache-0``.
 
     Under root the server runs as another OS user, who must be able to reach the run directories
     kept beside the cache, and root's home is closed to other users.
     """
-    explicit = os.environ.get("SUPAMIGRATE_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
+    if cache_dir is not None:
+        return cache_dir
     ram = ram_dir()
     if ram is not None and usable_dir(ram / f"supamigrate-cache-{os.geteuid()}"):
         return ram / f"supamigrate-cache-{os.geteuid()}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -16,11 +17,12 @@ from typing import Any
 
 from . import commands, plpgsql, preflight, report
 from .cache import Cache
-from .errors import SupamigrateError
+from .errors import SettingsError, SupamigrateError
 from .lint import lint
 from .migrations import Migration, ProgressCallback
 from .project import Project
 from .server import sigterm_as_interrupt
+from .settings import Settings, add_cli_options, from_cli
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -42,16 +44,20 @@ def progress_printer() -> ProgressCallback:
 
 
 def add_project_dir(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--project-dir", type=Path, default=Path("."), help="directory holding supabase/ (default: .)")
+    add_cli_options(p, "project_dir", help={"project_dir": "directory holding supabase/ (default: .)"})
 
 
 def add_statement_timeout(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--statement-timeout",
-        type=int,
-        metavar="MS",
-        help="cancel any migration statement running longer than this many milliseconds",
-    )
+    add_cli_options(p, "statement_timeout")
+
+
+def settings_of(args: argparse.Namespace) -> Settings:
+    """The run's settings: its flags, then the environment, then the defaults (settings.py)."""
+    return from_cli(args, os.environ)
+
+
+def cache_of(settings: Settings) -> Cache | None:
+    return Cache(settings.cache_dir) if settings.cache else None
 
 
 # -- check ----------------------------------------------------------------------------------------
@@ -64,24 +70,29 @@ def add_check(sub: Subparsers) -> None:
     add_project_dir(p)
     add_statement_timeout(p)
     p.add_argument("--format", choices=("text", "json"), default="text")
-    p.add_argument("--pg-bin", type=Path, help="directory of the PostgreSQL server binaries")
-    p.add_argument("--no-cache", action="store_true", help="start from initdb instead of a cached cluster")
-    p.add_argument(
-        "--fail-on",
-        choices=("error", "warning", "none"),
-        default="error",
-        help="lowest finding level that fails the check (default: error)",
+    add_cli_options(
+        p,
+        "pg_bin",
+        "cache",
+        "fail_on",
+        help={
+            "pg_bin": "directory of the PostgreSQL server binaries",
+            "fail_on": "lowest finding level that fails the check (default: error)",
+        },
     )
 
 
 def run_check(args: argparse.Namespace) -> int:
+    settings = settings_of(args)
     result = commands.check(
-        Project.load(args.project_dir),
-        pg_bin=args.pg_bin,
-        statement_timeout_ms=args.statement_timeout,
-        fail_on=args.fail_on,
-        cache=None if args.no_cache else Cache(),
+        Project.load(settings.project_dir),
+        pg_bin=settings.pg_bin,
+        statement_timeout_ms=settings.statement_timeout_ms,
+        fail_on=settings.fail_on,
+        cache=cache_of(settings),
         on_progress=progress_printer(),
+        os_user=settings.os_user,
+        run_root=settings.run_dir,
     )
     print(report.check_json(result) if args.format == "json" else report.check_text(result))
     return EXIT_OK if result.ok else EXIT_FAIL
@@ -96,20 +107,21 @@ def add_apply(sub: Subparsers) -> None:
     add_statement_timeout(p)
     p.add_argument("--db-url", required=True, help="postgresql:// URL of the target database")
     p.add_argument("--no-stub", action="store_true", help="do not install the Supabase platform stub")
-    p.add_argument("--no-seed", action="store_true", help="do not run the seed files")
+    add_cli_options(p, "seed")
     p.add_argument("--allow-remote", action="store_true", help="allow a target that is not on this machine")
     p.add_argument("--include-all", action="store_true", help="also apply files older than the last applied version")
 
 
 def run_apply(args: argparse.Namespace) -> int:
+    settings = settings_of(args)
     applied = commands.apply(
-        Project.load(args.project_dir),
+        Project.load(settings.project_dir),
         args.db_url,
         stub=not args.no_stub,
-        seed=not args.no_seed,
+        seed=settings.seed,
         allow_remote=args.allow_remote,
         include_all=args.include_all,
-        statement_timeout_ms=args.statement_timeout,
+        statement_timeout_ms=settings.statement_timeout_ms,
         on_progress=progress_printer(),
     )
     print(report.apply_text(applied, commands.describe_target(args.db_url)))
@@ -126,7 +138,7 @@ def add_new(sub: Subparsers) -> None:
 
 
 def run_new(args: argparse.Namespace) -> int:
-    project = Project.load(args.project_dir)
+    project = Project.load(settings_of(args).project_dir)
     path = commands.new_migration(project, args.name)
     print(f"Created new migration at {path.relative_to(project.root)}")
     return EXIT_OK
@@ -141,7 +153,7 @@ def add_cache(sub: Subparsers) -> None:
 
 
 def run_cache(args: argparse.Namespace) -> int:
-    cache = Cache()
+    cache = Cache(settings_of(args).cache_dir)
     if args.action == "clear":
         print(f"Removed {cache.clear()} cached cluster(s) from {cache.root}")
     else:
@@ -158,21 +170,24 @@ def add_dump(sub: Subparsers) -> None:
     )
     add_project_dir(p)
     add_statement_timeout(p)
-    p.add_argument("--pg-bin", type=Path, help="directory of the PostgreSQL server binaries (and pg_dump)")
+    add_cli_options(p, "pg_bin", help={"pg_bin": "directory of the PostgreSQL server binaries (and pg_dump)"})
     p.add_argument("--output", type=Path, help="the snapshot file (default: supabase/schema.sql)")
     p.add_argument("--check", action="store_true", help="write nothing; show the diff, exit 1 if stale")
 
 
 def run_dump(args: argparse.Namespace) -> int:
-    project = Project.load(args.project_dir)
+    settings = settings_of(args)
+    project = Project.load(settings.project_dir)
     result = commands.dump(
         project,
-        pg_bin=args.pg_bin,
+        pg_bin=settings.pg_bin,
         output=args.output,
         write=not args.check,
-        statement_timeout_ms=args.statement_timeout,
-        cache=Cache(),
+        statement_timeout_ms=settings.statement_timeout_ms,
+        cache=cache_of(settings),
         on_progress=progress_printer(),
+        os_user=settings.os_user,
+        run_root=settings.run_dir,
     )
     if args.check:
         if result.changed:
@@ -195,13 +210,12 @@ def add_preflight(sub: Subparsers) -> None:
     add_project_dir(p)
     p.add_argument("--db-url", required=True, help="postgresql:// URL of the target (it is only read)")
     p.add_argument("--format", choices=("text", "json"), default="text")
-    p.add_argument(
-        "--fail-on", choices=("error", "warning", "none"), default="error", help="lowest level that fails"
-    )
+    add_cli_options(p, "fail_on", help={"fail_on": "lowest level that fails"})
 
 
 def run_preflight(args: argparse.Namespace) -> int:
-    result = preflight.preflight(Project.load(args.project_dir), args.db_url, fail_on=args.fail_on)
+    settings = settings_of(args)
+    result = preflight.preflight(Project.load(settings.project_dir), args.db_url, fail_on=settings.fail_on)
     print(report.preflight_json(result) if args.format == "json" else report.preflight_text(result))
     return EXIT_OK if result.ok else EXIT_FAIL
 
@@ -232,7 +246,7 @@ def add_lint(sub: Subparsers) -> None:
         "--fail-on", choices=plpgsql.FAIL_ON, default="none", help="lowest plpgsql_check level that exits 1"
     )
     g.add_argument("--schema", action="append", help="plpgsql_check only this schema (repeatable)")
-    g.add_argument("--pg-bin", type=Path, help="directory of the PostgreSQL server binaries")
+    add_cli_options(g, "pg_bin", help={"pg_bin": "directory of the PostgreSQL server binaries"})
 
 
 def run_lint(args: argparse.Namespace) -> int:
@@ -243,12 +257,15 @@ def run_lint(args: argparse.Namespace) -> int:
         usage = f"no such file or directory: {', '.join(missing)}" if missing else "--jobs must be at least 1"
         print(f"supamigrate lint: error: {usage}", file=sys.stderr)
         return EXIT_USAGE
-    project = Project.load(args.project_dir)
-    result = lint(project, args.paths, since=args.since, jobs=args.jobs)
+    settings = settings_of(args)
+    project = Project.load(settings.project_dir)
+    result = lint(project, args.paths, since=args.since, jobs=args.jobs, cache_dir=settings.cache_dir)
     if not args.plpgsql:
         print(RENDERERS[args.format](result))
         return EXIT_OK if result.ok else EXIT_FAIL
-    functions = plpgsql.check_project(project, pg_bin=args.pg_bin, schemas=args.schema)
+    functions = plpgsql.check_project(
+        project, pg_bin=settings.pg_bin, schemas=args.schema, os_user=settings.os_user, run_root=settings.run_dir
+    )
     shown = functions.shown(args.level)
     if args.format == "json":
         combined = json.loads(RENDERERS["json"](result))
@@ -299,6 +316,9 @@ def run(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command][1](args)
+    except SettingsError as exc:  # a bad environment variable: a usage error, as a bad flag is
+        print(f"supamigrate {args.command}: error: {exc.render()}", file=sys.stderr)
+        return EXIT_USAGE
     except SupamigrateError as exc:
         print(f"error: {exc.render()}", file=sys.stderr)
         return EXIT_FAIL

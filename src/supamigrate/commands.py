@@ -94,6 +94,8 @@ def check(
     cache: Cache | None = None,
     on_progress: ProgressCallback | None = None,
     on_step: Callable[[str], None] | None = None,
+    os_user: str | None = None,
+    run_root: Path | None = None,
 ) -> CheckReport:
     """Apply everything to an ephemeral server, run the advisors and compare the schema snapshot.
 
@@ -107,7 +109,8 @@ def check(
     # Lint first in the plan, but in parallel in time: sqlfluff works in processes of its own while
     # the server starts and the migrations apply.
     linting = ThreadPoolExecutor(max_workers=1)
-    linted = linting.submit(_timed, lint, project)
+    lint_cache = cache.root if cache is not None else None
+    linted = linting.submit(_timed, lambda p: lint(p, cache_dir=lint_cache), project)
     advisor_settings = AdvisorSettings.from_project(project)
     mset = MigrationSet.discover(project.migrations_dir)
     for w in mset.warnings():
@@ -115,7 +118,14 @@ def check(
     if on_step:
         on_step("starting PostgreSQL")
     dbname = unique_name("supamigrate_check")
-    base = BaseServer.start(project, pg_bin=pg_bin, cache=cache, cron_database=cron_database(project, mset, dbname))
+    base = BaseServer.start(
+        project,
+        pg_bin=pg_bin,
+        cache=cache,
+        cron_database=cron_database(project, mset, dbname),
+        os_user=os_user,
+        run_root=run_root,
+    )
     server = base.server
     try:
         report.timings["server"] = time.perf_counter() - started
@@ -229,6 +239,8 @@ def dump(
     statement_timeout_ms: int | None = None,
     cache: Cache | None = None,
     on_progress: ProgressCallback | None = None,
+    os_user: str | None = None,
+    run_root: Path | None = None,
 ) -> DumpResult:
     """Build the project on an ephemeral server and write its schema snapshot.
 
@@ -238,7 +250,7 @@ def dump(
     started = time.perf_counter()
     path = output or project.root / SNAPSHOT
     mset = MigrationSet.discover(project.migrations_dir)
-    base = BaseServer.start(project, pg_bin=pg_bin, cache=cache)
+    base = BaseServer.start(project, pg_bin=pg_bin, cache=cache, os_user=os_user, run_root=run_root)
     try:
         server = base.server
         built = build(

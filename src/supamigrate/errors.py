@@ -101,3 +101,7 @@ class MigrationError(SupamigrateError):
         if self.context:
             lines.append(f"CONTEXT: {self.context}")
         return "\n".join(lines)
+
+
+class SettingsError(SupamigrateError):
+    """A setting's value (from a flag, an environment variable or an ini key) is not of its type."""

@@ -391,13 +391,16 @@ def check_project(
     pg_bin: Path | None = None,
     schemas: Sequence[str] | None = None,
     statement_timeout_ms: int | None = None,
+    os_user: str | None = None,
+    run_root: Path | None = None,
 ) -> Report:
     """Build the project (stub and migrations) on an ephemeral server and check its functions.
 
     The seed is left out: it cannot change a function. The server is gone when this returns.
     """
     mset = MigrationSet.discover(project.migrations_dir)
-    with EphemeralServer(ServerOptions(bindir=pg_bin, major=project.config.major_version)) as server:
+    options = ServerOptions(bindir=pg_bin, major=project.config.major_version, tmp_root=run_root, os_user=os_user)
+    with EphemeralServer(options) as server:
         name = unique_name("supamigrate_plpgsql")
         build(server, name, project, migrations=mset, seed=False, statement_timeout_ms=statement_timeout_ms)
         try:

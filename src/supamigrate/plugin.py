@@ -24,44 +24,26 @@ from .auth import AuthUser, create_user
 from .cache import Cache
 from .callers import ActAs, Caller, acting_as
 from .database import BuildResult, Server, connect, create_database, drop_database, unique_name
-from .errors import SupamigrateError
+from .errors import SettingsError, SupamigrateError
 from .inspect import Catalog
 from .project import Project
 from .server import EphemeralServer, find_bindir, sigterm_as_interrupt, version_mismatch
+from .settings import SETTINGS, Settings, resolve
 from .templates import TemplateServer
 
-# name, env variable, help; each is also an ini key "supamigrate_<name>" and an option "--supamigrate-<name>".
-OPTIONS: tuple[tuple[str, str, str], ...] = (
-    ("project_dir", "SUPAMIGRATE_PROJECT_DIR", "directory holding supabase/ (default: pytest's rootdir)"),
-    ("db_url", "SUPAMIGRATE_DB_URL", "run against this existing server instead of starting one"),
-    ("pg_bin", "SUPAMIGRATE_PG_BIN", "directory of the PostgreSQL server binaries (pg_ctl, initdb)"),
-    ("statement_timeout", "SUPAMIGRATE_STATEMENT_TIMEOUT", "statement timeout in ms while migrating"),
-    ("seed", "SUPAMIGRATE_SEED", "run the seed files into the template (default: true)"),
-    ("cache", "SUPAMIGRATE_CACHE", "reuse the migrated cluster between runs (default: true)"),
-)
-
-
-@dataclass(frozen=True)
-class Settings:
-    """The plugin's configuration, resolved once: CLI option > environment > ini > default."""
-
-    project_dir: Path
-    db_url: str | None
-    pg_bin: str | None
-    statement_timeout_ms: int | None
-    seed: bool
-    cache: bool
+PLUGIN_SETTINGS = tuple(s for s in SETTINGS if s.plugin)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("supamigrate", "Supabase migrations on an ephemeral PostgreSQL")
-    for name, env, help_text in OPTIONS:
-        flag = f"--supamigrate-{name.replace('_', '-')}"
-        group.addoption(flag, dest=f"supamigrate_{name}", help=f"{help_text} [env {env}]")
-        parser.addini(f"supamigrate_{name}", help_text)
+    for s in PLUGIN_SETTINGS:
+        assert s.plugin_flag is not None and s.ini_key is not None
+        group.addoption(s.plugin_flag, dest=s.dest, help=f"{s.help} [env {' / '.join(s.env)}]")
+        parser.addini(s.ini_key, s.help)
 
 
 _RESTORE_SIGTERM = pytest.StashKey[Callable[[], None]]()
+_SETTINGS = pytest.StashKey[Settings]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -78,26 +60,28 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def resolve_settings(config: pytest.Config) -> Settings:
-    """Resolve every option in one place."""
-
-    def get(name: str, env: str) -> str | None:
-        value = config.getoption(f"supamigrate_{name}") or os.environ.get(env) or config.getini(f"supamigrate_{name}")
-        return str(value) if value else None
-
-    values = {name: get(name, env) for name, env, _ in OPTIONS}
-    timeout = values["statement_timeout"]
-    return Settings(
-        project_dir=Path(values["project_dir"] or config.rootpath),
-        db_url=values["db_url"],
-        pg_bin=values["pg_bin"],
-        statement_timeout_ms=int(timeout) if timeout else None,
-        seed=_flag(values["seed"]),
-        cache=_flag(values["cache"]),
-    )
+    """The session's settings, resolved once (option > environment > ini > default) and kept."""
+    settings = config.stash.get(_SETTINGS, None)
+    if settings is None:
+        where = f"{config.inipath}: ini key" if config.inipath else "ini key"
+        settings = resolve(
+            options={s.name: config.getoption(s.dest) for s in PLUGIN_SETTINGS},
+            environ=os.environ,
+            ini={s.name: config.getini(s.ini_key) for s in PLUGIN_SETTINGS if s.ini_key},
+            ini_source=where,
+            defaults={"project_dir": config.rootpath},
+        )
+        config.stash[_SETTINGS] = settings
+    return settings
 
 
-def _flag(value: str | None) -> bool:
-    return (value or "true").lower() not in {"0", "false", "no", "off"}
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # A bad value is a usage error before anything runs, not a failure of every test.
+    try:
+        resolve_settings(session.config)
+    except SettingsError as exc:
+        raise pytest.UsageError(exc.render()) from None
 
 
 class SupamigrateWarning(UserWarning):
@@ -110,7 +94,7 @@ def _fail(exc: SupamigrateError) -> None:
 
 @pytest.fixture(scope="session")
 def supamigrate_settings(pytestconfig: pytest.Config) -> Settings:
-    """The resolved supamigrate settings (options, environment, ini)."""
+    """The resolved supamigrate settings (options, environment, ini), a frozen ``Settings``."""
     return resolve_settings(pytestconfig)
 
 
@@ -136,10 +120,12 @@ def supamigrate_templates(
         ts = TemplateServer.start(
             supamigrate_project,
             db_url=settings.db_url,
-            pg_bin=Path(settings.pg_bin) if settings.pg_bin else None,
+            pg_bin=settings.pg_bin,
             seed=settings.seed,
             statement_timeout_ms=settings.statement_timeout_ms,
-            cache=Cache() if settings.cache else None,
+            cache=Cache(settings.cache_dir) if settings.cache else None,
+            os_user=settings.os_user,
+            run_root=settings.run_dir,
             extra_key=("pgtap", str(pgtap.available_on_disk(_bindir(settings, supamigrate_project))))
             if wants_pgtap
             else (),

@@ -92,9 +92,7 @@ def usable_dir(path: Path) -> bool:
 
 
 def default_run_root() -> Path:
-    """Where run directories go without the cache: ``TMPDIR`` if set, else RAM, else the temp dir."""
-    if os.environ.get("TMPDIR"):
-        return Path(tempfile.gettempdir())
+    """Where run directories go without the cache and without a ``run_dir`` setting: RAM, else the temp dir."""
     ram = ram_dir()
     if ram is not None:
         runs = ram / f"supamigrate-runs-{os.geteuid()}"
@@ -108,7 +106,7 @@ def default_run_root() -> Path:
 def find_bindir(explicit: str | os.PathLike[str] | None = None, *, major: int | None = None) -> Path:
     """The directory holding pg_ctl, initdb and postgres.
 
-    Looked for in order: ``explicit`` (a directory or the pg_ctl path), ``SUPAMIGRATE_PG_BIN``,
+    Looked for in order: ``explicit`` (a directory or the pg_ctl path; the ``pg_bin`` setting),
     ``/usr/lib/postgresql/<major>/bin``, pg_ctl on PATH, ``pg_config --bindir``, then the newest
     ``/usr/lib/postgresql/*/bin``.
     """
@@ -118,7 +116,7 @@ def find_bindir(explicit: str | os.PathLike[str] | None = None, *, major: int | 
         tried.append(str(d))
         return all(os.access(d / b, os.X_OK) for b in _BINARIES)
 
-    given = explicit or os.environ.get("SUPAMIGRATE_PG_BIN")
+    given = explicit
     if given:
         d = Path(given)
         d = d.parent if d.is_file() else d
@@ -192,11 +190,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _server_os_user() -> pwd.struct_passwd | None:
-    """The unprivileged user server processes run as when we are root (None when we are not)."""
+def _server_os_user(name: str | None = None) -> pwd.struct_passwd | None:
+    """The unprivileged user server processes run as when we are root (None when we are not).
+
+    ``name`` is the ``os_user`` setting; without it ``postgres``, else ``nobody``.
+    """
     if os.geteuid() != 0:
         return None
-    name = os.environ.get("SUPAMIGRATE_OS_USER")
     for candidate in [name] if name else ["postgres", "nobody"]:
         with contextlib.suppress(KeyError):
             return pwd.getpwnam(candidate)
@@ -212,7 +212,8 @@ class ServerOptions:
 
     bindir: Path | None = None
     major: int | None = None
-    tmp_root: Path | None = None
+    tmp_root: Path | None = None  # where the run directory goes (the run_dir setting, or the cache's)
+    os_user: str | None = None  # the OS user the server runs as under root (the os_user setting)
     port: int | None = None
     superuser: str = SUPERUSER
     extra_settings: str = ""
@@ -271,7 +272,7 @@ class EphemeralServer:
     def __init__(self, options: ServerOptions | None = None) -> None:
         self.options = options or ServerOptions()
         self.bindir = find_bindir(self.options.bindir, major=self.options.major)
-        self.os_user = _server_os_user()
+        self.os_user = _server_os_user(self.options.os_user)
         self.superuser = self.options.superuser
         self.run_dir: Path | None = None
         self._socket_dir: Path | None = None
@@ -298,7 +299,7 @@ class EphemeralServer:
         except OSError as exc:
             raise ServerError(
                 f"cannot create a run directory in {root}: {exc.strerror}",
-                hint="free disk space there or set SUPAMIGRATE_TMPDIR to a writable directory",
+                hint="free disk space there or set SUPAMIGRATE_RUN_DIR to a writable directory",
             ) from None
         STARTED_RUN_DIRS.append(self.run_dir)
         atexit.register(self.stop)

@@ -108,6 +108,9 @@ class _CachedStart:
         kind: str,
         key_of: Callable[[EphemeralServer], str],
         cron_database: str | None = None,
+        *,
+        os_user: str | None = None,
+        run_root: Path | None = None,
     ) -> _CachedStart:
         if cache is not None:
             cache.prepare()
@@ -115,8 +118,9 @@ class _CachedStart:
             ServerOptions(
                 bindir=pg_bin,
                 major=project.config.major_version,
-                tmp_root=cache.runs if cache else None,
+                tmp_root=cache.runs if cache else run_root,
                 cron_database=cron_database,
+                os_user=os_user,
             )
         )
         key = key_of(server) if cache is not None else ""
@@ -163,6 +167,8 @@ class TemplateServer:
         extra_key: Iterable[str] = (),
         prepare: Callable[[psycopg.Connection], object] | None = None,
         on_progress: ProgressCallback | None = None,
+        os_user: str | None = None,
+        run_root: Path | None = None,
     ) -> TemplateServer:
         """Start (or reach) a server and make sure the template is on it.
 
@@ -194,6 +200,8 @@ class TemplateServer:
             lambda server: template_key(server, project, mset, seed=seed, extra=extra_key),
             # pg_cron lives in the database cron.database_name names; clones copy it from there.
             cron_database=cron_database(project, mset, TEMPLATE),
+            os_user=os_user,
+            run_root=run_root,
         )
         server, hit = started_on.server, started_on.hit
         timings = {"server": time.perf_counter() - started}
@@ -275,10 +283,19 @@ class BaseServer:
         pg_bin: Path | None = None,
         cache: Cache | None = None,
         cron_database: str | None = None,
+        os_user: str | None = None,
+        run_root: Path | None = None,
     ) -> BaseServer:
         """Start on a cached stubbed cluster or make one; ``cron_database`` may hold the real pg_cron."""
         started_on = _CachedStart.start(
-            project, pg_bin, cache, "base", lambda server: base_key(server, project), cron_database=cron_database
+            project,
+            pg_bin,
+            cache,
+            "base",
+            lambda server: base_key(server, project),
+            cron_database=cron_database,
+            os_user=os_user,
+            run_root=run_root,
         )
         server = started_on.server
         try:

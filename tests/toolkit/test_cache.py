@@ -89,7 +89,7 @@ def start_is_hit(project: Project, cache: Cache) -> bool:
 def test_cache_clear_empties_it(make_project: ProjectFactory, shared_tmp: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
     root = shared_tmp / "cache"
     monkeypatch.setenv("SUPAMIGRATE_CACHE_DIR", str(root))
-    start(make_project(dict(FIRST)), Cache()).stop()
+    start(make_project(dict(FIRST)), Cache(root)).stop()  # the CLI below finds root through the env
     assert run(["cache", "clear"]) == 0
     assert capsys.readouterr().out.strip() == f"Removed 1 cached cluster(s) from {root}"
     assert list((root / "entries").iterdir()) == []

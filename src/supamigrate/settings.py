@@ -1,0 +1,281 @@
+"""Every setting of the toolkit, described once and resolved in one place.
+
+``SETTINGS`` is the single table: each ``Setting`` names its environment variable(s), its pytest
+ini key and option (``supamigrate_<name>``, ``--supamigrate-<name>``), its command-line flag and
+its default. The plugin's options, the CLI's shared options and the README's table are all made
+from it, so the faces cannot drift apart. ``resolve`` applies the one precedence:
+
+    explicit argument > command-line option > environment variable > ini > default
+
+and returns a frozen ``Settings``. The core never reads the environment; the faces hand it these.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from .errors import SettingsError
+
+FAIL_ON = ("error", "warning", "none")
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How a setting's text becomes its value: ``parse`` raises ValueError on a bad one."""
+
+    expected: str
+    parse: Callable[[object], object]
+    choices: tuple[str, ...] | None = None
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError
+    return value
+
+
+def _path(value: object) -> Path:
+    if isinstance(value, Path):
+        return value
+    if not _text(value):
+        raise ValueError
+    return Path(value)  # type: ignore[arg-type]  # _text checked it is a str
+
+
+def _milliseconds(value: object) -> int:
+    if isinstance(value, bool):
+        raise ValueError
+    number = value if isinstance(value, int) else int(_text(value).strip())
+    if number < 0:
+        raise ValueError
+    return number
+
+
+def _boolean(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    word = _text(value).strip().lower()
+    if word in _TRUE or word in _FALSE:
+        return word in _TRUE
+    raise ValueError
+
+
+def _choice(*choices: str) -> Kind:
+    def parse(value: object) -> str:
+        if _text(value) not in choices:
+            raise ValueError
+        return str(value)
+
+    return Kind(f"one of {', '.join(choices)}", parse, choices)
+
+
+PATH = Kind("a path", _path)
+TEXT = Kind("a string", _text)
+MILLISECONDS = Kind("a whole number of milliseconds (0 or more)", _milliseconds)
+BOOLEAN = Kind(f"a boolean ({'/'.join(_TRUE)} or {'/'.join(_FALSE)})", _boolean)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: where it may come from, what it holds, and how the README describes it."""
+
+    name: str
+    field: str  # the attribute of Settings
+    kind: Kind
+    default: object
+    default_text: str  # the default as the README shows it
+    help: str
+    env: tuple[str, ...] = ()  # the first one set wins
+    plugin: bool = True  # has the pytest option --supamigrate-<name> and ini key supamigrate_<name>
+    cli: str | None = None  # the command-line flag, on the commands it fits
+    cli_negates: bool = False  # the flag takes no value and turns the setting off (--no-cache)
+    metavar: str | None = None
+    cli_help: str | None = None  # the flag's help where it says it the other way round (--no-seed)
+
+    @property
+    def ini_key(self) -> str | None:
+        return f"supamigrate_{self.name}" if self.plugin else None
+
+    @property
+    def plugin_flag(self) -> str | None:
+        return f"--supamigrate-{self.name.replace('_', '-')}" if self.plugin else None
+
+    @property
+    def dest(self) -> str:
+        """The argparse destination of either face's option."""
+        return f"supamigrate_{self.name}"
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("project_dir", "project_dir", PATH, None, "`.` (CLI), pytest's rootdir (plugin)",
+            "directory holding supabase/", env=("SUPAMIGRATE_PROJECT_DIR",), cli="--project-dir"),
+    Setting("db_url", "db_url", TEXT, None, "none: start an ephemeral server",
+            "run the tests against this existing server instead of starting one",
+            env=("SUPAMIGRATE_DB_URL",)),
+    Setting("pg_bin", "pg_bin", PATH, None, "found on PATH / pg_config / `/usr/lib/postgresql/*/bin`",
+            "directory of the PostgreSQL server binaries (pg_ctl, initdb)",
+            env=("SUPAMIGRATE_PG_BIN",), cli="--pg-bin"),
+    Setting("statement_timeout", "statement_timeout_ms", MILLISECONDS, None, "none",
+            "cancel any migration statement running longer than this many milliseconds",
+            env=("SUPAMIGRATE_STATEMENT_TIMEOUT",), cli="--statement-timeout", metavar="MS"),
+    Setting("seed", "seed", BOOLEAN, True, "`true`", "run the seed files",
+            env=("SUPAMIGRATE_SEED",), cli="--no-seed", cli_negates=True, cli_help="do not run the seed files"),
+    Setting("cache", "cache", BOOLEAN, True, "`true`", "reuse migrated clusters between runs",
+            env=("SUPAMIGRATE_CACHE",), cli="--no-cache", cli_negates=True,
+            cli_help="start from initdb instead of a cached cluster"),
+    Setting("cache_dir", "cache_dir", PATH, None,
+            "`/dev/shm/supamigrate-cache-<uid>`, else `~/.cache/supamigrate` (root: `/var/tmp/supamigrate-cache-0`)",
+            "where the cache of migrated clusters lives", env=("SUPAMIGRATE_CACHE_DIR",)),
+    Setting("run_dir", "run_dir", PATH, None, "`/dev/shm/supamigrate-runs-<uid>`, else the temp directory",
+            "where servers started without the cache get their run directories",
+            env=("SUPAMIGRATE_RUN_DIR", "TMPDIR")),
+    Setting("os_user", "os_user", TEXT, None, "`postgres`, else `nobody`",
+            "the unprivileged OS user the server runs as when supamigrate runs as root",
+            env=("SUPAMIGRATE_OS_USER",)),
+    Setting("fail_on", "fail_on", _choice(*FAIL_ON), "error", "`error`",
+            "lowest finding level that fails `check` and `preflight`",
+            env=("SUPAMIGRATE_FAIL_ON",), plugin=False, cli="--fail-on"),
+)
+BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The resolved configuration of one run; see ``SETTINGS`` for what each field means."""
+
+    project_dir: Path = Path(".")
+    db_url: str | None = None
+    pg_bin: Path | None = None
+    statement_timeout_ms: int | None = None
+    seed: bool = True
+    cache: bool = True
+    cache_dir: Path | None = None
+    run_dir: Path | None = None
+    os_user: str | None = None
+    fail_on: str = "error"
+
+
+assert [s.field for s in SETTINGS] == [f.name for f in fields(Settings)], "SETTINGS and Settings disagree"
+
+
+def parse(setting: Setting, value: object, source: str) -> Any:
+    """``value`` as ``setting`` holds it; a SettingsError naming ``source`` when it is not one."""
+    try:
+        return setting.kind.parse(value)
+    except ValueError:
+        raise SettingsError(
+            f"{source}: expected {setting.kind.expected}, got {value!r}",
+            hint=f"{setting.name}: {setting.help}",
+        ) from None
+
+
+def resolve(
+    *,
+    arguments: Mapping[str, object] | None = None,
+    options: Mapping[str, object] | None = None,
+    option_names: Mapping[str, str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    ini: Mapping[str, object] | None = None,
+    ini_source: str = "ini",
+    defaults: Mapping[str, object] | None = None,
+) -> Settings:
+    """The one resolution: ``arguments`` > ``options`` > ``environ`` > ``ini`` > ``defaults`` > SETTINGS.
+
+    Every mapping is keyed by setting name; ``None`` and ``""`` mean "not given here". ``options``
+    are named in errors by ``option_names`` (default the plugin's flags); ``ini_source`` says where
+    ini values come from. A value that is not what the setting holds is a SettingsError.
+    """
+    unknown = {*(arguments or {}), *(options or {}), *(ini or {}), *(defaults or {})} - set(BY_NAME)
+    if unknown:
+        raise SettingsError(f"unknown setting(s): {', '.join(sorted(unknown))}", hint=_known_names())
+    env = environ or {}
+    values: dict[str, Any] = {}
+    for s in SETTINGS:
+        candidates: Iterable[tuple[object, str]] = (
+            ((arguments or {}).get(s.name), f"argument {s.name}"),
+            ((options or {}).get(s.name), (option_names or {}).get(s.name) or s.plugin_flag or s.cli or s.name),
+            *((env.get(var), f"environment variable {var}") for var in s.env),
+            ((ini or {}).get(s.name), f"{ini_source} {s.ini_key or s.name}"),
+            ((defaults or {}).get(s.name), f"default of {s.name}"),
+        )
+        value = next(((v, src) for v, src in candidates if v is not None and v != ""), None)
+        values[s.field] = s.default if value is None else parse(s, *value)
+    return Settings(**values)
+
+
+def _known_names() -> str:
+    return f"settings are {', '.join(BY_NAME)}"
+
+
+# -- the command-line face's shared options --------------------------------------------------------
+
+
+def add_cli_options(parser: argparse._ActionsContainer, *names: str, help: Mapping[str, str] | None = None) -> None:
+    """Add the CLI flags of the settings ``names`` to ``parser`` (a parser or an argument group).
+
+    ``help`` overrides a flag's help where a command says more (``dump``'s ``--pg-bin`` runs
+    pg_dump too). Values are checked as the resolution checks them, so a bad one is a usage error.
+    """
+    for name in names:
+        s = BY_NAME[name]
+        assert s.cli is not None, f"{name} has no command-line flag"
+        text = (help or {}).get(name) or s.cli_help or s.help
+        if s.cli_negates:
+            parser.add_argument(s.cli, dest=s.dest, action="store_const", const=False, default=None, help=text)
+        else:
+            parser.add_argument(
+                s.cli,
+                dest=s.dest,
+                type=_argparse_type(s),
+                choices=s.kind.choices,
+                metavar=s.metavar or (None if s.kind.choices else s.name.upper()),
+                default=None,
+                help=text,
+            )
+
+
+def _argparse_type(s: Setting) -> Callable[[str], object]:
+    def convert(text: str) -> object:
+        try:
+            return s.kind.parse(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {s.kind.expected}, got {text!r}") from None
+
+    convert.__name__ = s.name  # argparse names the type in some messages
+    return convert
+
+
+def from_cli(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
+    """The settings of one command-line run: its flags, then the environment, then defaults."""
+    options = {s.name: getattr(args, s.dest, None) for s in SETTINGS if s.cli}
+    return resolve(
+        options=options,
+        option_names={s.name: s.cli for s in SETTINGS if s.cli},
+        environ=environ,
+        defaults={"project_dir": Path(".")},
+    )
+
+
+# -- the README ----------------------------------------------------------------------------------
+
+README_HEADER = "| setting | CLI | pytest option | ini key | environment | default | meaning |"
+
+
+def markdown_table() -> str:
+    """The README's table of every setting, made from SETTINGS (a test keeps the README equal)."""
+
+    def code(items: Iterable[str | None]) -> str:
+        return ", ".join(f"`{i}`" for i in items if i) or "—"
+
+    rows = [README_HEADER, "|" + "---|" * 7]
+    for s in SETTINGS:
+        rows.append(
+            f"| `{s.name}` | {code([s.cli])} | {code([s.plugin_flag])} | {code([s.ini_key])} | {code(s.env)}"
+            f" | {s.default_text} | {s.help} |"
+        )
+    return "\n".join(rows)
