@@ -1,4 +1,4 @@
-"""The Supabase project on disk: where ``supabase/`` is and what its ``config.toml`` says."""
+"""The Supabase project on disk: where ``supabase/`` is, what its ``config.toml`` and ``supamigrate.toml`` say."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ProjectError
+from .toolconfig import TOOL_CONFIG, ToolConfig
+
+__all__ = ["TOOL_CONFIG", "Config", "Project", "ToolConfig"]
 
 DEFAULT_API_SCHEMAS = ("public", "graphql_public")
 
@@ -73,31 +76,18 @@ def _typed(data: dict[str, Any], key: str, kind: type, path: Path, default: Any,
     return value
 
 
-TOOL_CONFIG = "supamigrate.toml"
-
-
-def load_tool_config(root: Path) -> dict[str, Any]:
-    """The toolkit's own settings from ``supamigrate.toml`` beside ``supabase/`` ({} if absent).
-
-    Kept out of config.toml so the Supabase CLI never sees keys it does not know. Sections:
-    ``[platform]`` (stub shims), ``[lint]``, ``[advisors]``; each module reads its own.
-    """
-    path = root / TOOL_CONFIG
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ProjectError(f"{path}: invalid TOML: {exc}") from None
-
-
 @dataclass(frozen=True)
 class Project:
-    """A Supabase project: the directory holding ``supabase/`` and its parsed configuration."""
+    """A Supabase project: the directory holding ``supabase/`` and its parsed configuration.
+
+    ``tool`` is ``supamigrate.toml`` in typed sections (``tool.platform``, ``tool.lint``,
+    ``tool.advisors``), checked when the project loads.
+    """
 
     root: Path
     config: Config
-    tool: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # A Project made by hand gets every section's defaults.
+    tool: ToolConfig = field(default_factory=lambda: ToolConfig(Path(TOOL_CONFIG)), compare=False, repr=False)
 
     @classmethod
     def load(cls, root: str | Path = ".") -> Project:
@@ -109,11 +99,7 @@ class Project:
                 f"no supabase/ directory in {root}",
                 hint="run from the project root, pass --project-dir, or create one with `supabase init`",
             )
-        return cls(root=root, config=Config.from_toml(supabase / "config.toml"), tool=load_tool_config(root))
-
-    def tool_section(self, name: str) -> dict[str, Any]:
-        """One table of ``supamigrate.toml`` ({} if absent); a non-table is a ProjectError."""
-        return _table(self.tool, name, self.root / TOOL_CONFIG)
+        return cls(root=root, config=Config.from_toml(supabase / "config.toml"), tool=ToolConfig.load(root))
 
     @property
     def supabase_dir(self) -> Path:

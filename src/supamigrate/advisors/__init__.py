@@ -8,13 +8,9 @@ the advisor's id, level (ERROR, WARN, INFO), the object, a message and a remedia
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
-from ..errors import ProjectError
-from ..project import TOOL_CONFIG, Project
+from ..project import Project
 from . import performance, security
 from .registry import ADVISORS, Advice, Advisor, Hit, Scope, run_advisors
 
@@ -41,28 +37,9 @@ class AdvisorSettings:
 
     @classmethod
     def from_project(cls, project: Project) -> AdvisorSettings:
-        """The settings of ``project``'s supamigrate.toml (defaults when it has none)."""
-        return cls.from_table(project.tool_section("advisors"), project.root / TOOL_CONFIG)
-
-    @classmethod
-    def from_table(cls, table: Mapping[str, Any], source: Path | str = "supamigrate.toml") -> AdvisorSettings:
-        unknown_keys = set(table) - {"disable", "ignore"}
-        if unknown_keys:
-            raise ProjectError(
-                f"{source}: unknown key(s) in [advisors]: {', '.join(sorted(unknown_keys))}",
-                hint='[advisors] takes disable = ["advisor", ...] and ignore = ["advisor:object", ...]',
-            )
-        values: dict[str, tuple[str, ...]] = {}
-        for key in ("disable", "ignore"):
-            value = table.get(key, [])
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise ProjectError(f"{source}: [advisors] {key} must be a list of strings")
-            values[key] = tuple(value)
-        named = list(values["disable"]) + [i.split(":", 1)[0] for i in values["ignore"]]
-        unknown = sorted({n for n in named if n not in ADVISORS})
-        if unknown:
-            raise ProjectError(
-                f"{source}: [advisors] names unknown advisor(s): {', '.join(unknown)}",
-                hint=f"known advisors: {', '.join(sorted(ADVISORS))}",
-            )
-        return cls(values["disable"], values["ignore"])
+        """The ``[advisors]`` section of ``project``'s supamigrate.toml; every advisor named must exist."""
+        section, tool = project.tool.advisors, project.tool
+        known = sorted(ADVISORS)
+        tool.require_known("advisors", "disable", section.disable, known, "advisors")
+        tool.require_known("advisors", "ignore", (i.split(":", 1)[0] for i in section.ignore), known, "advisors")
+        return cls(section.disable, section.ignore)

@@ -7,7 +7,6 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from ..cache import default_root
-from ..errors import ProjectError
 from ..migrations import MIGRATION_FILE
 from ..project import Project
 from .findings import Finding, LintReport
@@ -79,16 +78,8 @@ def _selected(files: Iterable[Path], paths: Sequence[Path]) -> list[Path]:
 
 
 def _disabled(project: Project) -> frozenset[str]:
-    section = project.tool_section("lint")
-    listed = section.get("disable", [])
-    if not isinstance(listed, list) or not all(isinstance(r, str) for r in listed):
-        raise ProjectError('supamigrate.toml: [lint] disable must be a list of rule ids, e.g. ["SB014"]')
-    unknown = sorted(set(listed) - set(RULES))
-    if unknown:
-        raise ProjectError(
-            f"supamigrate.toml: [lint] disable names unknown rules: {', '.join(unknown)}",
-            hint=f"rule ids are {', '.join(RULES)}",
-        )
+    listed = project.tool.lint.disable
+    project.tool.require_known("lint", "disable", listed, RULES, "rules")
     return frozenset(listed)
 
 

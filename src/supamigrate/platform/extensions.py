@@ -33,7 +33,7 @@ from pglast.enums import DropBehavior, ObjectType
 from pglast.stream import RawStream
 from psycopg import sql
 
-from ..errors import ProjectError, SupamigrateError
+from ..errors import SupamigrateError
 from ..migrations import MigrationSet, SqlFile
 from ..project import Project
 
@@ -212,18 +212,9 @@ class ExtensionPolicy:
 
     @classmethod
     def for_project(cls, project: Project) -> ExtensionPolicy:
-        """Read ``[platform] shims`` from the project's ``supamigrate.toml``."""
-        section = project.tool_section("platform")
-        names = section.get("shims", [])
-        where = project.root / "supamigrate.toml"
-        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-            raise ProjectError(f"{where}: [platform] shims must be a list of extension names, not {names!r}")
-        unknown = sorted(set(names) - set(SHIMS))
-        if unknown:
-            raise ProjectError(
-                f"{where}: [platform] shims names extensions with no supamigrate shim: {', '.join(unknown)}",
-                hint=f"shims exist for: {', '.join(shim_names())}",
-            )
+        """``[platform] shims`` of the project's ``supamigrate.toml``; each must name a shim."""
+        names = project.tool.platform.shims
+        project.tool.require_known("platform", "shims", names, shim_names(), "shims")
         return cls(frozenset(names))
 
     def wants(self, statement: str) -> bool:

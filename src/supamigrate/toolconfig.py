@@ -1,0 +1,123 @@
+"""``supamigrate.toml`` beside ``supabase/``: the toolkit's own settings, parsed once into typed sections.
+
+Kept out of config.toml so the Supabase CLI never sees keys it does not know. Every problem is
+reported in one format, ``<path>: [section] key: expected <what>, got <value>``, with a hint that
+lists what is known. The structure (sections, keys, types) is checked here when the project loads;
+the names inside (shims, rule ids, advisor ids) are checked by the layer that knows them, through
+``ToolConfig.require_known``, in the same format.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from .errors import ProjectError
+
+TOOL_CONFIG = "supamigrate.toml"
+
+
+@dataclass(frozen=True)
+class PlatformSection:
+    """``[platform]``: ``shims``, the extensions a supamigrate shim stands in for."""
+
+    shims: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LintSection:
+    """``[lint]``: ``disable``, rule ids never reported."""
+
+    disable: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AdvisorsSection:
+    """``[advisors]``: ``disable`` (advisor ids) and ``ignore`` (``"<advisor>:<object>"``)."""
+
+    disable: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+
+
+# What each key of each section holds, as the error message says it.
+_EXPECTED: dict[str, dict[str, str]] = {
+    "platform": {"shims": "a list of extension names"},
+    "lint": {"disable": 'a list of rule ids, e.g. ["SB014"]'},
+    "advisors": {"disable": "a list of strings (advisor ids)", "ignore": 'a list of strings ("advisor:object")'},
+}
+_SECTIONS: dict[str, type[PlatformSection | LintSection | AdvisorsSection]] = {
+    "platform": PlatformSection,
+    "lint": LintSection,
+    "advisors": AdvisorsSection,
+}
+
+
+def tool_error(path: Path | str, section: str, key: str | None, expected: str, got: str, hint: str) -> ProjectError:
+    """The one error format of supamigrate.toml: file, ``[section] key``, what was expected, what was there."""
+    where = f"[{section}]" + (f" {key}" if key else "")
+    return ProjectError(f"{path}: {where}: expected {expected}, got {got}", hint=hint)
+
+
+@dataclass(frozen=True)
+class ToolConfig:
+    """The parsed supamigrate.toml (every section at its default when the file is absent)."""
+
+    path: Path
+    platform: PlatformSection = PlatformSection()
+    lint: LintSection = LintSection()
+    advisors: AdvisorsSection = AdvisorsSection()
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def load(cls, root: Path) -> ToolConfig:
+        """Read ``root/supamigrate.toml``: bad TOML, unknown sections or keys, wrong types are ProjectErrors."""
+        path = root / TOOL_CONFIG
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return cls(path)
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ProjectError(f"{path}: invalid TOML: {exc}") from None
+        return cls.from_mapping(data, path)
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], path: Path) -> ToolConfig:
+        """Check and type an already parsed table (``data``) as read from ``path``."""
+        sections: dict[str, Any] = {}
+        for name, value in data.items():
+            if name not in _SECTIONS:
+                raise tool_error(path, name, None, "a known section", f"unknown section [{name}]",
+                                 hint=f"sections are {', '.join(f'[{s}]' for s in _SECTIONS)}")
+            if not isinstance(value, dict):
+                hint = f"write it as [{name}] followed by its keys"
+                raise tool_error(path, name, None, "a table", repr(value), hint=hint)
+            sections[name] = _section(_SECTIONS[name], name, value, path)
+        return cls(path, raw=dict(data), **sections)
+
+    def require_known(self, section: str, key: str, names: Iterable[str], known: Iterable[str], what: str) -> None:
+        """Raise the one-format error when ``names`` (read from ``[section] key``) hold any not in ``known``."""
+        listed = list(names)
+        known = list(known)
+        unknown = sorted({n for n in listed if n not in known})
+        if unknown:
+            raise tool_error(
+                self.path, section, key, f"known {what}", f"unknown {what}: {', '.join(unknown)}",
+                hint=f"known {what}: {', '.join(known)}",
+            )
+
+
+def _section(kind: type[Any], name: str, table: Mapping[str, Any], path: Path) -> Any:
+    keys = [f.name for f in fields(kind)]
+    values: dict[str, tuple[str, ...]] = {}
+    for key, value in table.items():
+        if key not in keys:
+            raise tool_error(path, name, key, "a known key", f"unknown key {key}",
+                             hint=f"[{name}] takes {', '.join(keys)}")
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise tool_error(path, name, key, _EXPECTED[name][key], repr(value),
+                             hint=f"[{name}] takes {', '.join(keys)}, each a list of strings")
+        values[key] = tuple(value)
+    return kind(**values)
