@@ -24,7 +24,7 @@ from .auth import AuthUser, create_user
 from .cache import Cache
 from .callers import ActAs, Caller, acting_as
 from .database import BuildResult, Server, connect, create_database, drop_database, unique_name
-from .errors import SettingsError, SupamigrateError
+from .errors import SupamigrateError
 from .inspect import Catalog
 from .project import Project
 from .server import EphemeralServer, find_bindir, sigterm_as_interrupt, version_mismatch
@@ -77,10 +77,11 @@ def resolve_settings(config: pytest.Config) -> Settings:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
-    # A bad value is a usage error before anything runs, not a failure of every test.
+    # A bad value (or a broken supamigrate.toml) is a usage error before anything runs, not a
+    # failure of every test.
     try:
         resolve_settings(session.config)
-    except SettingsError as exc:
+    except SupamigrateError as exc:
         raise pytest.UsageError(exc.render()) from None
 
 

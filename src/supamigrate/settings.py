@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import SettingsError
+from .toolconfig import ToolConfig, tool_error
 
 FAIL_ON = ("error", "warning", "none")
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
@@ -181,31 +182,57 @@ def resolve(
     option_names: Mapping[str, str] | None = None,
     environ: Mapping[str, str] | None = None,
     ini: Mapping[str, object] | None = None,
-    ini_source: str = "ini",
+    ini_source: str = "ini key",
     defaults: Mapping[str, object] | None = None,
+    project_file: bool = True,
 ) -> Settings:
-    """The one resolution: ``arguments`` > ``options`` > ``environ`` > ``ini`` > ``defaults`` > SETTINGS.
+    """The one resolution: ``arguments`` > ``options`` > ``environ`` > ``ini`` > supamigrate.toml > default.
 
     Every mapping is keyed by setting name; ``None`` and ``""`` mean "not given here". ``options``
-    are named in errors by ``option_names`` (default the plugin's flags); ``ini_source`` says where
-    ini values come from. A value that is not what the setting holds is a SettingsError.
+    are named in errors by ``option_names`` (default the plugin's flags), ini keys by
+    ``ini_source``. ``defaults`` replaces a setting's default for one face (the plugin's
+    project_dir is pytest's rootdir). With ``project_file``, the ``[settings]`` table of
+    ``supamigrate.toml`` in the resolved project_dir comes between ini and the defaults. A value
+    that is not what its setting holds is a SettingsError naming where it came from.
     """
     unknown = {*(arguments or {}), *(options or {}), *(ini or {}), *(defaults or {})} - set(BY_NAME)
     if unknown:
         raise SettingsError(f"unknown setting(s): {', '.join(sorted(unknown))}", hint=_known_names())
     env = environ or {}
-    values: dict[str, Any] = {}
-    for s in SETTINGS:
-        candidates: Iterable[tuple[object, str]] = (
-            ((arguments or {}).get(s.name), f"argument {s.name}"),
-            ((options or {}).get(s.name), (option_names or {}).get(s.name) or s.plugin_flag or s.cli or s.name),
-            *((env.get(var), f"environment variable {var}") for var in s.env),
-            ((ini or {}).get(s.name), f"{ini_source} {s.ini_key or s.name}"),
-            ((defaults or {}).get(s.name), f"default of {s.name}"),
-        )
-        value = next(((v, src) for v, src in candidates if v is not None and v != ""), None)
-        values[s.field] = s.default if value is None else parse(s, *value)
-    return Settings(**values)
+
+    def values(file: Mapping[str, object], file_source: str, base: Path) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for s in SETTINGS:
+            candidates: list[tuple[object, str]] = [
+                ((arguments or {}).get(s.name), f"argument {s.name}"),
+                ((options or {}).get(s.name), (option_names or {}).get(s.name) or s.plugin_flag or s.cli or s.name),
+                *((env.get(var), f"environment variable {var}") for var in s.env),
+                ((ini or {}).get(s.name), f"{ini_source} {s.ini_key or s.name}"),
+                (file.get(s.name), f"{file_source} {s.name}"),
+                ((defaults or {}).get(s.name), f"default of {s.name}"),
+            ]
+            given = next((i for i, (v, _) in enumerate(candidates) if v is not None and v != ""), None)
+            if given is None:
+                out[s.field] = s.default
+                continue
+            value = parse(s, *candidates[given])
+            if s.kind is PATH and given == len(candidates) - 2:
+                value = base / value  # a path in supamigrate.toml is relative to the file
+            out[s.field] = value
+        return out
+
+    resolved = values({}, "", Path())
+    if project_file:
+        # project_dir says where the file is, so it is resolved without it (the file may not name it).
+        tool = ToolConfig.load(Path(resolved["project_dir"]).resolve())
+        table = tool.settings
+        for key in table:
+            if key not in BY_NAME or key == "project_dir":
+                raise tool_error(tool.path, "settings", key, "a known key", f"unknown key {key}",
+                                 hint=f"[settings] takes {', '.join(n for n in BY_NAME if n != 'project_dir')}")
+        if table:
+            resolved = values(table, f"{tool.path}: [settings]", tool.path.parent)
+    return Settings(**resolved)
 
 
 def _known_names() -> str:

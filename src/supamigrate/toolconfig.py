@@ -69,6 +69,7 @@ class ToolConfig:
     platform: PlatformSection = PlatformSection()
     lint: LintSection = LintSection()
     advisors: AdvisorsSection = AdvisorsSection()
+    settings: dict[str, Any] = field(default_factory=dict)  # [settings]: checked by settings.resolve
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
@@ -77,7 +78,7 @@ class ToolConfig:
         path = root / TOOL_CONFIG
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return cls(path)
         except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise ProjectError(f"{path}: invalid TOML: {exc}") from None
@@ -88,13 +89,13 @@ class ToolConfig:
         """Check and type an already parsed table (``data``) as read from ``path``."""
         sections: dict[str, Any] = {}
         for name, value in data.items():
-            if name not in _SECTIONS:
+            if name not in _SECTIONS and name != "settings":
                 raise tool_error(path, name, None, "a known section", f"unknown section [{name}]",
-                                 hint=f"sections are {', '.join(f'[{s}]' for s in _SECTIONS)}")
+                                 hint=f"sections are {', '.join(f'[{s}]' for s in [*_SECTIONS, 'settings'])}")
             if not isinstance(value, dict):
                 hint = f"write it as [{name}] followed by its keys"
                 raise tool_error(path, name, None, "a table", repr(value), hint=hint)
-            sections[name] = _section(_SECTIONS[name], name, value, path)
+            sections[name] = dict(value) if name == "settings" else _section(_SECTIONS[name], name, value, path)
         return cls(path, raw=dict(data), **sections)
 
     def require_known(self, section: str, key: str, names: Iterable[str], known: Iterable[str], what: str) -> None:
