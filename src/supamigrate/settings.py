@@ -278,7 +278,7 @@ def _argparse_type(s: Setting) -> Callable[[str], object]:
 
 
 def from_cli(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
-    """The settings of one command-line run: its flags, then the environment, then defaults."""
+    """The settings of one command-line run: its flags, the environment, supamigrate.toml, defaults."""
     options = {s.name: getattr(args, s.dest, None) for s in SETTINGS if s.cli}
     return resolve(
         options=options,
