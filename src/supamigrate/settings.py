@@ -5,9 +5,9 @@ ini key and option (``supamigrate_<name>``, ``--supamigrate-<name>``), its comma
 its default. The plugin's options, the CLI's shared options and the README's table are all made
 from it, so the faces cannot drift apart. ``resolve`` applies the one precedence:
 
-    explicit argument > command-line option > environment variable > ini > default
+    explicit argument > command-line option > environment variable > ini > supamigrate.toml > default
 
-and returns a frozen ``Settings``. The core never reads the environment; the faces hand it these.
+and returns a frozen ``Settings``. The core never reads these variables; the faces pass the values.
 """
 
 from __future__ import annotations
@@ -43,9 +43,10 @@ def _text(value: object) -> str:
 def _path(value: object) -> Path:
     if isinstance(value, Path):
         return value
-    if not _text(value):
+    text = _text(value)
+    if not text:
         raise ValueError
-    return Path(value)  # type: ignore[arg-type]  # _text checked it is a str
+    return Path(text)
 
 
 def _milliseconds(value: object) -> int:
