@@ -24,13 +24,12 @@ from psycopg import sql
 
 from .database import build, drop_database, unique_name
 from .errors import SqlLocation, SupamigrateError
-from .findings import Finding
+from .findings import FileLocation, Finding, Level, failing
 from .migrations import Migration, MigrationSet
 from .project import Project
 from .server import EphemeralServer, ServerOptions
 
-LEVELS = ("warning", "error")  # lowest first, as the CLI's --level
-FAIL_ON = ("none", "warning", "error")
+LEVELS = (Level.WARNING, Level.ERROR)  # the CLI's --level choices, lowest first
 PACKAGE = "postgresql-{major}-plpgsql-check"
 
 # Schemas `supabase db lint` leaves out when no --schema is given (LIKE patterns).
@@ -62,102 +61,58 @@ ORDER BY n.nspname, p.proname, p.oid
 
 def level_rank(level: str) -> int:
     """0 for a warning, 1 for an error, -1 for anything else (matched by prefix, as the CLI)."""
-    for rank, name in enumerate(LEVELS):
-        if level.startswith(name):
-            return rank
-    return -1
+    named = Level.named(level)
+    return LEVELS.index(named) if named in LEVELS else -1
 
 
-@dataclass(frozen=True)
-class Problem:
-    """One plpgsql_check issue, placed in the migration that created the function."""
+def problem(
+    function: str,
+    level: str,
+    message: str,
+    location: SqlLocation | None = None,
+    *,
+    table: str | None = None,
+    hint: str | None = None,
+    query: str | None = None,
+    **diagnostics: Any,
+) -> Finding:
+    """One plpgsql_check issue as a finding, placed in the migration that created the function.
 
-    function: str  # schema-qualified signature, e.g. public.touch()
-    level: str  # as plpgsql_check names it: error, warning, warning extra, ...
-    message: str
-    location: SqlLocation | None = None  # in the migration file; None when no file creates it
-    body_line: int | None = None  # line within the function body, as plpgsql_check counts
-    sqlstate: str | None = None
-    statement: str | None = None  # the kind of PL/pgSQL statement ("SQL statement", "assignment")
-    query: str | None = None
-    detail: str | None = None
-    hint: str | None = None
-    context: str | None = None
-    table: str | None = None  # the table a trigger function was checked against
-
-    @property
-    def rank(self) -> int:
-        return level_rank(self.level)
-
-    def where(self, root: Path | None = None) -> str:
-        """``file:line:col`` in the migration that creates the function (relative to ``root``)."""
-        if self.location is None:
-            return "<no migration creates it>"
-        path = self.location.path
-        if root is not None and path.is_relative_to(root):
-            path = path.relative_to(root)
-        return f"{path}:{self.location.line}:{self.location.column}"
-
-    def render(self, root: Path | None = None) -> str:
-        """``file:line:col: level SQLSTATE function: message`` and its detail lines."""
-        where = self.where(root)
-        on = f" (trigger on {self.table})" if self.table else ""
-        state = f" {self.sqlstate}" if self.sqlstate and self.sqlstate != "00000" else ""
-        lines = [f"{where}: {self.level}{state} {self.function}{on}: {self.message}"]
-        if self.query:
-            lines.append(f"QUERY: {self.query.strip()}")
-        for name, value in (("DETAIL", self.detail), ("HINT", self.hint), ("CONTEXT", self.context)):
-            if value:
-                lines.append(f"{name}: {value}")
-        return "\n".join(lines)
-
-    def finding(self, root: Path | None = None) -> Finding:
-        """This problem as a report finding (``warning extra`` and the like count as warnings)."""
-        level = "error" if self.rank >= level_rank("error") else "warning"
-        where = self.where(root)
-        on = f" (trigger on {self.table})" if self.table else ""
-        return Finding(
-            level, "plpgsql_check", f"{self.function}{on}: {self.message}", where, hint=self.hint, detail=self.query
-        )
-
-    def as_dict(self) -> dict[str, Any]:
-        """A JSON-ready view (path as a string, line and column split out)."""
-        return {
-            "function": self.function,
-            "level": self.level,
-            "message": self.message,
-            "path": str(self.location.path) if self.location else None,
-            "line": self.location.line if self.location else None,
-            "column": self.location.column if self.location else None,
-            "body_line": self.body_line,
-            "sqlstate": self.sqlstate,
-            "statement": self.statement,
-            "query": self.query,
-            "detail": self.detail,
-            "hint": self.hint,
-            "context": self.context,
-            "table": self.table,
-        }
+    The message names the function (and the table a trigger function was checked against); its
+    level is ``error`` for plpgsql_check's errors and ``warning`` for the rest, with plpgsql_check's
+    own name for it (``warning extra``, ``performance``) kept as ``extras["plpgsql_level"]``. The
+    query is the detail; ``diagnostics`` (sqlstate, body_line, statement, context, pg_detail) and
+    the function and table go to ``extras``.
+    """
+    on = f" (trigger on {table})" if table else ""
+    return Finding(
+        Level.ERROR if level_rank(level) == level_rank("error") else Level.WARNING,
+        "plpgsql_check",
+        f"{function}{on}: {message}",
+        FileLocation(location.path, location.line, location.column) if location else None,
+        hint=hint,
+        detail=query,
+        source="plpgsql_check",
+        extras={"function": function, "table": table, "plpgsql_level": level, **diagnostics},
+    )
 
 
 @dataclass
 class Report:
     """What plpgsql_check found, which functions it checked and which it could not."""
 
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[Finding] = field(default_factory=list)
     checked: list[str] = field(default_factory=list)
     unchecked: list[tuple[str, str]] = field(default_factory=list)  # (function, why)
 
-    def shown(self, level: str = "warning") -> list[Problem]:
+    def shown(self, level: str = "warning") -> list[Finding]:
         """Problems at ``level`` or above (the CLI's --level; other levels are never shown)."""
-        minimum = LEVELS.index(level)
-        return [p for p in self.problems if p.rank >= minimum]
+        minimum = level_rank(level)
+        return [p for p in self.problems if level_rank(p.extras["plpgsql_level"]) >= minimum]
 
     def fails(self, fail_on: str) -> bool:
         """Whether ``--fail-on`` turns this report into a non-zero exit."""
-        if fail_on == "none":
-            return False
-        return bool(self.shown(fail_on))
+        return bool(failing(self.shown(), fail_on))
 
 
 @dataclass(frozen=True)
@@ -319,9 +274,9 @@ def _check_one(
     prosrc: str,
     defn: Definition | None,
     tables: Sequence[str | None],
-) -> list[Problem]:
+) -> list[Finding]:
     """The problems of one function; a trigger function's, checked on each of its tables, once each."""
-    problems: list[Problem] = []
+    problems: list[Finding] = []
     seen: set[tuple[str, str, int | None]] = set()
     for table in tables:
         try:
@@ -338,19 +293,19 @@ def _check_one(
             seen.add(key)
             query = issue.get("query") or {}
             problems.append(
-                Problem(
-                    function=signature,
-                    level=str(issue.get("level") or "error"),
-                    message=str(issue.get("message") or ""),
-                    location=location,
-                    body_line=body_line,
-                    sqlstate=issue.get("sqlState"),
-                    statement=(issue.get("statement") or {}).get("text"),
-                    query=query.get("text"),
-                    detail=issue.get("detail"),
-                    hint=issue.get("hint"),
-                    context=issue.get("context"),
+                problem(
+                    signature,
+                    str(issue.get("level") or "error"),
+                    str(issue.get("message") or ""),
+                    location,
                     table=table,
+                    hint=issue.get("hint"),
+                    query=query.get("text"),
+                    sqlstate=issue.get("sqlState"),
+                    body_line=body_line,
+                    statement=(issue.get("statement") or {}).get("text"),
+                    pg_detail=issue.get("detail"),
+                    context=issue.get("context"),
                 )
             )
     return problems
