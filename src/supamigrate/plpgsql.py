@@ -264,7 +264,8 @@ def _ensure_extension(conn: psycopg.Connection) -> None:
         raise SupamigrateError(
             f"cannot create plpgsql_check: {exc.diag.message_primary}",
             hint="connect as a superuser (the ephemeral server's connection is one)",
-        ) from None
+            pg_error=exc,
+        ) from exc
 
 
 def _check_one(
