@@ -6,7 +6,8 @@ of the user schemas (the CLI's internal schemas left out) are checked with
 (``warning extra`` is a warning). Unlike the CLI, trigger functions are checked too, against each
 table whose triggers call them, and every problem is placed in the migration file that created
 the function: the CREATE FUNCTION statement is found by parsing the migrations with pglast, and
-the issue's line in the function body becomes a line of that file.
+the issue's line in the function body becomes a line of that file. Each problem is a
+``findings.Finding`` (``problem`` makes one); ``report.plpgsql_text`` renders it as the CLI does.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from supamigrate import cli, plpgsql
 from supamigrate import report as render
 from supamigrate.database import Server, build, connect, drop_database, unique_name
 from supamigrate.findings import FileLocation, Finding
+from supamigrate.lint import lint
 from supamigrate.migrations import MigrationSet
 from supamigrate.project import Project
 
@@ -122,3 +124,31 @@ def test_lint_plpgsql_reports_but_fail_on_none_leaves_the_exit_code_to_lint(
     out, err = capsys.readouterr()
     assert 'record "new" has no field "updated"' in out and 'unused variable "spare"' in out
     assert code == plain and "fail-on" not in err
+
+
+def test_lint_plpgsql_as_github_annotations(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(FIXTURE))
+    argv = ["--project-dir", str(FIXTURE), "--plpgsql", "--format", "github", "--fail-on", "warning"]
+    code = cli.run(["lint", *argv])
+    lines = capsys.readouterr().out.splitlines()
+    assert code == 1
+    line = line_of(NOTES, "new.updated")
+    assert (
+        f"::error file=supabase/migrations/20250101000000_notes.sql,line={line},col=3,title=plpgsql_check::"
+        'plpgsql_check public.stamp_note() (trigger on public.notes): record "new" has no field "updated"'
+    ) in lines
+    warning = "::warning file=supabase/migrations/20250101000000_notes.sql,"
+    assert any(x.startswith(warning) and 'unused variable "spare"' in x for x in lines)
+    assert lines[-1].endswith("problem(s) at warning or above")
+
+
+def test_lint_plpgsql_json_keeps_plpgsql_checks_own_level(report: plpgsql.Report) -> None:
+    lint_report = lint(Project.load(FIXTURE), sqlfluff=False)
+    data = json.loads(render.lint(lint_report, "json", plpgsql=report))
+    assert set(data) == {"lint", "plpgsql"} and data["lint"]["files"]
+    (tidy,) = [p for p in data["plpgsql"] if p["extras"]["function"] == "public.tidy(p_owner uuid)"]
+    assert (tidy["level"], tidy["extras"]["plpgsql_level"]) == ("warning", "warning")
+    assert tidy["line"] == line_of(NOTES, "function public.tidy")
+    assert tidy["file"].endswith("supabase/migrations/20250101000000_notes.sql")
