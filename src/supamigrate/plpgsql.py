@@ -75,17 +75,32 @@ def problem(
     table: str | None = None,
     hint: str | None = None,
     query: str | None = None,
-    **diagnostics: Any,
+    sqlstate: str | None = None,
+    body_line: int | None = None,
+    statement: str | None = None,
+    pg_detail: str | None = None,
+    context: str | None = None,
 ) -> Finding:
     """One plpgsql_check issue as a finding, placed in the migration that created the function.
 
-    The message names the function (and the table a trigger function was checked against); its
-    level is ``error`` for plpgsql_check's errors and ``warning`` for the rest, with plpgsql_check's
-    own name for it (``warning extra``, ``performance``) kept as ``extras["plpgsql_level"]``. The
-    query is the detail; ``diagnostics`` (sqlstate, body_line, statement, context, pg_detail) and
-    the function and table go to ``extras``.
+    The message names the function (and ``table``, the one a trigger function was checked
+    against). The level is ``error`` for plpgsql_check's errors and ``warning`` for the rest;
+    plpgsql_check's own name for it (``warning extra``, ``performance``) is kept in ``extras`` as
+    ``plpgsql_level``, with the function, table, sqlstate, ``body_line`` (the line in the body,
+    as plpgsql_check counts), ``statement`` (its kind: "SQL statement", "assignment"), the
+    server's DETAIL as ``pg_detail`` and its CONTEXT. The query is the finding's detail.
     """
     on = f" (trigger on {table})" if table else ""
+    extras = {
+        "function": function,
+        "table": table,
+        "plpgsql_level": level,
+        "sqlstate": sqlstate,
+        "body_line": body_line,
+        "statement": statement,
+        "pg_detail": pg_detail,
+        "context": context,
+    }
     return Finding(
         Level.ERROR if level_rank(level) == level_rank("error") else Level.WARNING,
         "plpgsql_check",
@@ -94,7 +109,7 @@ def problem(
         hint=hint,
         detail=query,
         source="plpgsql_check",
-        extras={"function": function, "table": table, "plpgsql_level": level, **diagnostics},
+        extras=extras,
     )
 
 
