@@ -308,7 +308,13 @@ def test_advice_becomes_a_finding_at_the_report_level(db: psycopg.Connection) ->
     assert finding.hint == (
         "ALTER TABLE public.adv_notes ENABLE ROW LEVEL SECURITY; then add policies for the intended access"
     )
-    assert (finding.source, finding.extras) == ("advisor", {"category": ADVISORS["rls_disabled_in_public"].category})
+    assert (finding.source, finding.extras) == (
+        "advisor",
+        {
+            "category": "security",
+            "remediation": "https://supabase.com/docs/guides/database/database-linter?lint=0013_rls_disabled_in_public",
+        },
+    )
 
 
 def test_settings_come_from_supamigrate_toml(tmp_path) -> None:

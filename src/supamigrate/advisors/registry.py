@@ -93,13 +93,20 @@ class Advisor:
     splinter: str = ""
 
     @property
+    def remediation(self) -> str:
+        """The Supabase docs page on this lint (as the Database Advisor links it), or ``""``."""
+        if not self.splinter:
+            return ""
+        return f"https://supabase.com/docs/guides/database/database-linter?lint={self.splinter}_{self.id}"
+
+    @property
     def doc(self) -> str:
         """The check's docstring: what the advisor looks for and why."""
         return " ".join((self.check.__doc__ or "").split())
 
     def run(self, ctx: Context) -> list[Finding]:
         """The findings of this advisor: one per hit, on the hit's object (ERROR → error, WARN →
-        warning, INFO → info), the advisor's category in ``extras``."""
+        warning, INFO → info), the advisor's category and remediation page in ``extras``."""
         return [
             Finding(
                 LEVEL_FINDING[self.level],
@@ -108,7 +115,7 @@ class Advisor:
                 ObjectLocation(h.object),
                 hint=h.hint or self.hint,
                 source="advisor",
-                extras={"category": self.category},
+                extras={"category": self.category, "remediation": self.remediation},
             )
             for h in self.check(ctx)
         ]

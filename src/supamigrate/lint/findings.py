@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..findings import FileLocation, Finding, Level
+from ..findings import FileLocation, Finding, Level, failing
 
 __all__ = ["Finding", "LintReport", "Rule", "at"]
 
@@ -64,7 +64,7 @@ class LintReport:
     @property
     def ok(self) -> bool:
         """True when no finding is an error (warnings are reported but do not fail)."""
-        return not self.errors
+        return not failing(self.findings, "error")
 
     def by_file(self) -> dict[Path, list[Finding]]:
         """Findings grouped by file, files and findings in order."""
