@@ -8,7 +8,6 @@ calls the core and returns the exit code. ``COMMANDS`` lists them. Exit codes: 0
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -18,6 +17,7 @@ from typing import Any
 from . import commands, plpgsql, preflight, report
 from .cache import Cache
 from .errors import SettingsError, SupamigrateError
+from .findings import FAIL_ON
 from .lint import lint
 from .migrations import Migration, ProgressCallback
 from .project import Project
@@ -47,6 +47,10 @@ def add_project_dir(p: argparse.ArgumentParser) -> None:
     add_cli_options(p, "project_dir", help={"project_dir": "directory holding supabase/ (default: .)"})
 
 
+def add_format(p: argparse.ArgumentParser, help: str = "text, json, or GitHub Actions annotations") -> None:
+    p.add_argument("--format", choices=report.FORMATS, default="text", help=help)
+
+
 def add_statement_timeout(p: argparse.ArgumentParser) -> None:
     add_cli_options(p, "statement_timeout")
 
@@ -69,7 +73,7 @@ def add_check(sub: Subparsers) -> None:
     )
     add_project_dir(p)
     add_statement_timeout(p)
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    add_format(p)
     add_cli_options(
         p,
         "pg_bin",
@@ -94,7 +98,7 @@ def run_check(args: argparse.Namespace) -> int:
         os_user=settings.os_user,
         run_root=settings.run_dir,
     )
-    print(report.check_json(result) if args.format == "json" else report.check_text(result))
+    print(report.CHECK[args.format](result))
     return EXIT_OK if result.ok else EXIT_FAIL
 
 
@@ -209,14 +213,14 @@ def add_preflight(sub: Subparsers) -> None:
     )
     add_project_dir(p)
     p.add_argument("--db-url", required=True, help="postgresql:// URL of the target (it is only read)")
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    add_format(p)
     add_cli_options(p, "fail_on", help={"fail_on": "lowest level that fails"})
 
 
 def run_preflight(args: argparse.Namespace) -> int:
     settings = settings_of(args)
     result = preflight.preflight(Project.load(settings.project_dir), args.db_url, fail_on=settings.fail_on)
-    print(report.preflight_json(result) if args.format == "json" else report.preflight_text(result))
+    print(report.PREFLIGHT[args.format](result))
     return EXIT_OK if result.ok else EXIT_FAIL
 
 
@@ -231,8 +235,7 @@ def add_lint(sub: Subparsers) -> None:
         " directories (the rules still read the whole migration set). Exit 0 clean, 1 findings.",
     )
     add_project_dir(p)
-    p.add_argument("--format", choices=("text", "json", "github"), default="text",
-                   help="text (grouped by file), json, or GitHub Actions annotations")
+    add_format(p, "text (grouped by file), json, or GitHub Actions annotations")
     p.add_argument("--since", metavar="REV",
                    help="git revision that tells which migration files are new (default: HEAD)")
     p.add_argument("--jobs", type=int, metavar="N", help="sqlfluff worker processes (default: one per CPU)")
@@ -242,16 +245,12 @@ def add_lint(sub: Subparsers) -> None:
     )
     g.add_argument("--plpgsql", action="store_true", help="also run plpgsql_check (builds the project first)")
     g.add_argument("--level", choices=plpgsql.LEVELS, default="warning", help="lowest plpgsql_check level shown")
-    g.add_argument(
-        "--fail-on", choices=plpgsql.FAIL_ON, default="none", help="lowest plpgsql_check level that exits 1"
-    )
+    g.add_argument("--fail-on", choices=FAIL_ON, default="none", help="lowest plpgsql_check level that exits 1")
     g.add_argument("--schema", action="append", help="plpgsql_check only this schema (repeatable)")
     add_cli_options(g, "pg_bin", help={"pg_bin": "directory of the PostgreSQL server binaries"})
 
 
 def run_lint(args: argparse.Namespace) -> int:
-    from .lint.report import RENDERERS
-
     missing = [str(p) for p in args.paths if not p.exists()]
     if missing or (args.jobs is not None and args.jobs < 1):
         usage = f"no such file or directory: {', '.join(missing)}" if missing else "--jobs must be at least 1"
@@ -260,24 +259,15 @@ def run_lint(args: argparse.Namespace) -> int:
     settings = settings_of(args)
     project = Project.load(settings.project_dir)
     result = lint(project, args.paths, since=args.since, jobs=args.jobs, cache_dir=settings.cache_dir)
-    if not args.plpgsql:
-        print(RENDERERS[args.format](result))
-        return EXIT_OK if result.ok else EXIT_FAIL
-    functions = plpgsql.check_project(
-        project, pg_bin=settings.pg_bin, schemas=args.schema, os_user=settings.os_user, run_root=settings.run_dir
+    functions = (
+        plpgsql.check_project(
+            project, pg_bin=settings.pg_bin, schemas=args.schema, os_user=settings.os_user, run_root=settings.run_dir
+        )
+        if args.plpgsql
+        else None
     )
-    shown = functions.shown(args.level)
-    if args.format == "json":
-        combined = json.loads(RENDERERS["json"](result))
-        print(json.dumps({"lint": combined, "plpgsql": [p.as_dict() for p in shown]}, indent=2))
-    else:
-        print(RENDERERS[args.format](result))
-        for problem in shown:
-            print(problem.render(project.root))
-        for function, why in functions.unchecked:
-            print(f"note: {function} not checked: {why}")
-        print(f"{len(functions.checked)} function(s) checked, {len(shown)} problem(s) at {args.level} or above")
-    if functions.fails(args.fail_on):
+    print(report.lint(result, args.format, plpgsql=functions, level=args.level))
+    if functions is not None and functions.fails(args.fail_on):
         print(f"error: fail-on is set to {args.fail_on}, non-zero exit", file=sys.stderr)
         return EXIT_FAIL
     return EXIT_OK if result.ok else EXIT_FAIL

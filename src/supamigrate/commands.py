@@ -17,7 +17,7 @@ from .cache import Cache
 from .database import BuildResult, build, connect, drop_database, redact, require_local, unique_name
 from .dump import SNAPSHOT, dump_schema, snapshot_diff
 from .errors import ProjectError, SupamigrateError
-from .findings import Finding, failing
+from .findings import FileLocation, Finding, Level, failing
 from .lint import lint
 from .migrations import ApplyResult, MigrationSet, ProgressCallback, apply_migrations, run_seed
 from .platform import apply_stub
@@ -114,7 +114,9 @@ def check(
     advisor_settings = AdvisorSettings.from_project(project)
     mset = MigrationSet.discover(project.migrations_dir)
     for w in mset.warnings():
-        report.findings.append(Finding("warning", "skipped-file", w, str(project.migrations_dir)))
+        report.findings.append(
+            Finding(Level.WARNING, "skipped-file", w, FileLocation(project.migrations_dir))
+        )
     if on_step:
         on_step("starting PostgreSQL")
     dbname = unique_name("supamigrate_check")
@@ -133,7 +135,7 @@ def check(
         if mismatch:
             report.findings.append(
                 Finding(
-                    "warning",
+                    Level.WARNING,
                     "server-version",
                     mismatch,
                     hint=f"install postgresql-{project.config.major_version} or set --pg-bin",
@@ -163,7 +165,7 @@ def check(
                 disable=advisor_settings.disable,
                 ignore=advisor_settings.ignore,
             )
-        report.findings.extend(a.finding() for a in advice)
+        report.findings.extend(advice)
         report.timings["advisors"] = time.perf_counter() - t
         t = time.perf_counter()
         report.findings.extend(_plpgsql_findings(project, conninfo, mset))
@@ -182,7 +184,7 @@ def check(
         base.stop()
         linting.shutdown(wait=True)
     lint_report, report.timings["lint"] = linted.result()
-    report.findings[:0] = [f.as_report_finding(project.root) for f in lint_report.findings]
+    report.findings[:0] = [f.relative_to(project.root) for f in lint_report.findings]
     report.timings["total"] = time.perf_counter() - started
     return report
 
@@ -198,8 +200,16 @@ def _plpgsql_findings(project: Project, conninfo: str, mset: MigrationSet) -> li
         try:
             result = plpgsql.check_functions(conn, mset)
         except SupamigrateError as exc:  # the extension is not installed: say how to get it
-            return [Finding("info", "plpgsql_check", f"functions not checked: {exc.message}", hint=exc.hint)]
-    return [p.finding(project.root) for p in result.problems]
+            return [
+                Finding(
+                    Level.INFO,
+                    "plpgsql_check",
+                    f"functions not checked: {exc.message}",
+                    hint=exc.hint,
+                    source="plpgsql_check",
+                )
+            ]
+    return [p.relative_to(project.root) for p in result.problems]
 
 
 def stale_snapshot(path: Path, current: str) -> Finding | None:
@@ -209,11 +219,11 @@ def stale_snapshot(path: Path, current: str) -> Finding | None:
         return None
     changed = sum(1 for line in diff.splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---"))
     return Finding(
-        "error",
+        Level.ERROR,
         "schema-snapshot-stale",
         f"{SNAPSHOT.as_posix()} does not match the schema the migrations build"
         f" ({changed} {'line differs' if changed == 1 else 'lines differ'})",
-        where=SNAPSHOT.as_posix(),
+        FileLocation(SNAPSHOT),
         hint="run `supamigrate dump` (or `make dump`) and commit supabase/schema.sql with the migration",
         detail=diff,
     )

@@ -1,29 +1,115 @@
-"""Errors the core raises. Faces render them; none of them should surface as a traceback."""
+"""Errors the core raises. Faces render them; none of them should surface as a traceback.
+
+Every error pickles (xdist workers and multiprocessing send them between processes) with its
+message, hint, location and diagnostics. An error caused by PostgreSQL keeps the psycopg error as
+``pg_error`` (and as ``__cause__``, which pickling drops) and a copy of its ``diag`` fields as
+``diagnostics``; ``caused_by`` lets a caller branch on it::
+
+    except MigrationError as e:
+        if e.caused_by(psycopg.errors.UniqueViolation): ...
+        if e.caused_by(ExtensionUnavailable): ...
+"""
 
 from __future__ import annotations
 
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import psycopg
+
+# The fields of psycopg's ``Error.diag`` (PostgreSQL's error report) that ``diagnostics`` copies.
+DIAG_FIELDS = (
+    "severity",
+    "severity_nonlocalized",
+    "sqlstate",
+    "message_primary",
+    "message_detail",
+    "message_hint",
+    "statement_position",
+    "internal_position",
+    "internal_query",
+    "context",
+    "schema_name",
+    "table_name",
+    "column_name",
+    "datatype_name",
+    "constraint_name",
+    "source_file",
+    "source_line",
+    "source_function",
+)
+
+
+def diagnostics(exc: psycopg.Error | None) -> dict[str, str | None]:
+    """The ``diag`` fields of a psycopg error, as plain strings (empty for None)."""
+    if exc is None:
+        return {}
+    diag = exc.diag
+    return {name: getattr(diag, name) for name in DIAG_FIELDS}
+
+
+def _restore(cls: type[SupamigrateError], args: tuple[Any, ...]) -> SupamigrateError:
+    """An error of ``cls`` with ``args``, not yet initialised; unpickling sets its attributes."""
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    return error
 
 
 class SupamigrateError(Exception):
     """Base of every error the toolkit raises on purpose.
 
-    ``hint`` says what to do about it; faces print it after the message.
+    ``hint`` says what to do about it; faces print it after the message. ``pg_error`` is the
+    psycopg error behind it, if any, with its ``diag`` copied into ``diagnostics``.
     """
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, hint: str | None = None, pg_error: psycopg.Error | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.pg_error = pg_error
+        self.diagnostics = diagnostics(pg_error)
 
     def render(self) -> str:
         """The message, then the hint on its own line."""
         return self.message + (f"\nhint: {self.hint}" if self.hint else "")
 
+    def causes(self) -> tuple[BaseException, ...]:
+        """This error and what it wraps: the psycopg error, and (MigrationError) a located reason."""
+        return (self, *(c for c in (self.pg_error, getattr(self, "reason", None)) if c is not None))
+
+    def caused_by(self, kind: type[BaseException] | tuple[type[BaseException], ...]) -> bool:
+        """Whether this error, its psycopg error or the error it located is a ``kind``."""
+        return any(isinstance(c, kind) for c in self.causes())
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exception's own reduce calls cls(*args), which keyword-only and extra arguments break.
+        state = dict(self.__dict__)
+        if state.get("pg_error") is not None:
+            try:
+                pickle.dumps(state["pg_error"])
+            except Exception:  # diagnostics still hold what it said
+                state["pg_error"] = None
+        return (_restore, (type(self), self.args), state)
+
 
 class ProjectError(SupamigrateError):
     """The project directory, its config.toml or its migration file set is unusable."""
+
+
+class HistoryMismatch(ProjectError):
+    """The target's migration history and the local files disagree, as ``supabase db push`` refuses.
+
+    ``code`` names which way (``history-missing-locally``: versions on the target with no file;
+    ``history-out-of-order``: files older than the target's last version), ``versions`` lists them.
+    """
+
+    def __init__(self, message: str, *, code: str, versions: tuple[str, ...], hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.code = code
+        self.versions = versions
 
 
 class ServerError(SupamigrateError):
@@ -36,6 +122,22 @@ class ConnectionFailed(SupamigrateError):
 
 class RemoteRefused(SupamigrateError):
     """A write to a non-local database was asked for without ``--allow-remote``."""
+
+
+class ExtensionUnavailable(SupamigrateError):
+    """A statement needs an extension this server cannot create and the project does not shim.
+
+    Raised by the platform layer; the migration runner locates it in a ``MigrationError`` whose
+    ``reason`` it is (``caused_by(ExtensionUnavailable)``).
+    """
+
+
+class StubFailed(SupamigrateError):
+    """A file of the platform stub failed to apply (``file``); ``pg_error`` is what the server said."""
+
+    def __init__(self, message: str, *, file: str, pg_error: psycopg.Error, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint, pg_error=pg_error)
+        self.file = file
 
 
 @dataclass(frozen=True)
@@ -54,7 +156,9 @@ class MigrationError(SupamigrateError):
     """A migration or seed file failed; it was rolled back whole.
 
     Carries the PostgreSQL diagnostics (``sqlstate``, ``detail``, ``hint``, ``context``) the way
-    ``psycopg.errors.Error.diag`` exposes them, with the position turned into file:line:col.
+    ``psycopg.errors.Error.diag`` exposes them, with the position turned into file:line:col, and
+    the psycopg error itself as ``pg_error``. ``reason`` is the toolkit's error it located instead
+    (an ``ExtensionUnavailable``, for one), when a statement failed before reaching the server.
     """
 
     def __init__(
@@ -67,13 +171,16 @@ class MigrationError(SupamigrateError):
         hint: str | None = None,
         context: str | None = None,
         statement: str | None = None,
+        pg_error: psycopg.Error | None = None,
+        reason: SupamigrateError | None = None,
     ) -> None:
-        super().__init__(message, hint=hint)
+        super().__init__(message, hint=hint, pg_error=pg_error)
         self.location = location
         self.sqlstate = sqlstate
         self.detail = detail
         self.context = context
         self.statement = statement
+        self.reason = reason
 
     @property
     def path(self) -> Path:

@@ -20,7 +20,7 @@ from typing import Protocol
 import psycopg
 from psycopg import sql
 
-from .errors import MigrationError, ProjectError, SqlLocation, SupamigrateError
+from .errors import HistoryMismatch, MigrationError, ProjectError, SqlLocation, SupamigrateError
 from .sqltext import SqlText, Statement
 
 MIGRATION_FILE = re.compile(r"^([0-9]+)_(.*)\.sql$")
@@ -217,18 +217,23 @@ class Plan:
 
 
 def check_consistency(plan: Plan, *, include_all: bool = False) -> None:
-    """Raise the two errors ``supabase db push`` raises when history and files disagree."""
+    """Raise the two errors ``supabase db push`` raises when history and files disagree (as
+    ``HistoryMismatch``, a ``ProjectError``)."""
     if plan.missing_locally:
-        raise ProjectError(
+        raise HistoryMismatch(
             "Remote migration versions not found in local migrations directory: "
             + ", ".join(plan.missing_locally),
+            code="history-missing-locally",
+            versions=tuple(plan.missing_locally),
             hint="pull them (`supabase db pull`) or mark them reverted"
             " (`supabase migration repair --status reverted <version>`)",
         )
     if plan.out_of_order and not include_all:
-        raise ProjectError(
+        raise HistoryMismatch(
             "Found local migration files to be inserted before the last migration on remote database: "
             + ", ".join(m.path.name for m in plan.out_of_order),
+            code="history-out-of-order",
+            versions=tuple(m.version for m in plan.out_of_order),
             hint="rename them to a later version, or pass --include-all to apply them anyway",
         )
 
@@ -326,12 +331,12 @@ class _Runner:
                 if elevate:
                     self.conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(self.role or "")))
             except psycopg.Error as exc:
-                raise located_error(exc, file, stmt, replaced=text != stmt.text) from None
+                raise located_error(exc, file, stmt, replaced=text != stmt.text) from exc
             except SupamigrateError as exc:
                 at = stmt.offset + (about.start(1) if about else 0)  # the verb, past leading comments
                 raise MigrationError(
-                    file.location(at), exc.message, hint=exc.hint, statement=stmt.text
-                ) from None
+                    file.location(at), exc.message, hint=exc.hint, statement=stmt.text, reason=exc
+                ) from exc
 
 
 def located_error(
@@ -378,6 +383,7 @@ def located_error(
         hint=hint,
         context=diag.context,
         statement=stmt.text,
+        pg_error=exc,
     )
 
 

@@ -6,7 +6,8 @@ of the user schemas (the CLI's internal schemas left out) are checked with
 (``warning extra`` is a warning). Unlike the CLI, trigger functions are checked too, against each
 table whose triggers call them, and every problem is placed in the migration file that created
 the function: the CREATE FUNCTION statement is found by parsing the migrations with pglast, and
-the issue's line in the function body becomes a line of that file.
+the issue's line in the function body becomes a line of that file. Each problem is a
+``findings.Finding`` (``problem`` makes one); ``report.plpgsql_text`` renders it as the CLI does.
 """
 
 from __future__ import annotations
@@ -24,13 +25,12 @@ from psycopg import sql
 
 from .database import build, drop_database, unique_name
 from .errors import SqlLocation, SupamigrateError
-from .findings import Finding
+from .findings import FileLocation, Finding, Level, failing
 from .migrations import Migration, MigrationSet
 from .project import Project
 from .server import EphemeralServer, ServerOptions
 
-LEVELS = ("warning", "error")  # lowest first, as the CLI's --level
-FAIL_ON = ("none", "warning", "error")
+LEVELS = (Level.WARNING, Level.ERROR)  # the CLI's --level choices, lowest first
 PACKAGE = "postgresql-{major}-plpgsql-check"
 
 # Schemas `supabase db lint` leaves out when no --schema is given (LIKE patterns).
@@ -62,102 +62,73 @@ ORDER BY n.nspname, p.proname, p.oid
 
 def level_rank(level: str) -> int:
     """0 for a warning, 1 for an error, -1 for anything else (matched by prefix, as the CLI)."""
-    for rank, name in enumerate(LEVELS):
-        if level.startswith(name):
-            return rank
-    return -1
+    named = Level.named(level)
+    return LEVELS.index(named) if named in LEVELS else -1
 
 
-@dataclass(frozen=True)
-class Problem:
-    """One plpgsql_check issue, placed in the migration that created the function."""
+def problem(
+    function: str,
+    level: str,
+    message: str,
+    location: SqlLocation | None = None,
+    *,
+    table: str | None = None,
+    hint: str | None = None,
+    query: str | None = None,
+    sqlstate: str | None = None,
+    body_line: int | None = None,
+    statement: str | None = None,
+    pg_detail: str | None = None,
+    context: str | None = None,
+) -> Finding:
+    """One plpgsql_check issue as a finding, placed in the migration that created the function.
 
-    function: str  # schema-qualified signature, e.g. public.touch()
-    level: str  # as plpgsql_check names it: error, warning, warning extra, ...
-    message: str
-    location: SqlLocation | None = None  # in the migration file; None when no file creates it
-    body_line: int | None = None  # line within the function body, as plpgsql_check counts
-    sqlstate: str | None = None
-    statement: str | None = None  # the kind of PL/pgSQL statement ("SQL statement", "assignment")
-    query: str | None = None
-    detail: str | None = None
-    hint: str | None = None
-    context: str | None = None
-    table: str | None = None  # the table a trigger function was checked against
-
-    @property
-    def rank(self) -> int:
-        return level_rank(self.level)
-
-    def where(self, root: Path | None = None) -> str:
-        """``file:line:col`` in the migration that creates the function (relative to ``root``)."""
-        if self.location is None:
-            return "<no migration creates it>"
-        path = self.location.path
-        if root is not None and path.is_relative_to(root):
-            path = path.relative_to(root)
-        return f"{path}:{self.location.line}:{self.location.column}"
-
-    def render(self, root: Path | None = None) -> str:
-        """``file:line:col: level SQLSTATE function: message`` and its detail lines."""
-        where = self.where(root)
-        on = f" (trigger on {self.table})" if self.table else ""
-        state = f" {self.sqlstate}" if self.sqlstate and self.sqlstate != "00000" else ""
-        lines = [f"{where}: {self.level}{state} {self.function}{on}: {self.message}"]
-        if self.query:
-            lines.append(f"QUERY: {self.query.strip()}")
-        for name, value in (("DETAIL", self.detail), ("HINT", self.hint), ("CONTEXT", self.context)):
-            if value:
-                lines.append(f"{name}: {value}")
-        return "\n".join(lines)
-
-    def finding(self, root: Path | None = None) -> Finding:
-        """This problem as a report finding (``warning extra`` and the like count as warnings)."""
-        level = "error" if self.rank >= level_rank("error") else "warning"
-        where = self.where(root)
-        on = f" (trigger on {self.table})" if self.table else ""
-        return Finding(
-            level, "plpgsql_check", f"{self.function}{on}: {self.message}", where, hint=self.hint, detail=self.query
-        )
-
-    def as_dict(self) -> dict[str, Any]:
-        """A JSON-ready view (path as a string, line and column split out)."""
-        return {
-            "function": self.function,
-            "level": self.level,
-            "message": self.message,
-            "path": str(self.location.path) if self.location else None,
-            "line": self.location.line if self.location else None,
-            "column": self.location.column if self.location else None,
-            "body_line": self.body_line,
-            "sqlstate": self.sqlstate,
-            "statement": self.statement,
-            "query": self.query,
-            "detail": self.detail,
-            "hint": self.hint,
-            "context": self.context,
-            "table": self.table,
-        }
+    The message names the function (and ``table``, the one a trigger function was checked
+    against). The level is ``error`` for plpgsql_check's errors and ``warning`` for the rest;
+    plpgsql_check's own name for it (``warning extra``, ``performance``) is kept in ``extras`` as
+    ``plpgsql_level``, with the function, table, sqlstate, ``body_line`` (the line in the body,
+    as plpgsql_check counts), ``statement`` (its kind: "SQL statement", "assignment"), the
+    server's DETAIL as ``pg_detail`` and its CONTEXT. The query is the finding's detail.
+    """
+    on = f" (trigger on {table})" if table else ""
+    extras = {
+        "function": function,
+        "table": table,
+        "plpgsql_level": level,
+        "sqlstate": sqlstate,
+        "body_line": body_line,
+        "statement": statement,
+        "pg_detail": pg_detail,
+        "context": context,
+    }
+    return Finding(
+        Level.ERROR if level_rank(level) == level_rank("error") else Level.WARNING,
+        "plpgsql_check",
+        f"{function}{on}: {message}",
+        FileLocation(location.path, location.line, location.column) if location else None,
+        hint=hint,
+        detail=query,
+        source="plpgsql_check",
+        extras=extras,
+    )
 
 
 @dataclass
 class Report:
     """What plpgsql_check found, which functions it checked and which it could not."""
 
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[Finding] = field(default_factory=list)
     checked: list[str] = field(default_factory=list)
     unchecked: list[tuple[str, str]] = field(default_factory=list)  # (function, why)
 
-    def shown(self, level: str = "warning") -> list[Problem]:
+    def shown(self, level: str = "warning") -> list[Finding]:
         """Problems at ``level`` or above (the CLI's --level; other levels are never shown)."""
-        minimum = LEVELS.index(level)
-        return [p for p in self.problems if p.rank >= minimum]
+        minimum = level_rank(level)
+        return [p for p in self.problems if level_rank(p.extras["plpgsql_level"]) >= minimum]
 
     def fails(self, fail_on: str) -> bool:
         """Whether ``--fail-on`` turns this report into a non-zero exit."""
-        if fail_on == "none":
-            return False
-        return bool(self.shown(fail_on))
+        return bool(failing(self.shown(), fail_on))
 
 
 @dataclass(frozen=True)
@@ -309,7 +280,8 @@ def _ensure_extension(conn: psycopg.Connection) -> None:
         raise SupamigrateError(
             f"cannot create plpgsql_check: {exc.diag.message_primary}",
             hint="connect as a superuser (the ephemeral server's connection is one)",
-        ) from None
+            pg_error=exc,
+        ) from exc
 
 
 def _check_one(
@@ -319,9 +291,9 @@ def _check_one(
     prosrc: str,
     defn: Definition | None,
     tables: Sequence[str | None],
-) -> list[Problem]:
+) -> list[Finding]:
     """The problems of one function; a trigger function's, checked on each of its tables, once each."""
-    problems: list[Problem] = []
+    problems: list[Finding] = []
     seen: set[tuple[str, str, int | None]] = set()
     for table in tables:
         try:
@@ -338,19 +310,19 @@ def _check_one(
             seen.add(key)
             query = issue.get("query") or {}
             problems.append(
-                Problem(
-                    function=signature,
-                    level=str(issue.get("level") or "error"),
-                    message=str(issue.get("message") or ""),
-                    location=location,
-                    body_line=body_line,
-                    sqlstate=issue.get("sqlState"),
-                    statement=(issue.get("statement") or {}).get("text"),
-                    query=query.get("text"),
-                    detail=issue.get("detail"),
-                    hint=issue.get("hint"),
-                    context=issue.get("context"),
+                problem(
+                    signature,
+                    str(issue.get("level") or "error"),
+                    str(issue.get("message") or ""),
+                    location,
                     table=table,
+                    hint=issue.get("hint"),
+                    query=query.get("text"),
+                    sqlstate=issue.get("sqlState"),
+                    body_line=body_line,
+                    statement=(issue.get("statement") or {}).get("text"),
+                    pg_detail=issue.get("detail"),
+                    context=issue.get("context"),
                 )
             )
     return problems

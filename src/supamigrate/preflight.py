@@ -25,7 +25,7 @@ import psycopg
 from . import ddl
 from .database import connect, redact
 from .ddl import Creation, Name
-from .findings import Finding, failing
+from .findings import FileLocation, Finding, Level, Location, ObjectLocation, failing
 from .migrations import Migration, MigrationSet, Plan, recorded_history
 from .platform import PLATFORM_SCHEMAS, stub_files
 from .project import Project
@@ -278,16 +278,14 @@ class _Preflight:
 
     # -- reporting ---------------------------------------------------------------------------
 
-    def where(self, m: Migration, offset: int) -> str:
+    def where(self, m: Migration, offset: int) -> FileLocation:
         loc = m.location(offset)
-        try:
-            path = loc.path.resolve().relative_to(self.project.root).as_posix()
-        except ValueError:
-            path = str(loc.path)
-        return f"{path}:{loc.line}:{loc.column}"
+        return FileLocation(loc.path, loc.line, loc.column).relative_to(self.project.root)
 
-    def add(self, level: str, code: str, message: str, where: str = "", hint: str | None = None) -> None:
-        finding = Finding(level, code, message, where, hint)
+    def add(
+        self, level: str, code: str, message: str, where: Location | None = None, hint: str | None = None
+    ) -> None:
+        finding = Finding(Level(level), code, message, where, hint)
         if finding not in self.report.findings:
             self.report.findings.append(finding)
 
@@ -444,7 +442,7 @@ class _Preflight:
                     hint=f"drop it first (DROP {c.kind.upper()} IF EXISTS ...) or choose another name",
                 )
 
-    def check_relation(self, where: str, c: Creation, key: tuple[str, str]) -> None:
+    def check_relation(self, where: FileLocation, c: Creation, key: tuple[str, str]) -> None:
         existing = (
             None
             if key in self.pending_relations or key in self.pending_dropped
@@ -511,7 +509,7 @@ class _Preflight:
             hint="the target's table belongs to something else: use another name or schema",
         )
 
-    def check_type(self, where: str, c: Creation, key: tuple[str, str]) -> None:
+    def check_type(self, where: FileLocation, c: Creation, key: tuple[str, str]) -> None:
         info = self.target.type_info(*key)
         if info is None or key in self.local.types:
             return
@@ -527,7 +525,7 @@ class _Preflight:
             hint="choose another type name or schema",
         )
 
-    def check_function(self, where: str, c: Creation, key: tuple[str, str]) -> None:
+    def check_function(self, where: FileLocation, c: Creation, key: tuple[str, str]) -> None:
         if key in self.pending_functions:
             return
         self.pending_functions.add(key)
@@ -551,7 +549,7 @@ class _Preflight:
                 hint="use CREATE OR REPLACE if it is yours, or another name",
             )
 
-    def check_extension(self, where: str, c: Creation) -> None:
+    def check_extension(self, where: FileLocation, c: Creation) -> None:
         installed = self.target.extension_schema(c.name.name)
         if installed is None:
             return
@@ -683,7 +681,7 @@ def check_platform(target: Target, report: PreflightReport, uses_platform: bool)
         return
     report.findings.append(
         Finding(
-            "error" if uses_platform else "warning",
+            Level.ERROR if uses_platform else Level.WARNING,
             "platform-missing",
             f"the target lacks the Supabase platform schema the migrations expect: {', '.join(missing)}",
             hint="preflight the Supabase project's database; a plain PostgreSQL gets the platform stub"
@@ -712,11 +710,11 @@ def history_findings(plan: Plan, report: PreflightReport, root: Path) -> None:
     if plan.missing_locally:
         report.findings.append(
             Finding(
-                "error",
+                Level.ERROR,
                 "history-missing-locally",
                 "Remote migration versions not found in local migrations directory: "
                 + ", ".join(plan.missing_locally),
-                "supabase_migrations.schema_migrations",
+                ObjectLocation("supabase_migrations.schema_migrations"),
                 hint="this database was migrated from another directory (or project); pull them with"
                 " `supabase db pull`, or mark them reverted with"
                 " `supabase migration repair --status reverted <version>`",
@@ -725,18 +723,18 @@ def history_findings(plan: Plan, report: PreflightReport, root: Path) -> None:
     if plan.out_of_order:
         report.findings.append(
             Finding(
-                "error",
+                Level.ERROR,
                 "history-out-of-order",
                 "Found local migration files to be inserted before the last migration on remote database: "
                 + ", ".join(m.filename for m in plan.out_of_order),
-                "supabase/migrations",
+                FileLocation(Path("supabase/migrations")),
                 hint="rename them to a later version (`supamigrate new`), or push with --include-all",
             )
         )
     for m in plan.changed:
         report.findings.append(
             Finding(
-                "warning",
+                Level.WARNING,
                 "history-changed",
                 f"{m.filename} was applied, but its statements differ from those recorded on the target",
                 _relative(m.path, root),
@@ -745,19 +743,16 @@ def history_findings(plan: Plan, report: PreflightReport, root: Path) -> None:
         )
     for m in plan.pending:
         report.findings.append(
-            Finding("info", "pending", f"{m.filename} would be applied", _relative(m.path, root))
+            Finding(Level.INFO, "pending", f"{m.filename} would be applied", _relative(m.path, root))
         )
     if not plan.pending:
         report.findings.append(
-            Finding("info", "up-to-date", "no migration is pending: the target is up to date")
+            Finding(Level.INFO, "up-to-date", "no migration is pending: the target is up to date")
         )
 
 
-def _relative(path: Path, root: Path) -> str:
-    try:
-        return path.resolve().relative_to(root).as_posix()
-    except ValueError:
-        return str(path)
+def _relative(path: Path, root: Path) -> FileLocation:
+    return FileLocation(path).relative_to(root)
 
 
 def preflight(project: Project, db_url: str, *, fail_on: str = "error") -> PreflightReport:

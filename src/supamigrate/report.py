@@ -1,19 +1,48 @@
-"""Reports rendered for people (text) and for programs (JSON)."""
+"""Findings and command results rendered for people (text), programs (JSON) and GitHub Actions.
+
+Every command's findings go through the same three renderers: ``findings_text`` (grouped by
+level) or ``lint_text`` (grouped by file), ``finding_json``, and ``github_annotations`` (GitHub
+workflow commands, which GitHub shows on the lines of the diff). ``CHECK``, ``PREFLIGHT`` and
+``lint`` pick them by ``--format``; ``apply_text`` and ``dump_text`` summarise the other commands.
+"""
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .commands import CheckReport, DumpResult
-from .findings import LEVELS, Finding
-from .migrations import ApplyResult
-from .preflight import PreflightReport
+from .findings import FileLocation, Finding, Level
 
-LEVEL_ORDER = LEVELS
+if TYPE_CHECKING:  # the results only; rendering needs none of their modules loaded
+    from .commands import CheckReport, DumpResult
+    from .lint.findings import LintReport
+    from .migrations import ApplyResult
+    from .plpgsql import Report as PlpgsqlReport
+    from .preflight import PreflightReport
+
+FORMATS = ("text", "json", "github")
+# Highest first: the order findings_text groups them in.
+LEVEL_ORDER = tuple(sorted(Level, reverse=True))
+
+
+def display_path(path: Path, base: Path | None = None) -> str:
+    """``path`` relative to ``base`` (the working directory by default) when under it.
+
+    A relative path is already relative to what its finding is about (the project) and is kept.
+    """
+    if not path.is_absolute():
+        return path.as_posix()
+    base = (base or Path.cwd()).resolve()
+    try:
+        return path.resolve().relative_to(base).as_posix()
+    except ValueError:
+        return str(path)
+
+
+# -- findings -------------------------------------------------------------------------------------
 
 
 def findings_text(findings: Sequence[Finding]) -> list[str]:
@@ -36,7 +65,152 @@ def findings_text(findings: Sequence[Finding]) -> list[str]:
 
 
 def finding_json(f: Finding) -> dict[str, Any]:
-    return dataclasses.asdict(f)
+    """A JSON-ready finding. ``where`` is the location as text; a file location is also split
+    into ``file`` (relative to the working directory), ``line`` and ``column``, an object's into
+    ``object``. ``rule`` and ``fix`` repeat ``code`` and ``hint`` under the linter's names."""
+    place = f.file
+    return {
+        "level": str(f.level),
+        "code": f.code,
+        "rule": f.code,
+        "source": f.source,
+        "message": f.message,
+        "where": f.where,
+        "file": display_path(place.path) if place else None,
+        "line": place.line if place else None,
+        "column": place.column if place else None,
+        "object": None if f.location is None or place else str(f.location),
+        "hint": f.hint,
+        "fix": f.hint,
+        "detail": f.detail,
+        "extras": dict(f.extras),
+    }
+
+
+def _escape_data(value: str) -> str:
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(value: str) -> str:
+    return _escape_data(value).replace(":", "%3A").replace(",", "%2C")
+
+
+_COMMAND = {Level.ERROR: "error", Level.WARNING: "warning", Level.INFO: "notice"}
+
+
+def github_annotations(findings: Sequence[Finding], root: Path | None = None) -> list[str]:
+    """One ``::error``/``::warning``/``::notice`` workflow command per finding.
+
+    File paths are made relative to the workspace (``GITHUB_WORKSPACE``, else the working
+    directory); a relative path is taken as relative to ``root`` (the project) first. A finding
+    on a database object names it in the message.
+    """
+    workspace = Path(os.environ.get("GITHUB_WORKSPACE") or Path.cwd())
+    lines = []
+    for f in findings:
+        props = []
+        place = f.file
+        if place is not None:
+            path = place.path if place.path.is_absolute() or root is None else root / place.path
+            props.append(f"file={_escape_property(display_path(path.absolute(), workspace))}")
+            props += [f"line={place.line}"] if place.line is not None else []
+            props += [f"col={place.column}"] if place.column is not None else []
+        props.append(f"title={_escape_property(f.code)}")
+        on = f" [{f.where}]" if f.location is not None and place is None and f.where not in f.message else ""
+        message = f"{f.code} {f.message}{on}" + (f" (fix: {f.hint})" if f.hint else "")
+        lines.append(f"::{_COMMAND[f.level]} {','.join(props)}::{_escape_data(message)}")
+    return lines
+
+
+# -- lint -----------------------------------------------------------------------------------------
+
+
+def lint_text(report: LintReport) -> str:
+    """Findings grouped by file, each as ``line:col  RULE  message`` with the fix under it."""
+    lines: list[str] = []
+    for path, findings in report.by_file().items():
+        lines.append(display_path(path))
+        for f in findings:
+            level = "" if f.level == Level.ERROR else f" ({f.level})"
+            place = f.file or FileLocation(path)
+            lines.append(f"  {place.line}:{place.column}  {f.code}{level}  {f.message}")
+            if f.hint:
+                lines.append(f"      fix: {f.hint}")
+    files = len(report.by_file())
+    suppressed = f", {report.suppressed} suppressed" if report.suppressed else ""
+    if report.findings:
+        lines.append(
+            f"{len(report.errors)} error(s), {len(report.warnings)} warning(s) in {files} of"
+            f" {len(report.files)} file(s){suppressed}"
+        )
+    else:
+        lines.append(f"{len(report.files)} file(s) clean{suppressed}")
+    return "\n".join(lines)
+
+
+def _lint_data(report: LintReport) -> dict[str, Any]:
+    return {
+        "ok": report.ok,
+        "files": [display_path(p) for p in report.files],
+        "findings": [finding_json(f) for f in report.findings],
+        "errors": len(report.errors),
+        "warnings": len(report.warnings),
+        "suppressed": report.suppressed,
+    }
+
+
+def lint_json(report: LintReport) -> str:
+    return json.dumps(_lint_data(report), indent=2)
+
+
+def lint_github(report: LintReport) -> str:
+    """The lint findings as annotations, then a summary line."""
+    lines = github_annotations(report.findings)
+    lines.append(
+        f"supamigrate lint: {len(report.errors)} error(s), {len(report.warnings)} warning(s)"
+        f" in {len(report.files)} file(s)"
+    )
+    return "\n".join(lines)
+
+
+def plpgsql_text(problem: Finding, root: Path | None = None) -> str:
+    """``file:line:col: level SQLSTATE function: message`` (plpgsql_check's own level name, the
+    path relative to ``root``), then QUERY, DETAIL, HINT and CONTEXT lines."""
+    place = problem.file
+    where = str(place.relative_to(root) if root is not None else place) if place else "<no migration creates it>"
+    extras = problem.extras
+    sqlstate = extras.get("sqlstate")
+    state = f" {sqlstate}" if sqlstate and sqlstate != "00000" else ""
+    lines = [f"{where}: {extras.get('plpgsql_level', problem.level)}{state} {problem.message}"]
+    if problem.detail:
+        lines.append(f"QUERY: {problem.detail.strip()}")
+    diagnostics = (("DETAIL", extras.get("pg_detail")), ("HINT", problem.hint), ("CONTEXT", extras.get("context")))
+    for name, value in diagnostics:
+        if value:
+            lines.append(f"{name}: {value}")
+    return "\n".join(lines)
+
+
+def lint(
+    report: LintReport, fmt: str = "text", *, plpgsql: PlpgsqlReport | None = None, level: str = "warning"
+) -> str:
+    """``lint``'s output in ``fmt``: the lint report, then (with ``--plpgsql``) plpgsql_check's
+    problems at ``level`` or above, the functions it could not check, and a count."""
+    if plpgsql is None:
+        return {"text": lint_text, "json": lint_json, "github": lint_github}[fmt](report)
+    shown = plpgsql.shown(level)
+    if fmt == "json":
+        return json.dumps({"lint": _lint_data(report), "plpgsql": [finding_json(p) for p in shown]}, indent=2)
+    if fmt == "github":
+        lines = [lint_github(report), *github_annotations(shown)]
+    else:
+        lines = [lint_text(report), *(plpgsql_text(p, report.root) for p in shown)]
+    lines += [f"note: {function} not checked: {why}" for function, why in plpgsql.unchecked]
+    lines.append(f"{len(plpgsql.checked)} function(s) checked, {len(shown)} problem(s) at {level} or above")
+    return "\n".join(lines)
+
+
+# -- check ----------------------------------------------------------------------------------------
 
 
 def check_text(report: CheckReport) -> str:
@@ -71,6 +245,19 @@ def check_json(report: CheckReport) -> str:
     return json.dumps(data, indent=2)
 
 
+def check_github(report: CheckReport) -> str:
+    """The findings as annotations (paths taken relative to the project), then the verdict."""
+    lines = github_annotations(report.findings, report.project)
+    lines.append(f"supamigrate check: {'OK' if report.ok else 'FAILED'} ({len(report.findings)} finding(s))")
+    return "\n".join(lines)
+
+
+CHECK: dict[str, Callable[[CheckReport], str]] = {"text": check_text, "json": check_json, "github": check_github}
+
+
+# -- apply and dump -------------------------------------------------------------------------------
+
+
 def apply_text(result: ApplyResult, target: str) -> str:
     lines = [f"Applying to {target}"]
     lines.extend(result.warnings)
@@ -90,6 +277,9 @@ def dump_text(result: DumpResult, root: Path) -> str:
     lines = result.text.count("\n")
     state = "written" if result.changed else "unchanged"
     return f"{name}: {state} ({lines} lines, {result.timings.get('total', 0.0):.2f}s)"
+
+
+# -- preflight ------------------------------------------------------------------------------------
 
 
 def preflight_text(report: PreflightReport) -> str:
@@ -115,3 +305,17 @@ def preflight_json(report: PreflightReport) -> str:
         "seconds": report.seconds,
     }
     return json.dumps(data, indent=2)
+
+
+def preflight_github(report: PreflightReport) -> str:
+    """The findings as annotations (paths taken relative to the project), then the verdict."""
+    lines = github_annotations(report.findings, report.project)
+    lines.append(f"supamigrate preflight: {'OK' if report.ok else 'FAILED'} ({len(report.findings)} finding(s))")
+    return "\n".join(lines)
+
+
+PREFLIGHT: dict[str, Callable[[PreflightReport], str]] = {
+    "text": preflight_text,
+    "json": preflight_json,
+    "github": preflight_github,
+}

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from .errors import SettingsError
+from .findings import FAIL_ON
 from .toolconfig import ToolConfig, tool_error
 
-FAIL_ON = ("error", "warning", "none")
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 

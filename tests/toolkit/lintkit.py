@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 from supamigrate.lint import Finding, lint
+from supamigrate.lint.findings import file_of
 from supamigrate.project import Project
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,11 +46,11 @@ def make_project(
 
 def rule_findings(project: Project, rule: str) -> list[Finding]:
     """Our rules' findings of one rule (sqlfluff not run, suppressions applied)."""
-    return [f for f in lint(project, sqlfluff=False).findings if f.rule == rule]
+    return [f for f in lint(project, sqlfluff=False).findings if f.code == rule]
 
 
-def places(findings: list[Finding]) -> list[tuple[str, int, int]]:
-    return [(f.path.name, f.line, f.column) for f in findings]
+def places(findings: list[Finding]) -> list[tuple[str, int | None, int | None]]:
+    return [(file_of(f).path.name, file_of(f).line, file_of(f).column) for f in findings]
 
 
 def at(sql: str, needle: str, nth: int = 1) -> tuple[int, int]:

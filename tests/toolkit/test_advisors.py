@@ -16,8 +16,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from supamigrate.advisors import ADVISORS, Advice, AdvisorSettings, run_advisors
+from supamigrate.advisors import ADVISORS, AdvisorSettings, run_advisors
+from supamigrate.advisors.registry import LEVEL_FINDING
 from supamigrate.errors import ProjectError
+from supamigrate.findings import Finding, ObjectLocation
 from supamigrate.project import Project
 
 EXPOSED = ("public", "graphql_public")
@@ -155,11 +157,11 @@ CASES = [
 ]
 
 
-def advise(db: psycopg.Connection, advisor: str, sql: str, exposed: Sequence[str] = EXPOSED) -> list[Advice]:
+def advise(db: psycopg.Connection, advisor: str, sql: str, exposed: Sequence[str] = EXPOSED) -> list[Finding]:
     """The findings of ``advisor`` that ``sql`` adds to the migrated database."""
-    before = {a.object for a in run_advisors(db, exposed, only=[advisor])}
+    before = {a.where for a in run_advisors(db, exposed, only=[advisor])}
     db.execute(sql)  # type: ignore[arg-type]
-    return [a for a in run_advisors(db, exposed, only=[advisor]) if a.object not in before]
+    return [a for a in run_advisors(db, exposed, only=[advisor]) if a.where not in before]
 
 
 def test_every_advisor_has_a_case() -> None:
@@ -169,9 +171,9 @@ def test_every_advisor_has_a_case() -> None:
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.advisor)
 def test_advisor_flags_its_schema(db: psycopg.Connection, case: Case) -> None:
     found = advise(db, case.advisor, case.triggers)
-    assert [a.object for a in found] == [case.object]
+    assert [a.where for a in found] == [case.object]
     (advice,) = found
-    assert advice.level == ADVISORS[case.advisor].level
+    assert advice.level == LEVEL_FINDING[ADVISORS[case.advisor].level]
     assert advice.hint
     # The message names the object (a policy's message names its table and the policy).
     assert case.object.split(":")[0].split(" ")[-1] in advice.message
@@ -217,8 +219,8 @@ def test_only_exposed_schemas_count_for_rls(db: psycopg.Connection) -> None:
     )
     assert advise(db, "rls_disabled_in_public", sql, exposed=("public",)) == []
     exposed = run_advisors(db, ("public", "adv_private"), only=["rls_disabled_in_public"])
-    (found,) = [a for a in exposed if a.object.startswith("adv_private.")]
-    assert found.object == "adv_private.secrets"
+    (found,) = [a for a in exposed if a.where.startswith("adv_private.")]
+    assert found.where == "adv_private.secrets"
     assert "anon can select every row" in found.message
 
 
@@ -234,7 +236,7 @@ def test_auth_users_behind_two_views_and_a_materialized_view(db: psycopg.Connect
         " create materialized view public.adv_snapshot as select id, email from auth.users;"
     )
     found = advise(db, "auth_users_exposed", sql)
-    assert [(a.object, a.message.split(" ")[0]) for a in found] == [
+    assert [(a.where, a.message.split(" ")[0]) for a in found] == [
         ("public.adv_outer", "view"),
         ("public.adv_snapshot", "materialized"),
     ]
@@ -262,7 +264,7 @@ def test_a_call_inside_a_correlated_subquery_runs_per_row(db: psycopg.Connection
         "select 1 from public.adv_members m where m.note_id = id and m.member = auth.uid()));"
     )
     (found,) = advise(db, "auth_rls_initplan", per_row)
-    assert found.object == "public.adv_notes: policy shared"
+    assert found.where == "public.adv_notes: policy shared"
     db.execute("drop policy shared on public.adv_notes")
     wrapped = (
         "create policy shared on public.adv_notes for select to authenticated using (exists ("
@@ -278,7 +280,7 @@ def test_raw_user_meta_data_in_a_policy_is_flagged(db: psycopg.Connection) -> No
         " and u.raw_user_meta_data ->> 'admin' = 'yes'));"
     )
     found = advise(db, "rls_references_user_metadata", sql)
-    assert [a.object for a in found] == ["public.adv_notes: policy admins"]
+    assert [a.where for a in found] == ["public.adv_notes: policy admins"]
 
 
 def test_trigger_functions_are_not_rpc_endpoints(db: psycopg.Connection) -> None:
@@ -291,19 +293,28 @@ def test_trigger_functions_are_not_rpc_endpoints(db: psycopg.Connection) -> None
 
 def test_disable_and_ignore(db: psycopg.Connection) -> None:
     db.execute("create table public.adv_log (line text);")
-    flagged = [a.object for a in run_advisors(db, EXPOSED, only=["no_primary_key"])]
+    flagged = [a.where for a in run_advisors(db, EXPOSED, only=["no_primary_key"])]
     assert "public.adv_log" in flagged
     kept = run_advisors(db, EXPOSED, only=["no_primary_key"], ignore=["no_primary_key:public.adv_log"])
-    assert "public.adv_log" not in [a.object for a in kept]
+    assert "public.adv_log" not in [a.where for a in kept]
     assert run_advisors(db, EXPOSED, only=["no_primary_key"], disable=["no_primary_key"]) == []
 
 
 def test_advice_becomes_a_finding_at_the_report_level(db: psycopg.Connection) -> None:
-    (advice,) = advise(db, "rls_disabled_in_public", NOTES)
-    finding = advice.finding()
+    (finding,) = advise(db, "rls_disabled_in_public", NOTES)
     assert finding.level == "error"
-    assert (finding.code, finding.where) == ("rls_disabled_in_public", "public.adv_notes")
-    assert finding.hint == advice.hint
+    assert (finding.code, finding.location) == ("rls_disabled_in_public", ObjectLocation("public.adv_notes"))
+    assert finding.where == "public.adv_notes"
+    assert finding.hint == (
+        "ALTER TABLE public.adv_notes ENABLE ROW LEVEL SECURITY; then add policies for the intended access"
+    )
+    assert (finding.source, finding.extras) == (
+        "advisor",
+        {
+            "category": "security",
+            "remediation": "https://supabase.com/docs/guides/database/database-linter?lint=0013_rls_disabled_in_public",
+        },
+    )
 
 
 def test_settings_come_from_supamigrate_toml(tmp_path) -> None:

@@ -123,3 +123,19 @@ def test_check_lints_first_and_catches_the_teams_original_mistake(tmp_path: Path
     assert any(code == "SB001" and where.startswith(f"{migration}:5:") for code, where in lint_hits)
     assert result.build is not None and len(result.build.apply.applied) == 1  # the build ran too
     assert not result.ok
+
+
+def test_github_annotations_place_each_finding(
+    checked: CheckReport, advised: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(advised.parent))
+    lines = report.CHECK["github"](checked).splitlines()
+    stale = f"::error file={advised.name}/supabase/schema.sql,title=schema-snapshot-stale::"
+    assert any(line.startswith(stale) for line in lines)
+    rls = "::error title=rls_disabled_in_public::rls_disabled_in_public table public.notes"
+    assert any(line.startswith(rls) for line in lines)
+    # An object the message names already is not repeated in brackets.
+    (no_pk,) = [line for line in lines if line.startswith("::notice title=no_primary_key::")]
+    assert "public.audit_log" in no_pk and "[public.audit_log]" not in no_pk
+    assert lines[-1] == f"supamigrate check: FAILED ({len(checked.findings)} finding(s))"
+    assert cli.build_parser().parse_args(["check", "--format", "github"]).format == "github"

@@ -351,7 +351,7 @@ def test_sb013_a_new_file_that_sorts_before_a_committed_one(tmp_path: Path) -> N
     git(tmp_path, "add", "-A")
     git(tmp_path, "commit", "-q", "-m", "second")
     assert rule_findings(project, "SB013") == []
-    found = [f for f in lint(project, since="HEAD~1", sqlfluff=False).findings if f.rule == "SB013"]
+    found = [f for f in lint(project, since="HEAD~1", sqlfluff=False).findings if f.code == "SB013"]
     assert places(found) == [("20240101000000_late_branch.sql", 1, 1)]
     with pytest.raises(ProjectError, match="unknown git revision 'no-such-branch'"):
         lint(project, since="no-such-branch", sqlfluff=False)

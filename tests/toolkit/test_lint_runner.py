@@ -11,6 +11,7 @@ import pytest
 from supamigrate import cli
 from supamigrate.errors import ProjectError
 from supamigrate.lint import lint
+from supamigrate.lint.findings import file_of
 from supamigrate.lint.sqlfluff_runner import run_sqlfluff
 from supamigrate.project import Project
 
@@ -72,8 +73,8 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
 def test_a_file_sqlfluff_cannot_parse_is_a_finding_with_its_line(tmp_path: Path) -> None:
     bad = "select 1;\n\ncreate tabel notes (id int);\n"
     project = make_project(tmp_path, [CLEAN, bad])
-    found = [f for f in lint(project).findings if f.path.name == "20240101000002_m2.sql"]
-    assert [(f.rule, f.line, f.source) for f in found] == [
+    found = [f for f in lint(project).findings if file_of(f).path.name == "20240101000002_m2.sql"]
+    assert [(f.code, file_of(f).line, f.source) for f in found] == [
         ("PRS", 3, "sqlfluff"),
         ("SB000", 3, "supamigrate"),
     ]
@@ -89,7 +90,7 @@ rollback;
 """
     project = make_project(tmp_path, [CLEAN], tests={"a_test.sql": test_sql})
     report = lint(project)
-    assert [(f.path.name, f.rule, f.line) for f in report.findings] == [("a_test.sql", "PRS", 3)]
+    assert [(file_of(f).path.name, f.code, file_of(f).line) for f in report.findings] == [("a_test.sql", "PRS", 3)]
     (project.tests_dir / "a_test.sql").write_text(test_sql.replace("01\"}';", "01\"}'; -- noqa: PRS"))
     assert lint(project).findings == []
 
@@ -99,27 +100,27 @@ def test_a_large_file_is_linted_not_skipped(tmp_path: Path) -> None:
     big = notes + "select  1;\n"  # a double space sqlfluff flags (LT01), past byte 20000
     assert len(big.encode()) > 20_000
     project = make_project(tmp_path, {"20240101000001_m1.sql": CLEAN}, seed=big)
-    found = [f for f in lint(project).findings if f.path.name == "seed.sql"]
-    assert [(f.rule, f.line) for f in found] == [("LT01", 301)]
+    found = [f for f in lint(project).findings if file_of(f).path.name == "seed.sql"]
+    assert [(f.code, file_of(f).line) for f in found] == [("LT01", 301)]
 
 
 def test_a_file_sqlfluff_skips_for_its_size_is_a_finding(tmp_path: Path) -> None:
     project = make_project(tmp_path, [CLEAN])
     (tmp_path / ".sqlfluff").write_text("[sqlfluff]\ndialect = postgres\nlarge_file_skip_byte_limit = 100\n")
     found = run_sqlfluff([project.migrations_dir / "20240101000001_m1.sql"], root=tmp_path)
-    assert [(f.rule, f.line, f.path.name) for f in found] == [("SKIP", 1, "20240101000001_m1.sql")]
+    assert [(f.code, file_of(f).line, file_of(f).path.name) for f in found] == [("SKIP", 1, "20240101000001_m1.sql")]
 
 
 def test_parse_errors_are_reported_even_when_the_config_ignores_them(tmp_path: Path) -> None:
     project = make_project(tmp_path, ["select 1;\ncreate tabel x (a int);\n"], sqlfluff_config=False)
     (tmp_path / ".sqlfluff").write_text("[sqlfluff]\ndialect = postgres\nignore = parsing\n")
     found = run_sqlfluff([project.migrations_dir / "20240101000001_m1.sql"], root=tmp_path)
-    assert [(f.rule, f.line) for f in found] == [("PRS", 2)]
+    assert [(f.code, file_of(f).line) for f in found] == [("PRS", 2)]
 
 
 def test_a_project_without_sqlfluff_config_gets_postgres_and_raw(tmp_path: Path) -> None:
     project = make_project(tmp_path, ["select '{{ not jinja }}' as x;\n"], sqlfluff_config=False)
-    assert [f.rule for f in lint(project).findings if f.source == "sqlfluff"] == []
+    assert [f.code for f in lint(project).findings if f.source == "sqlfluff"] == []
 
 
 def test_files_are_linted_in_parallel_with_the_same_findings(tmp_path: Path) -> None:
@@ -129,7 +130,7 @@ def test_files_are_linted_in_parallel_with_the_same_findings(tmp_path: Path) -> 
     serial = run_sqlfluff(paths, root=tmp_path, jobs=1)
     parallel = run_sqlfluff(paths, root=tmp_path, jobs=2)
     assert sorted(serial, key=lambda f: f.sort_key) == sorted(parallel, key=lambda f: f.sort_key)
-    assert [(f.path.name, f.rule) for f in serial] == [(p.name, "LT01") for p in paths[1::2]]
+    assert [(file_of(f).path.name, f.code) for f in serial] == [(p.name, "LT01") for p in paths[1::2]]
 
 
 # -- suppression ---------------------------------------------------------------------------------
@@ -154,13 +155,13 @@ create table public.b (owner uuid references auth.users (id)); -- supamigrate: d
 """
     project = make_project(tmp_path, [sql])
     found = lint(project, sqlfluff=False).findings
-    assert [(f.rule, f.line) for f in found] == [("SB002", 2)]
+    assert [(f.code, file_of(f).line) for f in found] == [("SB002", 2)]
 
 
 def test_rules_disabled_in_supamigrate_toml(tmp_path: Path) -> None:
     make_project(tmp_path, ["create table public.a (owner uuid references auth.users (id));\n"])
     (tmp_path / "supamigrate.toml").write_text('[lint]\ndisable = ["SB004", "SB014"]\n')
-    assert [f.rule for f in lint(Project.load(tmp_path), sqlfluff=False).findings] == ["SB002"]
+    assert [f.code for f in lint(Project.load(tmp_path), sqlfluff=False).findings] == ["SB002"]
     (tmp_path / "supamigrate.toml").write_text('[lint]\ndisable = ["SB999"]\n')
     with pytest.raises(ProjectError, match="unknown rules: SB999"):
         lint(Project.load(tmp_path), sqlfluff=False)
@@ -265,5 +266,5 @@ def test_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 
 def test_this_repositorys_sql_lints_clean() -> None:
     report = lint(Project.load(REPO))
-    assert [(f.path.name, f.line, f.rule, f.message) for f in report.findings] == []
+    assert [(file_of(f).path.name, file_of(f).line, f.code, f.message) for f in report.findings] == []
     assert {p.parent.name for p in report.files} >= {"migrations", "supabase", "database"}

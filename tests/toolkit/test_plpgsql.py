@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from supamigrate import cli, plpgsql
+from supamigrate import report as render
 from supamigrate.database import Server, build, connect, drop_database, unique_name
+from supamigrate.findings import FileLocation, Finding
+from supamigrate.lint import lint
 from supamigrate.migrations import MigrationSet
 from supamigrate.project import Project
 
@@ -35,41 +39,49 @@ def report(supamigrate_server: Server) -> Iterator[plpgsql.Report]:
         drop_database(supamigrate_server, name)
 
 
-def problem(report: plpgsql.Report, function: str) -> plpgsql.Problem:
-    (found,) = [p for p in report.problems if p.function == function]
+def problem(report: plpgsql.Report, function: str) -> Finding:
+    (found,) = [p for p in report.problems if p.extras["function"] == function]
     return found
+
+
+def place(p: Finding) -> FileLocation:
+    assert isinstance(p.location, FileLocation), p
+    return p.location
 
 
 def test_an_error_in_a_query_is_placed_at_its_file_line_and_column(report: plpgsql.Report) -> None:
     p = problem(report, "public.latest_body(p_owner uuid)")
-    assert (p.level, p.sqlstate, p.message) == ("error", "42703", 'column "craeted_at" does not exist')
-    assert p.location is not None and p.location.path == NOTES
-    assert p.location.line == line_of(NOTES, "order by craeted_at")
-    assert p.location.column == NOTES.read_text().splitlines()[p.location.line - 1].index("craeted_at") + 1
-    assert p.render(FIXTURE).startswith(
-        f"supabase/migrations/20250101000000_notes.sql:{p.location.line}:{p.location.column}: error 42703"
+    assert (p.level, p.extras["sqlstate"], p.message) == (
+        "error",
+        "42703",
+        'public.latest_body(p_owner uuid): column "craeted_at" does not exist',
+    )
+    loc = place(p)
+    assert loc.path == NOTES
+    assert loc.line == line_of(NOTES, "order by craeted_at")
+    assert loc.column == NOTES.read_text().splitlines()[loc.line - 1].index("craeted_at") + 1
+    assert render.plpgsql_text(p, FIXTURE).startswith(
+        f"supabase/migrations/20250101000000_notes.sql:{loc.line}:{loc.column}: error 42703"
         " public.latest_body(p_owner uuid)"
     )
 
 
 def test_trigger_functions_are_checked_on_the_tables_that_use_them(report: plpgsql.Report) -> None:
     p = problem(report, "public.stamp_note()")
-    assert p.table == "public.notes"
-    assert p.message == 'record "new" has no field "updated"'
-    assert p.location is not None
-    assert (p.location.path, p.location.line) == (NOTES, line_of(NOTES, "new.updated"))
+    assert p.extras["table"] == "public.notes"
+    assert p.message == 'public.stamp_note() (trigger on public.notes): record "new" has no field "updated"'
+    assert (place(p).path, place(p).line) == (NOTES, line_of(NOTES, "new.updated"))
 
 
 def test_a_redefined_function_is_placed_in_the_migration_that_defines_it_now(report: plpgsql.Report) -> None:
     p = problem(report, "public.note_count(p_owner uuid)")
-    assert p.location is not None
-    assert (p.location.path, p.location.line) == (REDEFINE, line_of(REDEFINE, "ownr = p_owner"))
+    assert (place(p).path, place(p).line) == (REDEFINE, line_of(REDEFINE, "ownr = p_owner"))
     assert "public.note_count(p_owner uuid, p_min_length integer)" in report.checked
 
 
 def test_clean_functions_are_checked_and_report_nothing(report: plpgsql.Report) -> None:
     assert "public.note_count(p_owner uuid, p_min_length integer)" in report.checked
-    assert not [p for p in report.problems if p.function.startswith("public.note_count(p_owner uuid, ")]
+    assert not [p for p in report.problems if p.extras["function"].startswith("public.note_count(p_owner uuid, ")]
     # Only the user schemas are checked, as `supabase db lint` does by default (auth is internal).
     assert all(f.startswith("public.") for f in report.checked)
 
@@ -81,8 +93,8 @@ def test_a_trigger_function_no_trigger_calls_is_listed_as_unchecked(report: plpg
 
 def test_levels_and_fail_on_follow_the_cli(report: plpgsql.Report) -> None:
     warning = problem(report, "public.tidy(p_owner uuid)")
-    assert warning.level == "warning" and warning.message == 'unused variable "spare"'
-    assert warning.location is not None and warning.location.line == line_of(NOTES, "function public.tidy")
+    assert warning.level == "warning" and warning.message == 'public.tidy(p_owner uuid): unused variable "spare"'
+    assert place(warning).line == line_of(NOTES, "function public.tidy")
     assert warning in report.shown("warning") and warning not in report.shown("error")
     assert len(report.shown("error")) == 3
     assert (report.fails("none"), report.fails("warning"), report.fails("error")) == (False, True, True)
@@ -112,3 +124,31 @@ def test_lint_plpgsql_reports_but_fail_on_none_leaves_the_exit_code_to_lint(
     out, err = capsys.readouterr()
     assert 'record "new" has no field "updated"' in out and 'unused variable "spare"' in out
     assert code == plain and "fail-on" not in err
+
+
+def test_lint_plpgsql_as_github_annotations(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(FIXTURE))
+    argv = ["--project-dir", str(FIXTURE), "--plpgsql", "--format", "github", "--fail-on", "warning"]
+    code = cli.run(["lint", *argv])
+    lines = capsys.readouterr().out.splitlines()
+    assert code == 1
+    line = line_of(NOTES, "new.updated")
+    assert (
+        f"::error file=supabase/migrations/20250101000000_notes.sql,line={line},col=3,title=plpgsql_check::"
+        'plpgsql_check public.stamp_note() (trigger on public.notes): record "new" has no field "updated"'
+    ) in lines
+    warning = "::warning file=supabase/migrations/20250101000000_notes.sql,"
+    assert any(x.startswith(warning) and 'unused variable "spare"' in x for x in lines)
+    assert lines[-1].endswith("problem(s) at warning or above")
+
+
+def test_lint_plpgsql_json_keeps_plpgsql_checks_own_level(report: plpgsql.Report) -> None:
+    lint_report = lint(Project.load(FIXTURE), sqlfluff=False)
+    data = json.loads(render.lint(lint_report, "json", plpgsql=report))
+    assert set(data) == {"lint", "plpgsql"} and data["lint"]["files"]
+    (tidy,) = [p for p in data["plpgsql"] if p["extras"]["function"] == "public.tidy(p_owner uuid)"]
+    assert (tidy["level"], tidy["extras"]["plpgsql_level"]) == ("warning", "warning")
+    assert tidy["line"] == line_of(NOTES, "function public.tidy")
+    assert tidy["file"].endswith("supabase/migrations/20250101000000_notes.sql")

@@ -304,3 +304,22 @@ def test_a_readable_error_when_the_target_has_no_history_table(
     assert report.ok and report.recorded == []
     local = MigrationSet.discover(supamigrate_project.migrations_dir).migrations
     assert [f.code for f in report.findings] == ["pending"] * len(local)
+
+
+def test_github_format_annotates_the_migration_lines(
+    shared_instance: str, shared_users: Project, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(shared_users.root.parent))
+    argv = ["preflight", "--project-dir", str(shared_users.root), "--db-url", shared_instance, "--format", "github"]
+    assert cli.run(argv) == cli.EXIT_FAIL
+    lines = capsys.readouterr().out.splitlines()
+    collision = (
+        "::error file=shared_users/supabase/migrations/20250101000000_users.sql,line=3,col=1,"
+        "title=object-exists::object-exists table public.users already exists"
+    )
+    assert any(line.startswith(collision) for line in lines)
+    history = "::error title=history-missing-locally::history-missing-locally Remote migration versions"
+    assert any(line.startswith(history) for line in lines)
+    pending = "::notice file=shared_users/supabase/migrations/20250102000000_sessions.sql,title=pending::"
+    assert any(line.startswith(pending) for line in lines)
+    assert lines[-1].startswith("supamigrate preflight: FAILED (")

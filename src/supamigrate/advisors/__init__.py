@@ -1,8 +1,9 @@
 """Database advisors: checks on a migrated database's catalog, like the Supabase Database Advisor.
 
 ``run_advisors(conn, exposed_schemas)`` runs every registered advisor on the database of
-``conn`` (read-only; its transaction is rolled back) and returns ``Advice`` objects, each with
-the advisor's id, level (ERROR, WARN, INFO), the object, a message and a remediation hint.
+``conn`` (read-only; its transaction is rolled back) and returns findings, each with the
+advisor's id as code, the level (Supabase's ERROR, WARN, INFO as error, warning, info), the object
+as location, a message and a remediation hint.
 ``ADVISORS`` maps ids to advisors; each advisor's docstring (``.doc``) says what it looks for.
 """
 
@@ -12,11 +13,10 @@ from dataclasses import dataclass
 
 from ..project import Project
 from . import performance, security
-from .registry import ADVISORS, Advice, Advisor, Hit, Scope, run_advisors
+from .registry import ADVISORS, Advisor, Hit, Scope, run_advisors
 
 __all__ = [
     "ADVISORS",
-    "Advice",
     "Advisor",
     "AdvisorSettings",
     "Hit",

@@ -2,7 +2,8 @@
 
 An advisor is one catalog check with a stable id (the name the Supabase Database Advisor uses), a
 level as Supabase gives it (ERROR, WARN, INFO), a remediation hint and a docstring saying what it
-looks for and why it matters. Its check runs one query on the connection and yields ``Hit``s.
+looks for and why it matters. Its check runs one query on the connection and yields ``Hit``s,
+which become findings on the object (``source="advisor"``, the advisor's id as code).
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from typing import Any
 
 import psycopg
 
-from ..findings import Finding
+from ..findings import Finding, Level, ObjectLocation
 from ..platform import PLATFORM_SCHEMAS
 
 # Supabase's advisor levels, and the report levels they map to.
-LEVEL_FINDING = {"ERROR": "error", "WARN": "warning", "INFO": "info"}
+LEVEL_FINDING = {"ERROR": Level.ERROR, "WARN": Level.WARNING, "INFO": Level.INFO}
 
 # The roles Data API requests run as (besides service_role, which bypasses RLS).
 API_ROLES = ("anon", "authenticated")
@@ -43,22 +44,6 @@ class Hit:
     object: str
     message: str
     hint: str | None = None
-
-
-@dataclass(frozen=True)
-class Advice:
-    """A finding of one advisor on one object."""
-
-    advisor: str
-    level: str
-    category: str
-    object: str
-    message: str
-    hint: str
-
-    def finding(self) -> Finding:
-        """This advice as a report finding (ERROR → error, WARN → warning, INFO → info)."""
-        return Finding(LEVEL_FINDING[self.level], self.advisor, self.message, self.object, self.hint)
 
 
 @dataclass(frozen=True)
@@ -108,13 +93,30 @@ class Advisor:
     splinter: str = ""
 
     @property
+    def remediation(self) -> str:
+        """The Supabase docs page on this lint (as the Database Advisor links it), or ``""``."""
+        if not self.splinter:
+            return ""
+        return f"https://supabase.com/docs/guides/database/database-linter?lint={self.splinter}_{self.id}"
+
+    @property
     def doc(self) -> str:
         """The check's docstring: what the advisor looks for and why."""
         return " ".join((self.check.__doc__ or "").split())
 
-    def run(self, ctx: Context) -> list[Advice]:
+    def run(self, ctx: Context) -> list[Finding]:
+        """The findings of this advisor: one per hit, on the hit's object (ERROR → error, WARN →
+        warning, INFO → info), the advisor's category and remediation page in ``extras``."""
         return [
-            Advice(self.id, self.level, self.category, h.object, h.message, h.hint or self.hint)
+            Finding(
+                LEVEL_FINDING[self.level],
+                self.id,
+                h.message,
+                ObjectLocation(h.object),
+                hint=h.hint or self.hint,
+                source="advisor",
+                extras={"category": self.category, "remediation": self.remediation},
+            )
             for h in self.check(ctx)
         ]
 
@@ -146,8 +148,8 @@ def run_advisors(
     only: Iterable[str] | None = None,
     disable: Iterable[str] = (),
     ignore: Iterable[str] = (),
-) -> list[Advice]:
-    """Run the advisors on the database of ``conn`` and return their advice, most severe first.
+) -> list[Finding]:
+    """Run the advisors on the database of ``conn`` and return their findings, most severe first.
 
     ``exposed_schemas`` are the schemas the Data API serves. ``only`` picks advisors by id,
     ``disable`` leaves some out, ``ignore`` drops single findings named ``"<advisor>:<object>"``.
@@ -157,12 +159,11 @@ def run_advisors(
     picked = set(ADVISORS) if only is None else set(only)
     chosen = [a for a in ADVISORS.values() if a.id in picked and a.id not in set(disable)]
     ignored = set(ignore)
-    advice: list[Advice] = []
+    advice: list[Finding] = []
     with conn.transaction(force_rollback=True):
         conn.execute("SELECT pg_catalog.set_config('search_path', '', true)")
         ctx = Context(conn, Scope(tuple(exposed_schemas)))
         for adv in chosen:
-            advice.extend(a for a in adv.run(ctx) if f"{a.advisor}:{a.object}" not in ignored)
-    order = list(LEVEL_FINDING)
-    advice.sort(key=lambda a: (order.index(a.level), a.advisor, a.object))
+            advice.extend(a for a in adv.run(ctx) if f"{a.code}:{a.where}" not in ignored)
+    advice.sort(key=lambda a: (-a.level.rank, a.code, a.where))
     return advice

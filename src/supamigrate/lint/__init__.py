@@ -1,7 +1,7 @@
 """Lint a Supabase project's SQL: sqlfluff, plus our own rules on PostgreSQL's parse tree.
 
 ``lint(project)`` returns a ``LintReport``; ``RULES`` maps each rule id (SB000...) to its name,
-summary and fix. Rendering lives in ``lint.report``; the command line only calls these.
+summary and fix. Rendering lives in ``supamigrate.report``; the command line only calls these.
 """
 
 from __future__ import annotations

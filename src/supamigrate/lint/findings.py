@@ -1,13 +1,14 @@
-"""What the linter reports: rules, findings with file:line:col, and the report holding them."""
+"""What the linter reports: its rules and the report holding their findings (``findings.Finding``,
+each at a ``FileLocation``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..findings import Finding as ReportFinding
+from ..findings import FileLocation, Finding, Level, failing
 
-ERROR, WARNING = "error", "warning"
+__all__ = ["Finding", "LintReport", "Rule", "at"]
 
 
 @dataclass(frozen=True)
@@ -18,37 +19,29 @@ class Rule:
     name: str
     summary: str
     fix: str
-    level: str = ERROR
+    level: Level = Level.ERROR
 
 
-@dataclass(frozen=True)
-class Finding:
-    """One problem at ``path:line:column``, from our rules (``source="supamigrate"``) or sqlfluff.
+def at(
+    path: Path,
+    line: int,
+    column: int,
+    code: str,
+    message: str,
+    *,
+    level: Level = Level.ERROR,
+    source: str = "supamigrate",
+    fix: str | None = None,
+    span: tuple[int, int] | None = None,
+) -> Finding:
+    """A lint finding at ``path:line:column`` (``span``: the statement it belongs to)."""
+    return Finding(level, code, message, FileLocation(path, line, column, span), hint=fix, source=source)
 
-    ``span`` is the statement the finding belongs to (file offsets), so that a suppression comment
-    anywhere in that statement applies to it; file-level findings have none.
-    """
 
-    path: Path
-    line: int
-    column: int
-    rule: str
-    message: str
-    level: str = ERROR
-    source: str = "supamigrate"
-    fix: str | None = None
-    span: tuple[int, int] | None = field(default=None, compare=False, repr=False)
-
-    def as_report_finding(self, root: Path | None = None) -> ReportFinding:
-        """This finding as one of a check report's (file:line:col as its place, the fix as its hint)."""
-        path = self.path.relative_to(root) if root is not None and self.path.is_relative_to(root) else self.path
-        return ReportFinding(
-            self.level, self.rule, self.message, f"{path}:{self.line}:{self.column}", hint=self.fix
-        )
-
-    @property
-    def sort_key(self) -> tuple[str, int, int, str]:
-        return (str(self.path), self.line, self.column, self.rule)
+def file_of(finding: Finding) -> FileLocation:
+    """The file location every lint finding has."""
+    assert finding.file is not None, finding
+    return finding.file
 
 
 @dataclass
@@ -62,20 +55,20 @@ class LintReport:
 
     @property
     def errors(self) -> list[Finding]:
-        return [f for f in self.findings if f.level == ERROR]
+        return [f for f in self.findings if f.level == Level.ERROR]
 
     @property
     def warnings(self) -> list[Finding]:
-        return [f for f in self.findings if f.level == WARNING]
+        return [f for f in self.findings if f.level == Level.WARNING]
 
     @property
     def ok(self) -> bool:
         """True when no finding is an error (warnings are reported but do not fail)."""
-        return not self.errors
+        return not failing(self.findings, "error")
 
     def by_file(self) -> dict[Path, list[Finding]]:
         """Findings grouped by file, files and findings in order."""
         groups: dict[Path, list[Finding]] = {}
         for f in sorted(self.findings, key=lambda f: f.sort_key):
-            groups.setdefault(f.path, []).append(f)
+            groups.setdefault(file_of(f).path, []).append(f)
         return groups

@@ -9,7 +9,7 @@ from pathlib import Path
 from ..cache import default_root
 from ..migrations import MIGRATION_FILE
 from ..project import Project
-from .findings import Finding, LintReport
+from .findings import Finding, LintReport, file_of
 from .rules import FAMILIES, RULES, Context
 from .sources import MIGRATION, SEED, MigrationListing, SourceFile
 from .sqlfluff_runner import run_sqlfluff_cached
@@ -109,8 +109,8 @@ def lint(
     suppressions = {s.path.resolve(): Suppressions.of(s) for s in (*ctx.migrations, *ctx.seeds)}
     report = LintReport(project.root, files=files)
     for finding in check_rules(ctx):
-        path = finding.path.resolve()
-        if finding.rule in disabled or (wanted and not any(path == w or w in path.parents for w in wanted)):
+        path = file_of(finding).path.resolve()
+        if finding.code in disabled or (wanted and not any(path == w or w in path.parents for w in wanted)):
             continue
         if path in suppressions and suppressions[path].covers(finding):
             report.suppressed += 1

@@ -24,7 +24,8 @@ from sqlfluff.core import FluffConfig, Linter, SQLBaseError
 
 from .. import __version__
 from ..cache import digest
-from .findings import ERROR, WARNING, Finding
+from ..findings import Finding, Level
+from .findings import at, file_of
 
 if TYPE_CHECKING:
     from sqlfluff.core.types import ConfigMappingType
@@ -81,7 +82,7 @@ def _lint_file(path: str) -> tuple[str, list[Finding]] | None:
         result = _worker_linter.lint_paths((path,), ignore_files=False, processes=1)
     except Exception as exc:  # a sqlfluff bug on one file must not hide the others' findings
         message = f"sqlfluff failed on this file: {type(exc).__name__}: {exc}"
-        return path, [Finding(Path(path), 1, 1, "SKIP", message, source="sqlfluff")]
+        return path, [at(Path(path), 1, 1, "SKIP", message, source="sqlfluff")]
     for linted_dir in result.paths:
         for linted_file in linted_dir.files:
             return path, _findings(Path(path), linted_file.get_violations(filter_ignore=True, filter_warning=False))
@@ -93,18 +94,24 @@ def _findings(path: Path, violations: Sequence[SQLBaseError]) -> list[Finding]:
     for v in violations:
         code = v.rule_code()
         findings.append(
-            Finding(
+            at(
                 path,
                 v.line_no or 1,
                 v.line_pos or 1,
                 code,
                 v.desc(),
-                level=WARNING if v.warning and code not in UNREADABLE else ERROR,
+                level=Level.WARNING if v.warning and code not in UNREADABLE else Level.ERROR,
                 source="sqlfluff",
                 fix=PARSE_FIX if code in UNREADABLE else None,
             )
         )
     return findings
+
+
+def _moved(finding: Finding, path: Path) -> Finding:
+    """``finding`` placed in ``path`` (the path as asked for, not as a worker resolved it)."""
+    place = file_of(finding)
+    return finding if place.path == path else replace(finding, location=replace(place, path=path))
 
 
 def run_sqlfluff(paths: Sequence[Path], *, root: Path, jobs: int | None = None) -> list[Finding]:
@@ -136,11 +143,11 @@ def run_sqlfluff(paths: Sequence[Path], *, root: Path, jobs: int | None = None) 
     for item in results:
         if item is not None:
             linted.add(item[0])
-            findings.extend(f if f.path == wanted[item[0]] else replace(f, path=wanted[item[0]]) for f in item[1])
+            findings.extend(_moved(f, wanted[item[0]]) for f in item[1])
     for key, path in wanted.items():
         if key not in linted:
             findings.append(
-                Finding(
+                at(
                     path,
                     1,
                     1,
@@ -187,18 +194,21 @@ def run_sqlfluff_cached(
         except (OSError, ValueError):
             missing.append(path)
             continue
-        findings += [Finding(path, r["line"], r["column"], r["rule"], r["message"], r["level"], "sqlfluff", r["fix"])
-                     for r in rows]
+        findings += [
+            at(path, r["line"], r["column"], r["rule"], r["message"], level=Level(r["level"]), source="sqlfluff",
+               fix=r["fix"])
+            for r in rows
+        ]
     fresh = run_sqlfluff(missing, root=root, jobs=jobs)
     findings += fresh
     with contextlib.suppress(OSError):
         cache_dir.mkdir(parents=True, exist_ok=True)
         for path in missing:
             rows = [
-                {"line": f.line, "column": f.column, "rule": f.rule, "message": f.message, "level": f.level,
-                 "fix": f.fix}
+                {"line": file_of(f).line, "column": file_of(f).column, "rule": f.code, "message": f.message,
+                 "level": f.level, "fix": f.hint}
                 for f in fresh
-                if f.path == path
+                if file_of(f).path == path
             ]
             tmp = keys[path].with_suffix(f".{os.getpid()}.tmp")
             tmp.write_text(json.dumps(rows))

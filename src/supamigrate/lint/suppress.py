@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .findings import Finding
+from .findings import Finding, file_of
 from .sources import SourceFile, comments
 
 DIRECTIVE = re.compile(r"supamigrate:\s*(disable-file|disable)\s*=\s*([A-Za-z0-9_]+(?:\s*,\s*[A-Za-z0-9_]+)*)")
@@ -54,11 +54,12 @@ class Suppressions:
         return result
 
     def covers(self, finding: Finding) -> bool:
+        place = file_of(finding)
         for rules in (
             self.whole_file,
-            self.lines.get(finding.line, frozenset()),
-            self.spans.get(finding.span, frozenset()) if finding.span else frozenset(),
+            self.lines.get(place.line, frozenset()) if place.line is not None else frozenset(),
+            self.spans.get(place.span, frozenset()) if place.span else frozenset(),
         ):
-            if finding.rule in rules or "ALL" in rules:
+            if finding.code in rules or "ALL" in rules:
                 return True
         return False

@@ -14,7 +14,7 @@ from importlib.resources.abc import Traversable
 
 import psycopg
 
-from ..errors import SupamigrateError
+from ..errors import StubFailed, SupamigrateError
 
 # Schemas that belong to the Supabase platform or its extensions, never to a project's migrations.
 # Advisors skip them and `dump` leaves them out (pg_* and information_schema are always left out).
@@ -80,7 +80,8 @@ def has_platform(conn: psycopg.Connection) -> bool:
 def apply_stub(conn: psycopg.Connection) -> bool:
     """Install the stub on the database of ``conn`` unless it already has ``auth.users``.
 
-    Needs a superuser connection with no open transaction. Returns whether it installed anything.
+    Needs a superuser connection with no open transaction. Returns whether it installed anything;
+    a file that fails raises ``StubFailed``.
     """
     if has_platform(conn):
         return False
@@ -96,8 +97,10 @@ def apply_stub(conn: psycopg.Connection) -> bool:
             try:
                 conn.execute(f.text)
             except psycopg.Error as exc:
-                raise SupamigrateError(
+                raise StubFailed(
                     f"platform stub {f.name} failed: {exc.diag.sqlstate} {exc.diag.message_primary}",
+                    file=f.name,
+                    pg_error=exc,
                     hint="this is a bug in supamigrate's stub; please report it with the server version",
-                ) from None
+                ) from exc
     return True

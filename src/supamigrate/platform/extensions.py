@@ -33,7 +33,7 @@ from pglast.enums import DropBehavior, ObjectType
 from pglast.stream import RawStream
 from psycopg import sql
 
-from ..errors import SupamigrateError
+from ..errors import ExtensionUnavailable as ExtensionUnavailable  # re-exported: it lived here
 from ..migrations import MigrationSet, SqlFile
 from ..project import Project
 
@@ -143,10 +143,6 @@ _DROP_KINDS = {
     "cast": "CAST",
     "access method": "ACCESS METHOD",
 }
-
-
-class ExtensionUnavailable(SupamigrateError):
-    """A statement needs an extension this server cannot create and the project does not shim."""
 
 
 def shim_names() -> tuple[str, ...]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ...project import Project
-from ..findings import Finding, Rule
+from ..findings import Finding, Rule, at
 from ..model import SchemaState
 from ..sources import MIGRATION, MigrationListing, ParsedStatement, SourceFile
 
@@ -34,11 +34,11 @@ class Context:
     def at(self, rule: Rule, stmt: ParsedStatement, message: str, offset: int | None = None) -> Finding:
         """A finding at ``offset`` in ``stmt``'s file (the statement's first keyword by default)."""
         line, col = stmt.file.line_col(stmt.start if offset is None else offset)
-        return Finding(stmt.file.path, line, col, rule.id, message, rule.level, fix=rule.fix, span=stmt.span)
+        return at(stmt.file.path, line, col, rule.id, message, level=rule.level, fix=rule.fix, span=stmt.span)
 
     def on_file(self, rule: Rule, path: Path, message: str) -> Finding:
         """A finding about a whole file, placed on its first line."""
-        return Finding(path, 1, 1, rule.id, message, rule.level, fix=rule.fix)
+        return at(path, 1, 1, rule.id, message, level=rule.level, fix=rule.fix)
 
 
 StatementCheck = Callable[[ParsedStatement, Context], Iterable[Finding]]

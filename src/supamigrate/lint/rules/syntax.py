@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..findings import Finding, Rule
+from ..findings import Finding, Rule, at
 from ..sources import MIGRATION, SEED, ParsedStatement
 from .base import Context, Family
 
@@ -25,7 +25,7 @@ def at_end(ctx: Context) -> Iterator[Finding]:
     for source in (*ctx.migrations, *ctx.seeds):
         if source.unreadable is not None:
             loc = source.unreadable.location
-            yield Finding(loc.path, loc.line, loc.column, SYNTAX.id, source.unreadable.message, fix=SYNTAX.fix)
+            yield at(loc.path, loc.line, loc.column, SYNTAX.id, source.unreadable.message, fix=SYNTAX.fix)
 
 
 FAMILY = Family((SYNTAX,), on_statement, at_end, kinds=frozenset({MIGRATION, SEED}))
