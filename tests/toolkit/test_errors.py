@@ -64,6 +64,7 @@ EXAMPLES: list[SupamigrateError] = [
     errors.ServerError("PostgreSQL did not start", hint="install it"),
     errors.ConnectionFailed("cannot connect to postgresql://u:***@h/db"),
     errors.RemoteRefused("refusing to write", hint="--allow-remote"),
+    errors.SettingsError("environment variable SUPAMIGRATE_SEED: expected a boolean, got 'maybe'", hint="true/false"),
     ExtensionUnavailable("extension pg_net is not available", hint="shim it"),
     _stub_error(),
     MigrationError(
