@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import commands, plpgsql, preflight, report
 from .cache import Cache
@@ -23,6 +24,24 @@ from .project import Project
 from .server import sigterm_as_interrupt
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+class _Env(NamedTuple):
+    pg_bin: Path | None
+    os_user: str | None
+    run_root: Path | None
+    cache_dir: Path | None
+
+
+def _env_fallbacks() -> _Env:
+    """What the environment says where an option does not: the core reads no environment of its own."""
+    env = os.environ
+
+    def path(name: str) -> Path | None:
+        return Path(env[name]) if env.get(name) else None
+
+    os_user = env.get("SUPAMIGRATE_OS_USER")
+    return _Env(path("SUPAMIGRATE_PG_BIN"), os_user, path("TMPDIR"), path("SUPAMIGRATE_CACHE_DIR"))
 
 Subparsers = Any  # argparse's private _SubParsersAction
 
@@ -75,12 +94,16 @@ def add_check(sub: Subparsers) -> None:
 
 
 def run_check(args: argparse.Namespace) -> int:
+    env = _env_fallbacks()
     result = commands.check(
         Project.load(args.project_dir),
-        pg_bin=args.pg_bin,
+        pg_bin=args.pg_bin or env.pg_bin,
+        os_user=env.os_user,
+        run_root=env.run_root,
         statement_timeout_ms=args.statement_timeout,
         fail_on=args.fail_on,
-        cache=None if args.no_cache else Cache(),
+        cache=None if args.no_cache else Cache(env.cache_dir),
+        lint_cache_dir=env.cache_dir,
         on_progress=progress_printer(),
     )
     print(report.check_json(result) if args.format == "json" else report.check_text(result))
@@ -141,7 +164,7 @@ def add_cache(sub: Subparsers) -> None:
 
 
 def run_cache(args: argparse.Namespace) -> int:
-    cache = Cache()
+    cache = Cache(_env_fallbacks().cache_dir)
     if args.action == "clear":
         print(f"Removed {cache.clear()} cached cluster(s) from {cache.root}")
     else:
@@ -165,13 +188,16 @@ def add_dump(sub: Subparsers) -> None:
 
 def run_dump(args: argparse.Namespace) -> int:
     project = Project.load(args.project_dir)
+    env = _env_fallbacks()
     result = commands.dump(
         project,
-        pg_bin=args.pg_bin,
+        pg_bin=args.pg_bin or env.pg_bin,
+        os_user=env.os_user,
+        run_root=env.run_root,
         output=args.output,
         write=not args.check,
         statement_timeout_ms=args.statement_timeout,
-        cache=Cache(),
+        cache=Cache(env.cache_dir),
         on_progress=progress_printer(),
     )
     if args.check:
@@ -244,11 +270,14 @@ def run_lint(args: argparse.Namespace) -> int:
         print(f"supamigrate lint: error: {usage}", file=sys.stderr)
         return EXIT_USAGE
     project = Project.load(args.project_dir)
-    result = lint(project, args.paths, since=args.since, jobs=args.jobs)
+    env = _env_fallbacks()
+    result = lint(project, args.paths, since=args.since, jobs=args.jobs, cache_dir=env.cache_dir)
     if not args.plpgsql:
         print(RENDERERS[args.format](result))
         return EXIT_OK if result.ok else EXIT_FAIL
-    functions = plpgsql.check_project(project, pg_bin=args.pg_bin, schemas=args.schema)
+    functions = plpgsql.check_project(
+        project, pg_bin=args.pg_bin or env.pg_bin, os_user=env.os_user, run_root=env.run_root, schemas=args.schema
+    )
     shown = functions.shown(args.level)
     if args.format == "json":
         combined = json.loads(RENDERERS["json"](result))

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from supamigrate import cli, plpgsql
-from supamigrate.database import Server, build, connect, drop_database, unique_name
+from supamigrate.build import build_database
+from supamigrate.database import Server, connect, drop_database, unique_name
 from supamigrate.migrations import MigrationSet
 from supamigrate.project import Project
 
@@ -27,7 +28,7 @@ def line_of(path: Path, text: str) -> int:
 def report(supamigrate_server: Server) -> Iterator[plpgsql.Report]:
     project = Project.load(FIXTURE)
     name = unique_name("plpgsql")
-    build(supamigrate_server, name, project, seed=False)
+    build_database(supamigrate_server, name, project, seed=False)
     try:
         with connect(supamigrate_server.conninfo(name)) as conn:
             yield plpgsql.check_functions(conn, MigrationSet.discover(project.migrations_dir))

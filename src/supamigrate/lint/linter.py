@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from ..cache import default_root
 from ..errors import ProjectError
 from ..migrations import MIGRATION_FILE
+from ..paths import cache_root
 from ..project import Project
 from .findings import Finding, LintReport
 from .rules import FAMILIES, RULES, Context
@@ -100,13 +100,16 @@ def lint(
     jobs: int | None = None,
     sqlfluff: bool = True,
     cache: bool = True,
+    cache_dir: Path | None = None,
 ) -> LintReport:
     """Lint the project's SQL: our rules over the whole migration set, sqlfluff over each file.
 
     With ``paths``, only findings in those files (or directories) are reported, but the rules
     still read every migration (a policy's table may be created in another file). ``since`` is the
     git revision new migrations are compared with (default ``HEAD``); ``jobs`` caps sqlfluff's
-    worker processes. Suppression comments and ``[lint] disable`` in supamigrate.toml apply.
+    worker processes; sqlfluff's results are kept under ``cache_dir`` (supamigrate's cache
+    directory, which the faces resolve) unless ``cache`` is false. Suppression comments and
+    ``[lint] disable`` in supamigrate.toml apply.
     """
     disabled = _disabled(project)
     ctx = read_context(project, since=since)
@@ -124,7 +127,7 @@ def lint(
             continue
         report.findings.append(finding)
     if sqlfluff:
-        cache_dir = default_root() / "sqlfluff" if cache else None
-        report.findings.extend(run_sqlfluff_cached(files, root=project.root, jobs=jobs, cache_dir=cache_dir))
+        results = cache_root(cache_dir) / "sqlfluff" if cache else None
+        report.findings.extend(run_sqlfluff_cached(files, root=project.root, jobs=jobs, cache_dir=results))
     report.findings.sort(key=lambda f: f.sort_key)
     return report
