@@ -151,6 +151,8 @@ def project_server_settings(project: Project, mset: MigrationSet, *, database: s
     """The server options the extensions the migrations and seeds create need, for ``database``."""
     files = [*mset.migrations, *(SqlFile(p) for p in project.seed_files())]
     created = created_extensions(s.text for f in files for s in f.statements)
+    if not created:  # nothing to ask for: spares the pg_config run that finds pkglibdir
+        return ""
     return server_settings(created, database=database, pkglibdir=install.pkglibdir)
 
 
