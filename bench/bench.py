@@ -26,13 +26,13 @@ from typing import Any
 import psycopg
 from pytest_postgresql.janitor import DatabaseJanitor
 
+from supamigrate.build import BASE, ProjectDatabase, Target, build_database
 from supamigrate.cache import Cache, default_root
-from supamigrate.database import build, drop_database, unique_name
+from supamigrate.database import drop_database, unique_name
 from supamigrate.lint import lint
 from supamigrate.migrations import MigrationSet
 from supamigrate.project import Project
 from supamigrate.server import EphemeralServer, ServerOptions
-from supamigrate.templates import BaseServer, TemplateServer
 
 REPO = Path(__file__).resolve().parents[1]
 TEST_BODY = "select count(*) from public.research_sessions"
@@ -55,10 +55,10 @@ def scratch_cache() -> Iterator[Cache]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def session_start(project: Project, cache: Cache) -> tuple[float, TemplateServer]:
+def session_start(project: Project, cache: Cache) -> tuple[float, ProjectDatabase]:
     """Time from nothing to the first test's first query: server, template, test database, connection."""
     t = time.perf_counter()
-    ts = TemplateServer.start(project, cache=cache)
+    ts = ProjectDatabase.start(project, cache=cache)
     name = ts.take_spare("bench_test")
     with psycopg.connect(ts.server.conninfo(name, "postgres")) as conn:
         conn.execute(TEST_BODY).fetchone()
@@ -111,7 +111,7 @@ def per_test(fn: Callable[[], None], n: int) -> float:
 def bench_isolation(project: Project, repeat: int) -> dict[str, float]:
     """Per-test cost of each isolation flow, net of the test body itself."""
     with scratch_cache() as cache:
-        ts = TemplateServer.start(project, cache=cache)
+        ts = ProjectDatabase.start(project, cache=cache)
         try:
             server = ts.server
             test_db = ts.take_spare("bench_test")
@@ -141,7 +141,7 @@ def bench_isolation(project: Project, repeat: int) -> dict[str, float]:
                     host=host,
                     port=port,
                     dbname=dbname,
-                    template_dbname=ts.template.dbname,
+                    template_dbname=ts.database.dbname,
                 )
                 with janitor, psycopg.connect(dbname=dbname, user="postgres", host=host, port=port) as c:
                     c.execute(TEST_BODY).fetchone()
@@ -193,7 +193,8 @@ def generated_project(root: Path, count: int) -> Project:
 def bench_apply(sizes: list[int], repeat: int) -> dict[str, dict[str, float]]:
     results: dict[str, dict[str, float]] = {}
     with scratch_cache() as cache, tempfile.TemporaryDirectory() as tmp:
-        base = BaseServer.start(Project.load(REPO), cache=cache)
+        # A working database on the cached stubbed cluster, as `check` has; the timed builds copy its base.
+        base = ProjectDatabase.start(Project.load(REPO), target=Target.WORKING, cache=cache, seed=False)
         try:
             for size in sizes:
                 project = generated_project(Path(tmp) / f"p{size}", size)
@@ -202,7 +203,7 @@ def bench_apply(sizes: list[int], repeat: int) -> dict[str, dict[str, float]]:
                 for _ in range(repeat if size < 1000 else max(1, repeat // 2)):
                     name = unique_name("bench_apply")
                     t = time.perf_counter()
-                    build(base.server, name, project, migrations=mset, template="supamigrate_base", seed=False)
+                    build_database(base.server, name, project, migrations=mset, template=BASE, seed=False)
                     applies.append(time.perf_counter() - t)
                     drop_database(base.server, name)
                 row = {"apply_s": median_of(applies)}

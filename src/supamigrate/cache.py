@@ -10,49 +10,26 @@ never reused. A key may hold a few slots, so parallel workers (pytest-xdist) eac
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .server import pid_alive, ram_dir, reap_stale, usable_dir
+from .paths import cache_root
+from .server import pid_alive, reap_stale
 
 SLOTS_PER_KEY = 2
 KEYS_PER_KIND = 2  # with the slots, at most ~8 clusters of ~50 MB: they may be in RAM (/dev/shm)
 _PENDING = ".pending-"
 
 
-def default_root(cache_dir: Path | None = None) -> Path:
-    """``cache_dir`` (the setting); else ``/dev/shm/supamigrate-cache-<uid>`` (RAM); else on disk:
-    ``~/.cache/supamigrate``, or for root ``/var/tmp/supamigrate-cache-0``.
-
-    Under root the server runs as another OS user, who must be able to reach the run directories
-    kept beside the cache, and root's home is closed to other users.
-    """
-    if cache_dir is not None:
-        return cache_dir
-    ram = ram_dir()
-    if ram is not None and usable_dir(ram / f"supamigrate-cache-{os.geteuid()}"):
-        return ram / f"supamigrate-cache-{os.geteuid()}"
-    if os.geteuid() == 0:
-        return Path("/var/tmp/supamigrate-cache-0")
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "supamigrate"
-
-
-def digest(parts: Iterable[str | bytes]) -> str:
-    """A short stable hash of strings and bytes, each length-prefixed so boundaries count."""
-    h = hashlib.sha256()
-    for part in parts:
-        data = part.encode() if isinstance(part, str) else part
-        h.update(len(data).to_bytes(8, "big") + data)
-    return h.hexdigest()[:24]
+def default_root(cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """The cache directory: ``cache_dir`` if given, else the default (see ``paths.cache_root``)."""
+    return cache_root(cache_dir)
 
 
 @dataclass(frozen=True)
@@ -66,8 +43,8 @@ class Hit:
 class Cache:
     """Data directories under ``root/entries/<kind>-<key>/<slot>/{data,meta.json}``."""
 
-    def __init__(self, root: Path | None = None) -> None:
-        self.root = root or default_root()
+    def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
+        self.root = Path(root) if root else default_root()
 
     @property
     def entries(self) -> Path:

@@ -26,6 +26,7 @@ from .settings import Settings, add_cli_options, from_cli
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
+
 Subparsers = Any  # argparse's private _SubParsersAction
 
 
@@ -94,6 +95,7 @@ def run_check(args: argparse.Namespace) -> int:
         statement_timeout_ms=settings.statement_timeout_ms,
         fail_on=settings.fail_on,
         cache=cache_of(settings),
+        lint_cache_dir=settings.cache_dir,
         on_progress=progress_printer(),
         os_user=settings.os_user,
         run_root=settings.run_dir,
@@ -261,7 +263,12 @@ def run_lint(args: argparse.Namespace) -> int:
     result = lint(project, args.paths, since=args.since, jobs=args.jobs, cache_dir=settings.cache_dir)
     functions = (
         plpgsql.check_project(
-            project, pg_bin=settings.pg_bin, schemas=args.schema, os_user=settings.os_user, run_root=settings.run_dir
+            project,
+            pg_bin=settings.pg_bin,
+            schemas=args.schema,
+            os_user=settings.os_user,
+            run_root=settings.run_dir,
+            cache=cache_of(settings),
         )
         if args.plpgsql
         else None

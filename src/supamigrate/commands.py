@@ -13,18 +13,16 @@ from typing import TypeVar
 
 from . import plpgsql
 from .advisors import AdvisorSettings, run_advisors
+from .build import BuildResult, ProjectDatabase, Target, apply_project
 from .cache import Cache
-from .database import BuildResult, build, connect, drop_database, redact, require_local, unique_name
+from .database import connect, redact, require_local, unique_name
 from .dump import SNAPSHOT, dump_schema, snapshot_diff
 from .errors import ProjectError, SupamigrateError
 from .findings import FileLocation, Finding, Level, failing
 from .lint import lint
-from .migrations import ApplyResult, MigrationSet, ProgressCallback, apply_migrations, run_seed
-from .platform import apply_stub
-from .platform.extensions import ExtensionPolicy, cron_database
+from .migrations import ApplyResult, MigrationSet, ProgressCallback
 from .project import Project
-from .server import version_mismatch
-from .templates import BASE, BaseServer
+from .server import EphemeralServer, version_mismatch
 
 T = TypeVar("T")
 
@@ -61,41 +59,31 @@ def apply(
     Writes only what is pending; refuses a non-local host unless ``allow_remote``.
     """
     require_local(db_url, allow_remote=allow_remote)
-    mset = MigrationSet.discover(project.migrations_dir)
-    extensions = ExtensionPolicy.for_project(project)
     with connect(db_url) as conn:
-        if stub:
-            apply_stub(conn)
-        result = apply_migrations(
+        built = apply_project(
             conn,
-            mset,
-            statement_timeout_ms=statement_timeout_ms,
+            project,
+            stub=stub,
+            seed=seed,
             include_all=include_all,
+            statement_timeout_ms=statement_timeout_ms,
             on_progress=on_progress,
-            extensions=extensions,
         )
-        if seed:
-            result.seeded = run_seed(
-                conn,
-                project.seed_files(),
-                root=project.root,
-                statement_timeout_ms=statement_timeout_ms,
-                extensions=extensions,
-            )
-    return result
+    return built.apply
 
 
 def check(
     project: Project,
     *,
     pg_bin: Path | None = None,
+    os_user: str | None = None,
+    run_root: Path | None = None,
     statement_timeout_ms: int | None = None,
     fail_on: str = "error",
     cache: Cache | None = None,
+    lint_cache_dir: Path | None = None,
     on_progress: ProgressCallback | None = None,
     on_step: Callable[[str], None] | None = None,
-    os_user: str | None = None,
-    run_root: Path | None = None,
 ) -> CheckReport:
     """Apply everything to an ephemeral server, run the advisors and compare the schema snapshot.
 
@@ -103,14 +91,15 @@ def check(
     config.toml's, the database advisors' advice, and a stale ``supabase/schema.sql``.
 
     With a ``cache``, a stubbed empty cluster is reused between runs (initdb and stub skipped).
+    ``pg_bin``, ``os_user``, ``run_root`` and ``lint_cache_dir`` (sqlfluff's results live beneath it)
+    are where things are; None means the defaults.
     """
     report = CheckReport(project.root, fail_on=fail_on)
     started = time.perf_counter()
     # Lint first in the plan, but in parallel in time: sqlfluff works in processes of its own while
     # the server starts and the migrations apply.
     linting = ThreadPoolExecutor(max_workers=1)
-    lint_cache = cache.root if cache is not None else None
-    linted = linting.submit(_timed, lambda p: lint(p, cache_dir=lint_cache), project)
+    linted = linting.submit(_timed, lambda p: lint(p, cache_dir=lint_cache_dir), project)
     advisor_settings = AdvisorSettings.from_project(project)
     mset = MigrationSet.discover(project.migrations_dir)
     for w in mset.warnings():
@@ -119,18 +108,22 @@ def check(
         )
     if on_step:
         on_step("starting PostgreSQL")
-    dbname = unique_name("supamigrate_check")
-    base = BaseServer.start(
+    built = ProjectDatabase.start(
         project,
+        target=Target.WORKING,
+        name=unique_name("supamigrate_check"),
         pg_bin=pg_bin,
-        cache=cache,
-        cron_database=cron_database(project, mset, dbname),
         os_user=os_user,
         run_root=run_root,
+        cache=cache,
+        statement_timeout_ms=statement_timeout_ms,
+        on_progress=on_progress,
+        on_step=on_step,
     )
-    server = base.server
+    server = built.server
+    assert isinstance(server, EphemeralServer)
     try:
-        report.timings["server"] = time.perf_counter() - started
+        report.timings["server"] = built.timings["server"]
         mismatch = version_mismatch(server, project.config.major_version)
         if mismatch:
             report.findings.append(
@@ -143,16 +136,7 @@ def check(
             )
         with server.connect() as conn:
             report.server_version = str(conn.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
-        report.build = build(
-            server,
-            dbname,
-            project,
-            migrations=mset,
-            template=BASE,
-            statement_timeout_ms=statement_timeout_ms,
-            on_progress=on_progress,
-            on_step=on_step,
-        )
+        report.build = built.database
         report.timings.update(report.build.timings)
         conninfo = server.conninfo(report.build.dbname)
         t = time.perf_counter()
@@ -179,9 +163,8 @@ def check(
             if stale:
                 report.findings.append(stale)
             report.timings["snapshot"] = time.perf_counter() - t
-        drop_database(server, dbname)
     finally:
-        base.stop()
+        built.stop()
         linting.shutdown(wait=True)
     lint_report, report.timings["lint"] = linted.result()
     report.findings[:0] = [f.relative_to(project.root) for f in lint_report.findings]
@@ -244,13 +227,13 @@ def dump(
     project: Project,
     *,
     pg_bin: Path | None = None,
+    os_user: str | None = None,
+    run_root: Path | None = None,
     output: Path | None = None,
     write: bool = True,
     statement_timeout_ms: int | None = None,
     cache: Cache | None = None,
     on_progress: ProgressCallback | None = None,
-    os_user: str | None = None,
-    run_root: Path | None = None,
 ) -> DumpResult:
     """Build the project on an ephemeral server and write its schema snapshot.
 
@@ -259,23 +242,19 @@ def dump(
     """
     started = time.perf_counter()
     path = output or project.root / SNAPSHOT
-    mset = MigrationSet.discover(project.migrations_dir)
-    base = BaseServer.start(project, pg_bin=pg_bin, cache=cache, os_user=os_user, run_root=run_root)
-    try:
-        server = base.server
-        built = build(
-            server,
-            unique_name("supamigrate_dump"),
-            project,
-            migrations=mset,
-            template=BASE,
-            statement_timeout_ms=statement_timeout_ms,
-            on_progress=on_progress,
-        )
-        text = dump_schema(server.bindir, server.conninfo(built.dbname))
-        drop_database(server, built.dbname)
-    finally:
-        base.stop()
+    with ProjectDatabase.start(
+        project,
+        target=Target.WORKING,
+        name=unique_name("supamigrate_dump"),
+        pg_bin=pg_bin,
+        os_user=os_user,
+        run_root=run_root,
+        cache=cache,
+        statement_timeout_ms=statement_timeout_ms,
+        on_progress=on_progress,
+    ) as built:
+        assert isinstance(built.server, EphemeralServer)
+        text = dump_schema(built.server.bindir, built.conninfo)
     old = path.read_text(encoding="utf-8") if path.exists() else ""
     result = DumpResult(path, text, changed=old != text, diff=snapshot_diff(old, text, SNAPSHOT.as_posix()))
     if write and result.changed:

@@ -1,16 +1,15 @@
-"""Databases on a server: build one from a project (stub, migrations, seed), clone it, drop it.
+"""Databases on a server: reach it, create one (or a clone), drop it; connection strings made safe to print.
 
 A ``Server`` is anything that can hand out connection strings: the ``EphemeralServer`` this
 toolkit starts, or an ``ExternalServer`` named by a URL (a CI service container, a dev database).
-Only databases this module created are ever dropped.
+Building a project's database on one is ``build.py``'s job. Only databases this toolkit created
+are ever dropped.
 """
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from ipaddress import ip_address
 from typing import Any, Protocol
 
@@ -19,10 +18,6 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from .errors import ConnectionFailed, RemoteRefused
-from .migrations import ApplyResult, MigrationSet, ProgressCallback, apply_migrations, run_seed
-from .platform import apply_stub
-from .platform.extensions import ExtensionPolicy
-from .project import Project
 
 CONNECT_TIMEOUT_S = 10
 
@@ -111,17 +106,6 @@ class ExternalServer:
         return str(conninfo_to_dict(self.url).get("dbname") or "postgres")
 
 
-@dataclass
-class BuildResult:
-    """A database built from a project: what the stub, the migrations and the seed did."""
-
-    dbname: str
-    stubbed: bool
-    apply: ApplyResult
-    seconds: float = 0.0
-    timings: dict[str, float] = field(default_factory=dict)
-
-
 def _admin(server: Server) -> psycopg.Connection:
     return connect(server.conninfo("postgres"), autocommit=True)
 
@@ -149,53 +133,3 @@ def drop_database(server: Server, name: str) -> None:
 
 def unique_name(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:12]}"
-
-
-def build(
-    server: Server,
-    dbname: str,
-    project: Project,
-    *,
-    migrations: MigrationSet | None = None,
-    stub: bool = True,
-    seed: bool = True,
-    template: str | None = None,
-    statement_timeout_ms: int | None = None,
-    on_progress: ProgressCallback | None = None,
-    on_step: Callable[[str], None] | None = None,
-) -> BuildResult:
-    """Create ``dbname`` on ``server`` (from ``template`` if given) and apply the stub, migrations, seed.
-
-    On failure the half-built database is dropped and the error re-raised.
-    """
-    started = time.perf_counter()
-    mset = migrations if migrations is not None else MigrationSet.discover(project.migrations_dir)
-    extensions = ExtensionPolicy.for_project(project)
-    timings: dict[str, float] = {}
-    create_database(server, dbname, template=template)
-    try:
-        with connect(server.conninfo(dbname)) as conn:
-            t = time.perf_counter()
-            if on_step:
-                on_step("platform stub")
-            stubbed = apply_stub(conn) if stub else False
-            timings["stub"] = time.perf_counter() - t
-            t = time.perf_counter()
-            result = apply_migrations(
-                conn, mset, statement_timeout_ms=statement_timeout_ms, on_progress=on_progress,
-                extensions=extensions,
-            )
-            timings["migrations"] = time.perf_counter() - t
-            if seed:
-                t = time.perf_counter()
-                if on_step:
-                    on_step("seed")
-                result.seeded = run_seed(
-                    conn, project.seed_files(), root=project.root, statement_timeout_ms=statement_timeout_ms,
-                    extensions=extensions,
-                )
-                timings["seed"] = time.perf_counter() - t
-    except BaseException:
-        drop_database(server, dbname)
-        raise
-    return BuildResult(dbname, stubbed, result, time.perf_counter() - started, timings)

@@ -23,12 +23,13 @@ import pglast.parser
 import psycopg
 from psycopg import sql
 
-from .database import build, drop_database, unique_name
+from .build import ProjectDatabase, Target
+from .cache import Cache
+from .database import connect, unique_name
 from .errors import SqlLocation, SupamigrateError
 from .findings import FileLocation, Finding, Level, failing
 from .migrations import Migration, MigrationSet
 from .project import Project
-from .server import EphemeralServer, ServerOptions
 
 LEVELS = (Level.WARNING, Level.ERROR)  # the CLI's --level choices, lowest first
 PACKAGE = "postgresql-{major}-plpgsql-check"
@@ -361,22 +362,25 @@ def check_project(
     project: Project,
     *,
     pg_bin: Path | None = None,
-    schemas: Sequence[str] | None = None,
-    statement_timeout_ms: int | None = None,
     os_user: str | None = None,
     run_root: Path | None = None,
+    cache: Cache | None = None,
+    schemas: Sequence[str] | None = None,
+    statement_timeout_ms: int | None = None,
 ) -> Report:
     """Build the project (stub and migrations) on an ephemeral server and check its functions.
 
     The seed is left out: it cannot change a function. The server is gone when this returns.
     """
-    mset = MigrationSet.discover(project.migrations_dir)
-    options = ServerOptions(bindir=pg_bin, major=project.config.major_version, tmp_root=run_root, os_user=os_user)
-    with EphemeralServer(options) as server:
-        name = unique_name("supamigrate_plpgsql")
-        build(server, name, project, migrations=mset, seed=False, statement_timeout_ms=statement_timeout_ms)
-        try:
-            with server.connect(name) as conn:
-                return check_functions(conn, mset, schemas=schemas)
-        finally:
-            drop_database(server, name)
+    with ProjectDatabase.start(
+        project,
+        target=Target.WORKING,
+        name=unique_name("supamigrate_plpgsql"),
+        pg_bin=pg_bin,
+        os_user=os_user,
+        run_root=run_root,
+        cache=cache,
+        seed=False,
+        statement_timeout_ms=statement_timeout_ms,
+    ) as built, connect(built.conninfo) as conn:
+        return check_functions(conn, MigrationSet.discover(project.migrations_dir), schemas=schemas)

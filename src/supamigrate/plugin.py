@@ -21,15 +21,15 @@ import pytest
 
 from . import pgtap
 from .auth import AuthUser, create_user
+from .build import BuildResult, ProjectDatabase, Target
 from .cache import Cache
 from .callers import ActAs, Caller, acting_as
-from .database import BuildResult, Server, connect, create_database, drop_database, unique_name
+from .database import Server, connect, create_database, drop_database, unique_name
 from .errors import SupamigrateError
 from .inspect import Catalog
 from .project import Project
-from .server import EphemeralServer, find_bindir, sigterm_as_interrupt, version_mismatch
+from .server import EphemeralServer, sigterm_as_interrupt, version_mismatch
 from .settings import SETTINGS, Settings, resolve
-from .templates import TemplateServer
 
 PLUGIN_SETTINGS = tuple(s for s in SETTINGS if s.plugin)
 
@@ -112,25 +112,22 @@ def supamigrate_project(supamigrate_settings: Settings) -> Project:
 @pytest.fixture(scope="session")
 def supamigrate_templates(
     supamigrate_settings: Settings, supamigrate_project: Project
-) -> Iterator[TemplateServer]:
+) -> Iterator[ProjectDatabase]:
     """The session's server with the migrated template on it (from the cache when nothing changed)."""
     settings = supamigrate_settings
-    # As `supabase test db`: pgTAP in schema extensions, for the items of the pgTAP files.
-    wants_pgtap = bool(pgtap.test_files(supamigrate_project.root))
     try:
-        ts = TemplateServer.start(
+        ts = ProjectDatabase.start(
             supamigrate_project,
+            target=Target.TEMPLATE,
             db_url=settings.db_url,
             pg_bin=settings.pg_bin,
+            os_user=settings.os_user,
+            run_root=settings.run_dir,
             seed=settings.seed,
             statement_timeout_ms=settings.statement_timeout_ms,
             cache=Cache(settings.cache_dir) if settings.cache else None,
-            os_user=settings.os_user,
-            run_root=settings.run_dir,
-            extra_key=("pgtap", str(pgtap.available_on_disk(_bindir(settings, supamigrate_project))))
-            if wants_pgtap
-            else (),
-            prepare=pgtap.install if wants_pgtap else None,
+            # As `supabase test db`: pgTAP in schema extensions, for the items of the pgTAP files.
+            with_pgtap=bool(pgtap.test_files(supamigrate_project.root)),
         )
     except SupamigrateError as exc:
         _fail(exc)
@@ -145,22 +142,16 @@ def supamigrate_templates(
         ts.stop()
 
 
-def _bindir(settings: Settings, project: Project) -> Path:
-    if settings.db_url:
-        return Path("/nonexistent")  # an external server: nothing is cached, the key is unused
-    return find_bindir(settings.pg_bin, major=project.config.major_version)
-
-
 @pytest.fixture(scope="session")
-def supamigrate_server(supamigrate_templates: TemplateServer) -> Server:
+def supamigrate_server(supamigrate_templates: ProjectDatabase) -> Server:
     """The PostgreSQL server of the session: an ephemeral one, or the one named by --supamigrate-db-url."""
     return supamigrate_templates.server
 
 
 @pytest.fixture(scope="session")
-def supamigrate_template(supamigrate_templates: TemplateServer) -> BuildResult:
+def supamigrate_template(supamigrate_templates: ProjectDatabase) -> BuildResult:
     """The migrated template database: platform stub, migrations and seed, built once (or cached)."""
-    return supamigrate_templates.template
+    return supamigrate_templates.database
 
 
 @dataclass(frozen=True)
@@ -193,7 +184,7 @@ def _clone(server: Server, template: BuildResult, prefix: str) -> TestDatabase:
 
 
 @pytest.fixture(scope="session")
-def supamigrate_database(supamigrate_templates: TemplateServer) -> Iterator[TestDatabase]:
+def supamigrate_database(supamigrate_templates: ProjectDatabase) -> Iterator[TestDatabase]:
     """The session's database for rolled-back tests, cloned from the template."""
     supamigrate_server = supamigrate_templates.server
     database = TestDatabase(supamigrate_server, supamigrate_templates.take_spare("supamigrate_test"))

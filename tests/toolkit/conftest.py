@@ -11,7 +11,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from supamigrate.database import Server, build, connect, create_database, drop_database, unique_name
+from supamigrate.build import build_database
+from supamigrate.database import Server, connect, create_database, drop_database, unique_name
 from supamigrate.project import Project
 
 CONFIG = """project_id = "toolkit-test"
@@ -81,7 +82,7 @@ def built(supamigrate_server: Server) -> Iterator[Callable[..., str]]:
 
     def factory(project: Project, **kwargs: object) -> str:
         name = unique_name("toolkit_built")
-        build(supamigrate_server, name, project, **kwargs)  # type: ignore[arg-type]
+        build_database(supamigrate_server, name, project, **kwargs)  # type: ignore[arg-type]
         names.append(name)
         return supamigrate_server.conninfo(name)
 

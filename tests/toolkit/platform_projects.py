@@ -15,7 +15,8 @@ from typing import Any
 
 import psycopg
 
-from supamigrate.database import Server, build, connect, drop_database, unique_name
+from supamigrate.build import build_database
+from supamigrate.database import Server, connect, drop_database, unique_name
 from supamigrate.project import Project
 from supamigrate.server import EphemeralServer
 
@@ -32,7 +33,7 @@ def built(server: Server, project: str | Path) -> Iterator[str]:
     """Build an example project (a name under fixtures/projects, or a directory) and drop it after."""
     root = project if isinstance(project, Path) else PROJECTS / project
     name = unique_name(f"platform_{root.name}")
-    build(server, name, Project.load(root))
+    build_database(server, name, Project.load(root))
     try:
         yield name
     finally:

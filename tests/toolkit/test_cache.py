@@ -8,19 +8,19 @@ import subprocess
 import sys
 from pathlib import Path
 
+from supamigrate.build import ProjectDatabase
 from supamigrate.cache import Cache
 from supamigrate.cli import run
 from supamigrate.project import Project
 from supamigrate.server import leftovers
-from supamigrate.templates import TemplateServer
 
 from .conftest import ProjectFactory
 
 FIRST = {"1_a.sql": "create table public.a (id int primary key);\nalter table public.a enable row level security;\n"}
 
 
-def start(project: Project, cache: Cache) -> TemplateServer:
-    return TemplateServer.start(project, cache=cache)
+def start(project: Project, cache: Cache) -> ProjectDatabase:
+    return ProjectDatabase.start(project, cache=cache)
 
 
 def test_a_second_start_is_a_hit_and_a_changed_migration_rebuilds_once(
@@ -48,8 +48,8 @@ import sys, time
 from pathlib import Path
 from supamigrate.cache import Cache
 from supamigrate.project import Project
-from supamigrate.templates import TemplateServer
-ts = TemplateServer.start(Project.load(sys.argv[1]), cache=Cache(Path(sys.argv[2])))
+from supamigrate.build import ProjectDatabase
+ts = ProjectDatabase.start(Project.load(sys.argv[1]), cache=Cache(Path(sys.argv[2])))
 print(ts.server.run_dir, flush=True)
 time.sleep(120)
 """

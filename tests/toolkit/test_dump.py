@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from supamigrate.build import build_database
 from supamigrate.commands import stale_snapshot
-from supamigrate.database import Server, build, connect, drop_database, unique_name
+from supamigrate.database import Server, connect, drop_database, unique_name
 from supamigrate.dump import HEADER, SNAPSHOT, dump_schema, normalise, user_schemas
 from supamigrate.plugin import TestDatabase
 from supamigrate.project import Project
@@ -30,7 +31,7 @@ def snapshot(supamigrate_server: Server, supamigrate_database: TestDatabase, bin
 @pytest.fixture
 def second_build(supamigrate_server: Server, supamigrate_project: Project) -> Iterator[str]:
     name = unique_name("dump_again")
-    build(supamigrate_server, name, supamigrate_project)
+    build_database(supamigrate_server, name, supamigrate_project)
     try:
         yield name
     finally:

@@ -11,7 +11,8 @@ import pytest
 from psycopg import errors as pg
 
 from supamigrate import errors
-from supamigrate.database import Server, build, connect, create_database, drop_database, unique_name
+from supamigrate.build import build_database
+from supamigrate.database import Server, connect, create_database, drop_database, unique_name
 from supamigrate.errors import (
     ExtensionUnavailable,
     HistoryMismatch,
@@ -48,7 +49,7 @@ def round_trip(error: SupamigrateError) -> SupamigrateError:
 
 def build_error(server: Server, project: Project) -> MigrationError:
     with pytest.raises(MigrationError) as failed:
-        build(server, unique_name("errors"), project)
+        build_database(server, unique_name("errors"), project)
     return failed.value
 
 

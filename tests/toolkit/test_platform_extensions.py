@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 from psycopg import errors
 
+from supamigrate.build import build_database
 from supamigrate.commands import check
-from supamigrate.database import Server, build, connect, create_database, unique_name
+from supamigrate.database import Server, connect, create_database, unique_name
 from supamigrate.errors import MigrationError, ProjectError
-from supamigrate.platform.extensions import SHIMS
+from supamigrate.platform.extensions import SHIMS, server_settings
 from supamigrate.project import Project
-from supamigrate.server import EphemeralServer, ServerOptions
+from supamigrate.server import EphemeralServer, PgInstall, ServerOptions
 
 from .platform_projects import PROJECTS, act_as, app_conninfo, built, copy_project, session, user_claims
 
@@ -361,7 +362,7 @@ def test_the_missing_extension_applies_once_shimmed(supamigrate_server: Server, 
 def test_unknown_shim_names_are_a_project_error(supamigrate_server: Server, tmp_path: Path) -> None:
     root = copy_project("profiles", tmp_path, toml='[platform]\nshims = ["pg_net", "timescaledb"]\n')
     with pytest.raises(ProjectError, match="timescaledb") as failed:
-        build(supamigrate_server, unique_name("x"), Project.load(root))
+        build_database(supamigrate_server, unique_name("x"), Project.load(root))
     assert failed.value.hint is not None and "pg_net" in failed.value.hint
 
 
@@ -370,8 +371,9 @@ def test_unknown_shim_names_are_a_project_error(supamigrate_server: Server, tmp_
 
 def test_real_pg_cron_lives_in_the_database_the_server_was_started_for(tmp_path: Path) -> None:
     name = unique_name("cron")
-    with EphemeralServer(ServerOptions(cron_database=name)) as server:
-        build(server, name, Project.load(PROJECTS / "pg_cron_real"))
+    settings = server_settings({"pg_cron"}, database=name, pkglibdir=PgInstall.find().pkglibdir)
+    with EphemeralServer(ServerOptions(extra_settings=settings)) as server:
+        build_database(server, name, Project.load(PROJECTS / "pg_cron_real"))
         create_database(server, "clone", template=name)
         with connect(app_conninfo(server, "clone")) as conn:
             real = conn.execute("select extversion from pg_extension where extname = 'pg_cron'").fetchone()

@@ -18,7 +18,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from supamigrate.database import Server, build, connect, drop_database, unique_name
+from supamigrate.build import build_database
+from supamigrate.database import Server, connect, drop_database, unique_name
 from supamigrate.platform.facts import diff_facts, read_facts
 from supamigrate.project import Project
 
@@ -92,7 +93,7 @@ def stub_only(supamigrate_server: Server, tmp_path_factory: pytest.TempPathFacto
     root = tmp_path_factory.mktemp("empty-project")
     (root / "supabase").mkdir()
     name = unique_name("fidelity")
-    build(supamigrate_server, name, Project.load(root))
+    build_database(supamigrate_server, name, Project.load(root))
     try:
         yield supamigrate_server.conninfo(name)
     finally:

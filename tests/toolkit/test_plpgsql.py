@@ -10,7 +10,8 @@ import pytest
 
 from supamigrate import cli, plpgsql
 from supamigrate import report as render
-from supamigrate.database import Server, build, connect, drop_database, unique_name
+from supamigrate.build import build_database
+from supamigrate.database import Server, connect, drop_database, unique_name
 from supamigrate.findings import FileLocation, Finding
 from supamigrate.lint import lint
 from supamigrate.migrations import MigrationSet
@@ -31,7 +32,7 @@ def line_of(path: Path, text: str) -> int:
 def report(supamigrate_server: Server) -> Iterator[plpgsql.Report]:
     project = Project.load(FIXTURE)
     name = unique_name("plpgsql")
-    build(supamigrate_server, name, project, seed=False)
+    build_database(supamigrate_server, name, project, seed=False)
     try:
         with connect(supamigrate_server.conninfo(name)) as conn:
             yield plpgsql.check_functions(conn, MigrationSet.discover(project.migrations_dir))

@@ -7,7 +7,8 @@ from collections.abc import Callable
 import psycopg
 import pytest
 
-from supamigrate.database import Server, build, drop_database, unique_name
+from supamigrate.build import build_database
+from supamigrate.database import Server, drop_database, unique_name
 from supamigrate.errors import MigrationError, ProjectError
 from supamigrate.migrations import MigrationSet, apply_migrations
 
@@ -18,7 +19,7 @@ GOOD = "create table public.a (id int primary key);\n"
 
 def build_error(server: Server, project) -> MigrationError:  # type: ignore[no-untyped-def]
     with pytest.raises(MigrationError) as exc:
-        build(server, unique_name("broken"), project)
+        build_database(server, unique_name("broken"), project)
     return exc.value
 
 
@@ -203,7 +204,7 @@ def test_failing_seed_reports_its_line_and_leaves_nothing(
     )
     name = unique_name("seedfail")
     with pytest.raises(MigrationError) as exc:
-        build(supamigrate_server, name, project)
+        build_database(supamigrate_server, name, project)
     assert (exc.value.path.name, exc.value.line, exc.value.sqlstate) == ("seed.sql", 2, "23502")
     with psycopg.connect(supamigrate_server.conninfo("postgres")) as conn:
         assert conn.execute("select count(*) from pg_database where datname = %s", (name,)).fetchone() == (0,)

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from ..cache import default_root
 from ..migrations import MIGRATION_FILE
+from ..paths import cache_root
 from ..project import Project
 from .findings import Finding, LintReport, file_of
 from .rules import FAMILIES, RULES, Context
@@ -117,7 +117,7 @@ def lint(
             continue
         report.findings.append(finding)
     if sqlfluff:
-        sqlfluff_cache = default_root(cache_dir) / "sqlfluff" if cache else None
-        report.findings.extend(run_sqlfluff_cached(files, root=project.root, jobs=jobs, cache_dir=sqlfluff_cache))
+        results = cache_root(cache_dir) / "sqlfluff" if cache else None
+        report.findings.extend(run_sqlfluff_cached(files, root=project.root, jobs=jobs, cache_dir=results))
     report.findings.sort(key=lambda f: f.sort_key)
     return report

@@ -23,7 +23,7 @@ import sqlfluff
 from sqlfluff.core import FluffConfig, Linter, SQLBaseError
 
 from .. import __version__
-from ..cache import digest
+from ..digest import digest
 from ..findings import Finding, Level
 from .findings import at, file_of
 

@@ -13,14 +13,14 @@ in its place:
 - anything else: ``ExtensionUnavailable``, naming the extension and how to install or shim it.
 
 pg_cron is special: its library must be preloaded and it can only be created in the database named
-by ``cron.database_name``. ``cron_settings`` gives the server options that make the database a
+by ``cron.database_name``. ``server_settings`` gives the server options that make the database a
 project is built in that database; elsewhere a shimmed pg_cron falls back to the shim.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -34,7 +34,6 @@ from pglast.stream import RawStream
 from psycopg import sql
 
 from ..errors import ExtensionUnavailable as ExtensionUnavailable  # re-exported: it lived here
-from ..migrations import MigrationSet, SqlFile
 from ..project import Project
 
 SHIM_SCHEMA = "supamigrate"
@@ -178,26 +177,19 @@ def _parse(text: str) -> Any:
     return stmts[0].stmt if len(stmts) == 1 else None
 
 
-def pg_cron_library(pkglibdir: Path) -> bool:
-    """Whether the server whose libraries live in ``pkglibdir`` has pg_cron installed."""
-    return (pkglibdir / "pg_cron.so").exists()
+def server_settings(created: Collection[str], *, database: str, pkglibdir: Path) -> str:
+    """Server options (``-c name=value ...``) that the extensions in ``created`` need, or "".
 
-
-def cron_settings(database: str) -> str:
-    """Server options that let ``database`` (and clones of it) hold the real pg_cron.
-
-    pg_cron is preloaded and its metadata database is the one the project is built in; clones
-    copy the extension with it. Background workers are turned off, so pg_cron's launcher never
-    connects: it would keep the template from being cloned, and in tests no job should fire.
+    ``database`` is where the project is built (clones of it copy what it holds) and ``pkglibdir``
+    where the server loads libraries from. Today only pg_cron needs any, and only when its library
+    is installed (else the shim or a clear error takes over): it is preloaded, with its metadata
+    database the one the project is built in. Background workers are turned off, so pg_cron's
+    launcher never connects: it would keep the template from being cloned, and in tests no job
+    should fire.
     """
+    if "pg_cron" not in created or not (pkglibdir / "pg_cron.so").exists():
+        return ""
     return f"-c shared_preload_libraries=pg_cron -c cron.database_name={database} -c max_worker_processes=0"
-
-
-def cron_database(project: Project, mset: MigrationSet, dbname: str) -> str | None:
-    """``dbname`` when the project's migrations or seeds create pg_cron (the server preloads it there)."""
-    files = [*mset.migrations, *(SqlFile(p) for p in project.seed_files())]
-    wanted = created_extensions(s.text for f in files for s in f.statements)
-    return dbname if "pg_cron" in wanted else None
 
 
 @dataclass(frozen=True)

@@ -1,28 +1,23 @@
-"""An ephemeral PostgreSQL server, started through pytest-postgresql's process machinery.
+"""The ephemeral PostgreSQL server, started through pytest-postgresql's process machinery.
 
 ``initdb`` and ``pg_ctl`` refuse to run as root, so under root every server command runs as an
 unprivileged OS user (``postgres`` where it exists) through ``runuser``, and the data directory is
 handed to that user. The server listens on 127.0.0.1 and on a unix socket in its own run
 directory, is tuned for tests (no fsync), and is stopped and deleted by ``stop()``, at interpreter
-exit, or by the next run when a killed one left it behind (``reap_stale``).
+exit, or by the next run when a killed one left it behind (``reap_stale``). It knows nothing of the
+platform: settings an extension needs (pg_cron's preload) come in ``ServerOptions.extra_settings``.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
-import grp
-import json
 import os
-import pwd
-import re
 import shutil
-import signal
 import socket
 import stat
 import subprocess
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,8 +30,18 @@ from mirakuru.exceptions import AlreadyRunning, ProcessExitedWithError, TimeoutE
 from packaging.version import Version
 from pytest_postgresql.executors import PostgreSQLExecutor
 
-from .errors import ServerError
-from .platform.extensions import cron_settings, pg_cron_library
+from ..errors import ServerError
+from .binaries import PgInstall
+from .osuser import OS_USER_VARIABLE, command_prefix, hand_over, server_os_user, traversable
+from .rundirs import (
+    RUN_PREFIX,
+    RUN_ROOT_VARIABLE,
+    STARTED_RUN_DIRS,
+    default_run_root,
+    kill_postmaster,
+    reap_stale,
+    write_owner,
+)
 
 # mirakuru kills, at interpreter exit, every process whose `mirakuru_uuid` contains this process's
 # pid as a *substring* (mirakuru.base_env.processes_with_env). With pids wrapping at 32768 and the
@@ -44,15 +49,7 @@ from .platform.extensions import cron_settings, pg_cron_library
 # an xdist worker) could SIGKILL an unrelated live server. Our own stop() and reap_stale() clean up.
 atexit.unregister(mirakuru.base.cleanup_subprocesses)
 
-RUN_PREFIX = "supamigrate-"
-# Every run directory this process made, so a test session can prove none outlived it.
-STARTED_RUN_DIRS: list[Path] = []
-OWNER_FILE = "owner.json"
 SUPERUSER = "supabase_admin"
-PACKAGE_HINT = (
-    "install the PostgreSQL server: `apt-get install postgresql-{major} postgresql-contrib` "
-    "(Debian/Ubuntu), or point SUPAMIGRATE_PG_BIN / --pg-bin at the directory holding pg_ctl"
-)
 # Durability is worthless for a database that lives as long as a test run.
 TEST_SETTINGS = (
     "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c jit=off"
@@ -65,112 +62,6 @@ TEST_SETTINGS = (
     # outside its run directory (posix segments would stay in /dev/shm).
     " -c dynamic_shared_memory_type=mmap"
 )
-_BINARIES = ("pg_ctl", "initdb", "postgres")
-
-
-def ram_dir() -> Path | None:
-    """``/dev/shm`` when it is a writable RAM file system with room (2 GB free), else None.
-
-    A throwaway cluster needs no durability, and on a busy disk initdb alone takes twice as long.
-    """
-    shm = Path("/dev/shm")
-    try:
-        st = os.statvfs(shm)
-    except OSError:
-        return None
-    if not os.access(shm, os.W_OK | os.X_OK) or st.f_bavail * st.f_frsize < 2 << 30:
-        return None
-    return shm
-
-
-def usable_dir(path: Path) -> bool:
-    """Ours or not there yet: in a world-writable place, another user's directory is never used."""
-    try:
-        return path.lstat().st_uid == os.geteuid() and path.is_dir() and not path.is_symlink()
-    except FileNotFoundError:
-        return True
-
-
-def default_run_root() -> Path:
-    """Where run directories go without the cache and without a ``run_dir`` setting: RAM, else the temp dir."""
-    ram = ram_dir()
-    if ram is not None:
-        runs = ram / f"supamigrate-runs-{os.geteuid()}"
-        if usable_dir(runs):
-            runs.mkdir(mode=0o711, exist_ok=True)
-            runs.chmod(0o711)  # under root, the server's OS user passes through it
-            return runs
-    return Path(tempfile.gettempdir())
-
-
-def find_bindir(explicit: str | os.PathLike[str] | None = None, *, major: int | None = None) -> Path:
-    """The directory holding pg_ctl, initdb and postgres.
-
-    Looked for in order: ``explicit`` (a directory or the pg_ctl path; the ``pg_bin`` setting),
-    ``/usr/lib/postgresql/<major>/bin``, pg_ctl on PATH, ``pg_config --bindir``, then the newest
-    ``/usr/lib/postgresql/*/bin``.
-    """
-    tried: list[str] = []
-
-    def usable(d: Path) -> bool:
-        tried.append(str(d))
-        return all(os.access(d / b, os.X_OK) for b in _BINARIES)
-
-    given = explicit
-    if given:
-        d = Path(given)
-        d = d.parent if d.is_file() else d
-        if usable(d):
-            return d
-        raise ServerError(
-            f"no PostgreSQL server binaries (pg_ctl, initdb, postgres) in {d}",
-            hint=PACKAGE_HINT.format(major=major or 15),
-        )
-    candidates: list[Path] = []
-    if major is not None:
-        candidates.append(Path(f"/usr/lib/postgresql/{major}/bin"))
-    on_path = shutil.which("pg_ctl")
-    if on_path:
-        candidates.append(Path(on_path).resolve().parent)
-    pg_config = shutil.which("pg_config")
-    if pg_config:
-        with contextlib.suppress(OSError, subprocess.SubprocessError):
-            out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, timeout=10)
-            if out.returncode == 0 and out.stdout.strip():
-                candidates.append(Path(out.stdout.strip()))
-    versioned = sorted(
-        Path("/usr/lib/postgresql").glob("*/bin"),
-        key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
-        reverse=True,
-    )
-    candidates.extend(versioned)
-    for d in candidates:
-        if usable(d):
-            return d
-    raise ServerError(
-        f"PostgreSQL server binaries not found (looked in: {', '.join(tried) or 'PATH'})",
-        hint=PACKAGE_HINT.format(major=major or 15),
-    )
-
-
-def pkglibdir(bindir: Path) -> Path:
-    """Where the server in ``bindir`` loads extension libraries from (``pg_config --pkglibdir``)."""
-    pg_config = bindir / "pg_config"
-    if os.access(pg_config, os.X_OK):
-        with contextlib.suppress(OSError, subprocess.SubprocessError):
-            out = subprocess.run([str(pg_config), "--pkglibdir"], capture_output=True, text=True, timeout=10)
-            if out.returncode == 0 and out.stdout.strip():
-                return Path(out.stdout.strip())
-    return bindir.parent / "lib"
-
-
-def server_version(bindir: Path) -> tuple[int, str]:
-    """Major version and full ``postgres --version`` line of the server binaries in ``bindir``."""
-    out = subprocess.run([str(bindir / "postgres"), "--version"], capture_output=True, text=True, timeout=30)
-    m = re.search(r"(\d+)(?:\.\d+)?", out.stdout)
-    if out.returncode != 0 or not m:
-        raise ServerError(f"could not read the version of {bindir / 'postgres'}: {out.stderr.strip()}")
-    return int(m.group(1)), out.stdout.strip()
 
 
 def version_mismatch(server: EphemeralServer, expected_major: int) -> str | None:
@@ -190,25 +81,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _server_os_user(name: str | None = None) -> pwd.struct_passwd | None:
-    """The unprivileged user server processes run as when we are root (None when we are not).
-
-    ``name`` is the ``os_user`` setting; without it ``postgres``, else ``nobody``.
-    """
-    if os.geteuid() != 0:
-        return None
-    for candidate in [name] if name else ["postgres", "nobody"]:
-        with contextlib.suppress(KeyError):
-            return pwd.getpwnam(candidate)
-    raise ServerError(
-        f"running as root, and OS user {name or 'postgres'} does not exist to run the server as",
-        hint="create it (`useradd --system postgres`) or set SUPAMIGRATE_OS_USER to an unprivileged user",
-    )
-
-
 @dataclass(frozen=True)
 class ServerOptions:
-    """How to start an ephemeral server. Every field has a sensible default."""
+    """How to start an ephemeral server. Every field has a sensible default.
+
+    ``install`` (found once, e.g. by the build) wins over ``bindir``/``major``. ``tmp_root`` is where
+    the run directory goes (default: RAM or the temp directory); ``os_user`` is who the server runs
+    as under root (default ``postgres``); ``extra_settings`` are more ``-c name=value`` options.
+    """
 
     bindir: Path | None = None
     major: int | None = None
@@ -218,8 +98,7 @@ class ServerOptions:
     superuser: str = SUPERUSER
     extra_settings: str = ""
     start_timeout: int = 60
-    # The database that may hold the real pg_cron (its library is preloaded for it) when installed.
-    cron_database: str | None = None
+    install: PgInstall | None = None
 
 
 class _Executor(PostgreSQLExecutor):
@@ -271,14 +150,15 @@ class EphemeralServer:
 
     def __init__(self, options: ServerOptions | None = None) -> None:
         self.options = options or ServerOptions()
-        self.bindir = find_bindir(self.options.bindir, major=self.options.major)
-        self.os_user = _server_os_user(self.options.os_user)
+        self.install = self.options.install or PgInstall.find(self.options.bindir, major=self.options.major)
+        self.bindir = self.install.bindir
+        self.os_user = server_os_user(self.options.os_user)
         self.superuser = self.options.superuser
         self.run_dir: Path | None = None
         self._socket_dir: Path | None = None
         self.port: int = 0
         self._executor: _Executor | None = None
-        self.major, self.version_line = server_version(self.bindir)
+        self.major, self.version_line = self.install.major, self.install.version_line
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -287,10 +167,11 @@ class EphemeralServer:
         if self._executor is not None:
             return self
         root = self.options.tmp_root or default_run_root()
-        if self.os_user is not None and root.is_dir() and not _traversable(root, self.os_user):
+        if self.os_user is not None and root.is_dir() and not traversable(root, self.os_user):
             raise ServerError(
                 f"the server runs as OS user {self.os_user.pw_name}, who cannot reach {root}",
-                hint="use a directory every user can traverse (TMPDIR=/tmp or /var/tmp), or set SUPAMIGRATE_OS_USER",
+                hint=f"use a directory every user can traverse ({RUN_ROOT_VARIABLE}=/tmp or /var/tmp),"
+                f" or set {OS_USER_VARIABLE}",
             )
         for place in {root, Path("/tmp")}:  # /tmp: the short socket directories of deep run directories
             reap_stale(place)
@@ -299,7 +180,7 @@ class EphemeralServer:
         except OSError as exc:
             raise ServerError(
                 f"cannot create a run directory in {root}: {exc.strerror}",
-                hint="free disk space there or set SUPAMIGRATE_RUN_DIR to a writable directory",
+                hint=f"free disk space there or set {RUN_ROOT_VARIABLE} to a writable directory",
             ) from None
         STARTED_RUN_DIRS.append(self.run_dir)
         atexit.register(self.stop)
@@ -316,15 +197,12 @@ class EphemeralServer:
 
     def _prepare_run_dir(self) -> None:
         assert self.run_dir is not None
-        (self.run_dir / OWNER_FILE).write_text(
-            json.dumps({"pid": os.getpid(), "uid": os.getuid(), "started": time.time()})
-        )
+        write_owner(self.run_dir, started=time.time())
         if self.os_user is not None:
             # The server runs as another OS user: it must own what it writes to. An adopted data
             # directory already belongs to it (it was made by the same user), so only fix the rest.
             uid, gid = self.os_user.pw_uid, self.os_user.pw_gid
-            self.run_dir.chmod(0o755)
-            os.lchown(self.run_dir, uid, gid)
+            hand_over(self.run_dir, self.os_user)
             if self.datadir.exists() and self.datadir.stat().st_uid != uid:
                 for path in [self.datadir, *self.datadir.rglob("*")]:
                     os.lchown(path, uid, gid)
@@ -336,16 +214,9 @@ class EphemeralServer:
             return
         self._socket_dir = Path(tempfile.mkdtemp(prefix=RUN_PREFIX + "sock-", dir="/tmp"))
         STARTED_RUN_DIRS.append(self._socket_dir)
-        (self._socket_dir / OWNER_FILE).write_text(json.dumps({"pid": os.getpid(), "uid": os.getuid()}))
+        write_owner(self._socket_dir)
         if self.os_user is not None:
-            self._socket_dir.chmod(0o755)
-            os.lchown(self._socket_dir, self.os_user.pw_uid, self.os_user.pw_gid)
-
-    def _command_prefix(self) -> list[str]:
-        if self.os_user is None:
-            return []
-        runuser = shutil.which("runuser") or "/usr/sbin/runuser"
-        return [runuser, "-u", self.os_user.pw_name, "--"]
+            hand_over(self._socket_dir, self.os_user)
 
     def _pg_ctl(self) -> str:
         """pg_ctl, or under root a wrapper that runs it as the server's OS user."""
@@ -353,7 +224,7 @@ class EphemeralServer:
             return str(self.bindir / "pg_ctl")
         assert self.run_dir is not None
         wrapper = self.run_dir / "pg_ctl"
-        prefix = " ".join(f"'{p}'" for p in self._command_prefix())
+        prefix = " ".join(f"'{p}'" for p in command_prefix(self.os_user))
         wrapper.write_text(f"#!/bin/sh\ncd / && exec {prefix} '{self.bindir / 'pg_ctl'}' \"$@\"\n")
         wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
         return str(wrapper)
@@ -366,7 +237,7 @@ class EphemeralServer:
         for _attempt in range(1 if fixed else 5):
             self.port = fixed or free_port()
             executor = _Executor(
-                initdb=[*self._command_prefix(), str(self.bindir / "initdb")],
+                initdb=[*command_prefix(self.os_user), str(self.bindir / "initdb")],
                 major=self.major,
                 executable=pg_ctl,
                 host="127.0.0.1",
@@ -383,7 +254,7 @@ class EphemeralServer:
                 user=self.superuser,
                 timeout=self.options.start_timeout,
                 postgres_options=" ".join(
-                    s for s in (TEST_SETTINGS, self._cron_settings(), self.options.extra_settings) if s
+                    s for s in (TEST_SETTINGS, self.options.extra_settings) if s
                 ),
             )
             try:
@@ -421,11 +292,6 @@ class EphemeralServer:
                     raise ServerError(f"PostgreSQL did not accept connections: {exc}") from None
                 time.sleep(0.005)
 
-    def _cron_settings(self) -> str:
-        if self.options.cron_database is None or not pg_cron_library(pkglibdir(self.bindir)):
-            return ""
-        return cron_settings(self.options.cron_database)
-
     def _stop_quietly(self, executor: _Executor) -> None:
         with contextlib.suppress(Exception):
             executor.stop()
@@ -442,10 +308,10 @@ class EphemeralServer:
                 executor.stop()
                 clean = not (self.datadir / "postmaster.pid").exists()
             except Exception:
-                _kill_postmaster(self.datadir)
+                kill_postmaster(self.datadir)
         if self.run_dir is not None:
             if executor is None:
-                _kill_postmaster(self.datadir)
+                kill_postmaster(self.datadir)
             elif clean and salvage is not None:
                 with contextlib.suppress(OSError):
                     salvage(self.datadir)
@@ -503,111 +369,3 @@ class EphemeralServer:
             return "\n".join(self.logfile.read_text(errors="replace").splitlines()[-lines:])
         except (OSError, AssertionError):
             return ""
-
-
-def _traversable(path: Path, user: pwd.struct_passwd) -> bool:
-    """Whether ``user`` may pass through every directory from / down to ``path``."""
-    groups = {user.pw_gid, *(g.gr_gid for g in grp.getgrall() if user.pw_name in g.gr_mem)}
-    for d in [path.resolve(), *path.resolve().parents]:
-        st = d.stat()
-        if st.st_uid == user.pw_uid:
-            bit = stat.S_IXUSR
-        elif st.st_gid in groups:
-            bit = stat.S_IXGRP
-        else:
-            bit = stat.S_IXOTH
-        if not st.st_mode & bit:
-            return False
-    return True
-
-
-def sigterm_as_interrupt() -> Callable[[], None]:
-    """Make SIGTERM unwind like Ctrl-C, so servers are stopped; returns a function that undoes it.
-
-    Python's default for SIGTERM exits without running cleanup, and CI time-outs and process
-    managers send SIGTERM. A handler someone else installed is left alone.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        return lambda: None
-    previous = signal.getsignal(signal.SIGTERM)
-    if previous is not signal.SIG_DFL:
-        return lambda: None
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt(f"terminated by signal {signum}")
-
-    signal.signal(signal.SIGTERM, interrupt)
-
-    def restore() -> None:
-        signal.signal(signal.SIGTERM, previous)
-
-    return restore
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _kill_postmaster(datadir: Path) -> None:
-    """Immediate shutdown of a server by its postmaster.pid, waiting for it to go.
-
-    Only a process that is a postgres server of ``datadir`` is signalled: the pid in a stale
-    postmaster.pid may since belong to anything else.
-    """
-    try:
-        pid = int((datadir / "postmaster.pid").read_text().split("\n", 1)[0])
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except (OSError, ValueError):
-        return
-    if pid <= 1 or not cmdline or Path(cmdline[0].decode(errors="replace")).name not in ("postgres", "postmaster"):
-        return
-    if str(datadir).encode() not in cmdline and str(datadir.resolve()).encode() not in cmdline:
-        return
-    for sig in (signal.SIGQUIT, signal.SIGKILL):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, sig)
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and pid_alive(pid):
-            time.sleep(0.02)
-        if not pid_alive(pid):
-            return
-
-
-def leftovers(run_dirs: list[Path]) -> list[str]:
-    """Run directories that still exist and postgres processes still serving any of them."""
-    found = [f"directory {d}" for d in run_dirs if d.exists()]
-    for proc in Path("/proc").glob("[0-9]*"):
-        try:
-            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if "postgres" in cmdline and any(str(d) in cmdline for d in run_dirs):
-            found.append(f"process {proc.name}: {cmdline.strip()}")
-    return found
-
-
-def reap_stale(root: Path) -> list[Path]:
-    """Stop servers and delete run directories left by runs of this OS user that died.
-
-    A run directory is stale when the process that created it no longer exists (a ``kill -9``
-    or a crash). Returns the directories removed.
-    """
-    removed: list[Path] = []
-    for run_dir in root.glob(f"{RUN_PREFIX}*"):
-        owner = run_dir / OWNER_FILE
-        try:
-            info = json.loads(owner.read_text())
-        except (OSError, ValueError):
-            continue
-        if info.get("uid") != os.getuid() or pid_alive(int(info.get("pid", 0))):
-            continue
-        _kill_postmaster(run_dir / "data")
-        shutil.rmtree(run_dir, ignore_errors=True)
-        removed.append(run_dir)
-    return removed

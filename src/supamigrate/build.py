@@ -1,0 +1,431 @@
+"""The one path that builds a project's database: server → platform stub → migrations → seed → template.
+
+Every command that needs the project's schema on a server walks it: ``check``, ``dump`` and
+``lint --plpgsql`` build a working database (``WORKING``), the pytest plugin and pgTAP a sealed
+template that tests get clones of (``TEMPLATE``), and ``apply`` runs the same steps on a database
+it is given (``apply_project``).
+
+The server is an ephemeral one, started with whatever settings the project's extensions need
+(the platform layer says which: pg_cron's preload), or an external one named by a URL. An
+ephemeral cluster is cached between runs, keyed by a hash of everything that shapes it: the
+toolkit, the server version, the platform stub, config.toml, supamigrate.toml, the migrations and
+the seed. A template hit skips initdb and the migration replay; a working database is built on a
+cached stubbed cluster (CREATE DATABASE ... TEMPLATE supamigrate_base skips the stub). Any change to
+those files rebuilds once.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from . import __version__, pgtap
+from .cache import Cache, Hit
+from .database import ExternalServer, Server, connect, create_database, drop_database, unique_name
+from .digest import digest
+from .errors import SupamigrateError
+from .migrations import ApplyResult, MigrationSet, ProgressCallback, SqlFile, apply_migrations, run_seed
+from .platform import apply_stub, stub_digest
+from .platform.extensions import ExtensionPolicy, created_extensions, server_settings
+from .project import TOOL_CONFIG, Project
+from .server import EphemeralServer, PgInstall, ServerOptions
+
+TEMPLATE = "supamigrate_template"
+BASE = "supamigrate_base"
+# A clone of the template kept ready in the cached cluster, so a warm start needs no CREATE DATABASE.
+SPARE = "supamigrate_spare"
+
+StepCallback = Callable[[str], None]
+
+
+class Target(Enum):
+    """What the build leaves on the server."""
+
+    TEMPLATE = "template"  # a sealed template that tests clone (the plugin, pgTAP)
+    WORKING = "working"  # a database to work in, dropped on stop (check, dump, lint --plpgsql)
+
+
+@dataclass
+class BuildResult:
+    """A database built from a project: what the stub, the migrations and the seed did."""
+
+    dbname: str
+    stubbed: bool
+    apply: ApplyResult
+    seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+# -- the steps, on one connection ------------------------------------------------------------------
+
+
+def apply_project(
+    conn: psycopg.Connection,
+    project: Project,
+    *,
+    migrations: MigrationSet | None = None,
+    stub: bool = True,
+    seed: bool = True,
+    include_all: bool = False,
+    statement_timeout_ms: int | None = None,
+    on_progress: ProgressCallback | None = None,
+    on_step: StepCallback | None = None,
+) -> BuildResult:
+    """Apply the platform stub (if missing), the pending migrations and the pending seeds on ``conn``."""
+    started = time.perf_counter()
+    mset = migrations if migrations is not None else MigrationSet.discover(project.migrations_dir)
+    extensions = ExtensionPolicy.for_project(project)
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    if on_step:
+        on_step("platform stub")
+    stubbed = apply_stub(conn) if stub else False
+    timings["stub"] = time.perf_counter() - t
+    t = time.perf_counter()
+    result = apply_migrations(
+        conn,
+        mset,
+        statement_timeout_ms=statement_timeout_ms,
+        include_all=include_all,
+        on_progress=on_progress,
+        extensions=extensions,
+    )
+    timings["migrations"] = time.perf_counter() - t
+    if seed:
+        t = time.perf_counter()
+        if on_step:
+            on_step("seed")
+        result.seeded = run_seed(
+            conn, project.seed_files(), root=project.root, statement_timeout_ms=statement_timeout_ms,
+            extensions=extensions,
+        )
+        timings["seed"] = time.perf_counter() - t
+    return BuildResult(str(conn.info.dbname), stubbed, result, time.perf_counter() - started, timings)
+
+
+def build_database(
+    server: Server,
+    dbname: str,
+    project: Project,
+    *,
+    migrations: MigrationSet | None = None,
+    stub: bool = True,
+    seed: bool = True,
+    template: str | None = None,
+    statement_timeout_ms: int | None = None,
+    on_progress: ProgressCallback | None = None,
+    on_step: StepCallback | None = None,
+) -> BuildResult:
+    """Create ``dbname`` on ``server`` (from ``template`` if given) and apply the stub, migrations, seed.
+
+    On failure the half-built database is dropped and the error re-raised.
+    """
+    started = time.perf_counter()
+    create_database(server, dbname, template=template)
+    try:
+        with connect(server.conninfo(dbname)) as conn:
+            result = apply_project(
+                conn, project, migrations=migrations, stub=stub, seed=seed,
+                statement_timeout_ms=statement_timeout_ms, on_progress=on_progress, on_step=on_step,
+            )
+    except BaseException:
+        drop_database(server, dbname)
+        raise
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+# -- what shapes a server ------------------------------------------------------------------------
+
+
+def project_server_settings(project: Project, mset: MigrationSet, *, database: str, install: PgInstall) -> str:
+    """The server options the extensions the migrations and seeds create need, for ``database``."""
+    files = [*mset.migrations, *(SqlFile(p) for p in project.seed_files())]
+    created = created_extensions(s.text for f in files for s in f.statements)
+    if not created:  # nothing to ask for: spares the pg_config run that finds pkglibdir
+        return ""
+    return server_settings(created, database=database, pkglibdir=install.pkglibdir)
+
+
+def _file_parts(root: Path, paths: Iterable[Path]) -> list[str | bytes]:
+    parts: list[str | bytes] = []
+    for p in paths:
+        parts.append(p.resolve().relative_to(root).as_posix() if p.is_relative_to(root) else str(p))
+        parts.append(p.read_bytes() if p.is_file() else b"<missing>")
+    return parts
+
+
+def base_key(install: PgInstall, project: Project) -> str:
+    """What shapes a stubbed, empty cluster: toolkit, server build, stub, toolkit settings."""
+    return digest(
+        [__version__, install.version_line, stub_digest(), *_file_parts(project.root, [project.root / TOOL_CONFIG])]
+    )
+
+
+def template_key(
+    install: PgInstall, project: Project, mset: MigrationSet, *, seed: bool, extra: Iterable[str] = ()
+) -> str:
+    """What shapes the migrated template: the base, config.toml, the migrations, the seed files."""
+    files = [project.supabase_dir / "config.toml", *(m.path for m in mset.migrations)]
+    if seed:
+        files.extend(project.seed_files())
+    return digest([base_key(install, project), str(seed), *extra, *_file_parts(project.root, files)])
+
+
+def _meta(result: BuildResult) -> dict[str, Any]:
+    return {
+        "dbname": result.dbname,
+        "stubbed": result.stubbed,
+        "applied": [m.filename for m in result.apply.applied],
+        "seeded": [str(p) for p in result.apply.seeded],
+        "warnings": result.apply.warnings,
+        "timings": result.timings,
+        "seconds": result.seconds,
+    }
+
+
+def _from_meta(meta: dict[str, Any], mset: MigrationSet) -> BuildResult:
+    applied = set(meta.get("applied", []))
+    apply = ApplyResult(
+        applied=[m for m in mset.migrations if m.filename in applied],
+        seeded=[Path(p) for p in meta.get("seeded", [])],
+        warnings=list(meta.get("warnings", [])),
+    )
+    return BuildResult(meta["dbname"], bool(meta.get("stubbed")), apply, float(meta.get("seconds", 0.0)), {})
+
+
+def _seal(server: Server, dbname: str) -> None:
+    """Nobody works in a template itself; tests and checks get clones of it."""
+    with connect(server.conninfo(), autocommit=True) as admin:
+        admin.execute(
+            sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false").format(sql.Identifier(dbname))
+        )
+
+
+def _start_ephemeral(
+    install: PgInstall,
+    *,
+    cache: Cache | None,
+    kind: str,
+    key: str,
+    extra_settings: str,
+    os_user: str | None,
+    run_root: Path | None,
+) -> tuple[EphemeralServer, Hit | None]:
+    """An ephemeral server, started on a cached cluster of ``kind``-``key`` when the cache has one."""
+    if cache is not None:
+        cache.prepare()
+    server = EphemeralServer(
+        ServerOptions(
+            install=install,
+            major=install.major,
+            tmp_root=cache.runs if cache else run_root,
+            extra_settings=extra_settings,
+            os_user=os_user,
+        )
+    )
+    hits: list[Hit] = []
+
+    def adopt(datadir: Path) -> None:
+        assert cache is not None
+        found = cache.checkout(kind, key, datadir)
+        if found:
+            hits.append(found)
+
+    server.start(adopt=adopt if cache is not None else None)
+    return server, hits[0] if hits else None
+
+
+# -- the build -----------------------------------------------------------------------------------
+
+
+@dataclass
+class ProjectDatabase:
+    """A started server with the project built on it; ``stop()`` (or leaving ``with``) ends it.
+
+    ``database`` is the sealed template (``Target.TEMPLATE``: hand out ``clone``/``take_spare``) or
+    the working database (``Target.WORKING``: work in it directly; dropped on stop). An ephemeral
+    server's cluster goes back to the cache on stop; on an external server only what the build
+    created is dropped.
+    """
+
+    server: Server
+    database: BuildResult
+    target: Target
+    cache_hit: bool = False
+    timings: dict[str, float] = field(default_factory=dict)
+    _salvage: Callable[[Path], object] | None = None
+    _spare_taken: bool = False
+
+    @classmethod
+    def start(
+        cls,
+        project: Project,
+        *,
+        target: Target = Target.TEMPLATE,
+        db_url: str | None = None,
+        pg_bin: str | os.PathLike[str] | None = None,
+        os_user: str | None = None,
+        run_root: str | os.PathLike[str] | None = None,
+        cache: Cache | None = None,
+        seed: bool = True,
+        with_pgtap: bool = False,
+        name: str | None = None,
+        statement_timeout_ms: int | None = None,
+        on_progress: ProgressCallback | None = None,
+        on_step: StepCallback | None = None,
+    ) -> ProjectDatabase:
+        """Start (or reach) a server and build the project on it.
+
+        ``pg_bin``, ``os_user`` and ``run_root`` say where the binaries are, who runs the server
+        under root and where its run directory goes (None: the defaults; the faces pass the
+        environment). ``with_pgtap`` creates pgTAP in the template, as ``supabase test db`` has it.
+        ``name`` names the working database (default: a unique ``supamigrate_<target>_...``).
+        """
+        started = time.perf_counter()
+        mset = MigrationSet.discover(project.migrations_dir)
+        template = target is Target.TEMPLATE
+        dbname = TEMPLATE if template else name or unique_name("supamigrate_working")
+        steps: dict[str, Any] = {
+            "seed": seed,
+            "statement_timeout_ms": statement_timeout_ms,
+            "on_progress": on_progress,
+            "on_step": on_step,
+        }
+        if db_url:
+            external = ExternalServer(db_url)
+            built_name = unique_name(TEMPLATE) if template else dbname
+            result = build_database(external, built_name, project, migrations=mset, **steps)
+            if with_pgtap:
+                with connect(external.conninfo(built_name)) as conn:
+                    pgtap.install(conn)
+            return cls(external, result, target, timings={"server": 0.0, **result.timings})
+        install = PgInstall.find(pg_bin, major=project.config.major_version)
+        if template:
+            extra = ("pgtap", str(pgtap.available_on_disk(install.bindir))) if with_pgtap else ()
+            kind, key = "template", template_key(install, project, mset, seed=seed, extra=extra)
+        else:
+            kind, key = "base", base_key(install, project)
+        server, hit = _start_ephemeral(
+            install,
+            cache=cache,
+            kind=kind,
+            key=key if cache is not None else "",
+            # pg_cron lives in the database cron.database_name names; clones copy it from there.
+            extra_settings=project_server_settings(project, mset, database=dbname, install=install),
+            os_user=os_user,
+            run_root=Path(run_root) if run_root else None,
+        )
+        timings = {"server": time.perf_counter() - started}
+        try:
+            if template:
+                result, meta = cls._template(server, hit, project, mset, with_pgtap=with_pgtap, steps=steps)
+            else:
+                result, meta = cls._working(server, hit, project, mset, dbname, steps=steps)
+        except BaseException:
+            server.stop()
+            raise
+        timings.update(result.timings)
+        salvage = None
+        if cache is not None:
+            salvage = lambda datadir: cache.checkin(kind, key, datadir, meta)  # noqa: E731
+        return cls(server, result, target, cache_hit=hit is not None, timings=timings, _salvage=salvage)
+
+    @staticmethod
+    def _template(
+        server: EphemeralServer,
+        hit: Hit | None,
+        project: Project,
+        mset: MigrationSet,
+        *,
+        with_pgtap: bool,
+        steps: dict[str, Any],
+    ) -> tuple[BuildResult, dict[str, Any]]:
+        if hit:
+            result = _from_meta(hit.meta, mset)
+            return result, _meta(result)
+        built_at = time.perf_counter()
+        result = build_database(server, TEMPLATE, project, migrations=mset, **steps)
+        if with_pgtap:
+            with connect(server.conninfo(TEMPLATE)) as conn:
+                pgtap.install(conn)
+        _seal(server, TEMPLATE)
+        result.timings["build"] = time.perf_counter() - built_at
+        return result, _meta(result)
+
+    @staticmethod
+    def _working(
+        server: EphemeralServer,
+        hit: Hit | None,
+        project: Project,
+        mset: MigrationSet,
+        dbname: str,
+        *,
+        steps: dict[str, Any],
+    ) -> tuple[BuildResult, dict[str, Any]]:
+        if hit is None:  # a stubbed, empty database every working database is copied from
+            create_database(server, BASE)
+            with connect(server.conninfo(BASE)) as conn:
+                apply_stub(conn)
+            _seal(server, BASE)
+        result = build_database(server, dbname, project, migrations=mset, template=BASE, **steps)
+        return result, {"dbname": BASE}
+
+    @property
+    def conninfo(self) -> str:
+        """A connection string to the built database (as the superuser, or the URL's user)."""
+        return self.server.conninfo(self.database.dbname)
+
+    def clone(self, prefix: str) -> str:
+        """A new database copied from the built one; returns its name."""
+        name = unique_name(prefix)
+        create_database(self.server, name, template=self.database.dbname)
+        return name
+
+    def take_spare(self, prefix: str) -> str:
+        """The ready clone a cached cluster carries (renamed to a name of this run's), else a new clone."""
+        if self.cache_hit and not self._spare_taken and self.target is Target.TEMPLATE:
+            self._spare_taken = True
+            name = unique_name(prefix)
+            with connect(self.server.conninfo(), autocommit=True) as admin:
+                exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (SPARE,)).fetchone()
+                if exists:
+                    admin.execute(
+                        sql.SQL("ALTER DATABASE {} RENAME TO {}").format(sql.Identifier(SPARE), sql.Identifier(name))
+                    )
+                    return name
+        return self.clone(prefix)
+
+    def stop(self) -> None:
+        """Drop what this run made; stop an ephemeral server, returning its cluster to the cache."""
+        if not isinstance(self.server, EphemeralServer):
+            drop_database(self.server, self.database.dbname)
+            return
+        salvage = self._salvage
+        if self.server.running:
+            try:
+                if self.target is Target.WORKING:
+                    # The cached cluster holds the stubbed base only, never a run's working database.
+                    drop_database(self.server, self.database.dbname)
+                elif salvage is not None:
+                    # Leave the next run a ready clone; its cost lands here, not on the next start.
+                    create_database(self.server, SPARE, template=self.database.dbname)
+            except (SupamigrateError, psycopg.Error):
+                if self.target is Target.WORKING:
+                    salvage = None
+        self.server.stop(salvage=salvage)
+
+    def __enter__(self) -> ProjectDatabase:
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()
