@@ -7,8 +7,7 @@ relative to ``text``: add ``offset`` for the place in the file.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 import pglast
@@ -37,29 +36,6 @@ _CONTROL_WORDS = frozenset({"BEGIN", "START", "COMMIT", "END", "ABORT", "ROLLBAC
 _EXTENSION_WORDS = frozenset({"CREATE", "DROP", "ALTER", "COMMENT"})
 
 
-class Tokens:
-    """The scanner's tokens of a whole text, shared by the statements split from it."""
-
-    __slots__ = ("tokens",)
-
-    def __init__(self, tokens: Sequence[Token]) -> None:
-        self.tokens = tokens
-
-    def window(self, lo: int, hi: int, offset: int) -> _Window:
-        """Tokens ``lo:hi`` as those of the statement at ``offset`` in the text."""
-        return _Window(self.tokens, lo, hi, offset)
-
-
-@dataclass(frozen=True)
-class _Window:
-    """A statement's tokens as a slice of its file's, and what to subtract to make them its own."""
-
-    tokens: Sequence[Token]
-    lo: int
-    hi: int
-    shift: int
-
-
 @dataclass(frozen=True)
 class Statement:
     """One SQL statement: its text (no trailing semicolon) and where it starts in its file.
@@ -70,59 +46,42 @@ class Statement:
 
     text: str
     offset: int
-    # The file's tokens, when the splitter has them; otherwise the text is scanned on demand.
-    _tokens: _Window | None = field(default=None, compare=False, repr=False, kw_only=True)
 
     # -- tokens -----------------------------------------------------------------------------------
 
     @cached_property
-    def _window(self) -> _Window | None:
-        if self._tokens is not None:
-            return self._tokens
+    def _scanned(self) -> tuple[Token, ...] | None:
         try:
-            tokens = pglast.parser.scan(self.text)
+            return tuple(pglast.parser.scan(self.text))
         except pglast.parser.ParseError:
             return None  # an unterminated quote or comment: the server will say so
-        return _Window(tokens, 0, len(tokens), 0)
 
-    @cached_property
+    @property
     def tokens(self) -> tuple[Token, ...]:
         """The scanner's tokens, offsets relative to ``text`` (none if the scanner rejects it)."""
-        w = self._window
-        if w is None:
-            return ()
-        if w.shift == 0:
-            return tuple(w.tokens[w.lo : w.hi])
-        return tuple(Token(t.start - w.shift, t.end - w.shift, t.name, t.kind) for t in w.tokens[w.lo : w.hi])
+        return self._scanned or ()
 
     @cached_property
-    def _first(self) -> tuple[int, int] | None:
-        """(start, end) in ``text`` of the first token that is not a comment."""
-        w = self._window
-        if w is None:
-            return None
-        for i in range(w.lo, w.hi):
-            t = w.tokens[i]
-            if t.name not in COMMENT_TOKENS:
-                return t.start - w.shift, t.end - w.shift
-        return None
+    def _first(self) -> Token | None:
+        """The first token that is not a comment."""
+        return next((t for t in self.tokens if t.name not in COMMENT_TOKENS), None)
 
     @property
     def start(self) -> int:
         """File offset of the first meaningful token (never a leading comment)."""
         first = self._first
-        return self.offset + (first[0] if first is not None else 0)
+        return self.offset + (first.start if first is not None else 0)
 
     @cached_property
     def keyword(self) -> str:
         """The first meaningful token, upper-cased (``CREATE``, ``INSERT``, ...); "" if none."""
         first = self._first
-        return self.text[first[0] : first[1] + 1].upper() if first is not None else ""
+        return self.text[first.start : first.end + 1].upper() if first is not None else ""
 
     @property
     def is_comment_only(self) -> bool:
         """Only comments (and white space): the CLI keeps such pieces, the server has nothing to run."""
-        return self._window is not None and self._first is None
+        return self._scanned is not None and self._first is None
 
     # -- parse tree -------------------------------------------------------------------------------
 

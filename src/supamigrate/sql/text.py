@@ -16,7 +16,7 @@ import pglast.parser
 from pglast.parser import Token
 
 from ..errors import MigrationError, SqlLocation
-from .statement import COMMENT_TOKENS, Statement, Tokens
+from .statement import COMMENT_TOKENS, Statement
 
 
 @dataclass(frozen=True)
@@ -64,41 +64,56 @@ class SqlText:
         piece of its own. The real parser tells which semicolons end statements; for text it
         rejects, every semicolon the scanner finds does, so the server still reports the error.
 
-        Linear in the text: one scan, one parse, and a merge walk of the (sorted) semicolon
-        tokens against the (sorted) statement slices.
+        Linear in the text: the scanner's split (in C) leaves the semicolons in the gaps between
+        its pieces, and a merge walk drops those inside the parser's statements.
         """
         text = self.text
         try:
             bodies = pglast.parser.split(text, with_parser=True, only_slices=True)
         except pglast.parser.ParseError:
             bodies = ()
-        scanned = self.tokens
-        tokens = scanned or ()
-        # Cuts: (semicolon offset, index of its token); a semicolon inside a slice is in a body.
-        cuts: list[tuple[int, int]] = []
         slices = iter(bodies)
         current = next(slices, None)
-        for index, token in enumerate(tokens):
-            if token.name != "ASCII_59":
-                continue
-            at = token.start
+        cuts: list[int] = []
+        for at in _semicolons(text):
             while current is not None and current.stop <= at:
                 current = next(slices, None)
-            if current is None or not current.start <= at:
-                cuts.append((at, index))
-        cuts.append((len(text), len(tokens)))
-        shared = Tokens(tuple(tokens)) if scanned is not None else None
+            if current is None or at < current.start:
+                cuts.append(at)
+        cuts.append(len(text))
         result = []
-        begin = first = 0
-        for end, last in cuts:
+        begin = 0
+        for end in cuts:
             piece = text[begin:end]
             stripped = piece.lstrip()
             if stripped.strip():
-                offset = begin + len(piece) - len(stripped)
-                known = shared.window(first, last, offset) if shared is not None else None
-                result.append(Statement(stripped.rstrip(), offset, _tokens=known))
-            begin, first = end + 1, last + 1
+                result.append(Statement(stripped.rstrip(), begin + len(piece) - len(stripped)))
+            begin = end + 1
         return tuple(result)
+
+
+def _semicolons(text: str) -> list[int]:
+    """Offsets of the scanner's semicolon tokens, in order; none if the scanner rejects the text.
+
+    The scanner's split cuts at each of them, so they lie in the gaps between its pieces, among
+    white space and comments only: a gap is scanned only when it holds a comment.
+    """
+    try:
+        pieces = pglast.parser.split(text, with_parser=False, only_slices=True)
+    except pglast.parser.ParseError:
+        return []
+    found: list[int] = []
+    gaps = zip([0, *(p.stop for p in pieces)], [*(p.start for p in pieces), len(text)], strict=True)
+    for begin, stop in gaps:
+        gap = text[begin:stop]
+        if "--" in gap or "/*" in gap:
+            found.extend(begin + t.start for t in pglast.parser.scan(gap) if t.name == "ASCII_59")
+        else:
+            at = gap.find(";")
+            while at >= 0:
+                found.append(begin + at)
+                at = gap.find(";", at + 1)
+    return found
 
 
 def statements(sql: str) -> tuple[Statement, ...]:
