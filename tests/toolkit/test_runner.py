@@ -216,12 +216,12 @@ def test_failing_seed_reports_its_line_and_leaves_nothing(
 def test_an_extension_error_after_a_comment_is_located_at_the_create(
     make_project: ProjectFactory, supamigrate_server: Server
 ) -> None:
-    # A nested comment, which a regular expression cannot skip, before the statement.
-    sql = "select 1;\n-- webhooks; later\n/* a /* b */ */  create extension pg_net;\n"
+    # Comments before the statement (nested, too) and inside it: the tree says what it is.
+    sql = "select 1;\n-- webhooks; later\n/* a /* b */ */  create /* the real one */ extension pg_net;\n"
     err = build_error(supamigrate_server, make_project({"1_ext.sql": sql}))
     assert (err.path.name, err.line, err.column) == ("1_ext.sql", 3, 18)
     assert 'extension "pg_net" is not available' in err.message
-    assert err.statement == "-- webhooks; later\n/* a /* b */ */  create extension pg_net"
+    assert err.statement == "-- webhooks; later\n/* a /* b */ */  create /* the real one */ extension pg_net"
 
 
 def test_transaction_control_after_a_comment_is_located_at_its_keyword(
