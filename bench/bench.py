@@ -32,6 +32,7 @@ from supamigrate.lint import lint
 from supamigrate.migrations import MigrationSet
 from supamigrate.project import Project
 from supamigrate.server import EphemeralServer, ServerOptions
+from supamigrate.sql.text import SqlText
 from supamigrate.templates import BaseServer, TemplateServer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -242,6 +243,22 @@ def bench_initdb(repeat: int) -> dict[str, float]:
     return {"server_start_with_initdb_s": median_of(samples)}
 
 
+def bench_split(repeat: int, sizes: tuple[int, int] = (10_000, 100_000)) -> dict[str, float]:
+    """Split seed-like files of one-line INSERTs (as `supabase db dump --data-only` writes them)."""
+    result: dict[str, float] = {}
+    for size in sizes:
+        text = "".join(f"insert into public.t (id, name) values ({i}, 'row; {i}');\n" for i in range(size))
+        samples = []
+        for _ in range(max(1, repeat // 2)):
+            t = time.perf_counter()
+            SqlText(text).statements()
+            samples.append(time.perf_counter() - t)
+        result[f"split_{size}_s"] = median_of(samples)
+    small, large = sizes
+    result["split_ratio"] = result[f"split_{large}_s"] / result[f"split_{small}_s"]
+    return result
+
+
 TARGETS: list[tuple[str, str, Callable[[dict[str, Any]], bool]]] = [
     ("rollback overhead <= 1 ms per test", "rollback_overhead_ms", lambda r: r["rollback_overhead_ms"] <= 1.0),
     ("rollback >= 30x cheaper than the stock flow", "stock_ratio", lambda r: r["stock_ratio"] >= 30),
@@ -249,6 +266,7 @@ TARGETS: list[tuple[str, str, Callable[[dict[str, Any]], bool]]] = [
     ("warm start >= 3x faster than cold", "cold_warm_ratio", lambda r: r["cold_warm_ratio"] >= 3),
     ("cold start <= 1.5 s", "cold_start_s", lambda r: r["cold_start_s"] <= 1.5),
     ("1,000 migrations applied in <= 5 s", "apply_1000_s", lambda r: r.get("apply_1000_s", float("inf")) <= 5),
+    ("10x the statements split in <= ~10x the time", "split_ratio", lambda r: r["split_ratio"] <= 11),
 ]
 
 
@@ -280,6 +298,7 @@ def main() -> int:
     results.update(bench_process_start(max(1, args.repeat // 2)))
     results.update(bench_isolation(project, max(3, args.repeat // 2)))
     results["apply"] = bench_apply(sizes, args.repeat)
+    results.update(bench_split(args.repeat))
     results["stock_ratio"] = results["stock_overhead_ms"] / max(results["rollback_overhead_ms"], 1e-6)
     results["cold_warm_ratio"] = results["cold_start_s"] / results["warm_start_s"]
     if "1000" in results["apply"]:
@@ -306,6 +325,13 @@ def main() -> int:
                 f"{row['lint_s']:.2f} s / {row['lint_cached_s']:.2f} s",
             )
         )
+    rows.append(
+        (
+            "split 10,000 / 100,000 one-line statements",
+            f"{results['split_10000_s']:.3f} s / {results['split_100000_s']:.2f} s"
+            f" ({results['split_ratio']:.1f}x)",
+        )
+    )
     width = max(len(r[0]) for r in rows)
     print("\n| measure | median |\n|---|---|")
     for name, value in rows:

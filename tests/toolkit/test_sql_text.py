@@ -18,7 +18,7 @@ from supamigrate.sql.statement import COMMENT_TOKENS, Statement
 from supamigrate.sql.text import SqlText, statements
 
 # Few examples, no example database: the file runs in a few seconds and writes nothing.
-FEW = settings(max_examples=120, deadline=None, database=None)
+FEW = settings(max_examples=60, deadline=None, database=None)
 
 _CHARS = "ab ;'\"$-/*\t"
 _word = st.text(alphabet="abcxyz", min_size=1, max_size=6)
@@ -60,6 +60,11 @@ _statement = st.one_of(
         _literal,
     ),
     st.builds(lambda w, c: f"select 1 {c} + 2 from {w}", _word, _block_comment),
+    st.builds(
+        lambda w, s: f"create rule {w} as on insert to public.t do also (insert into public.a values ({s}); select 2)",
+        _word,
+        _literal,
+    ),
 )
 
 
@@ -84,6 +89,39 @@ def _file(draw: st.DrawFn) -> tuple[str, list[str], list[str]]:
     return text, [s for s, _ in pieces], expected
 
 
+_broken = st.sampled_from(["selec 1", "select (1", "select 1)", "select 'unclosed", "/* unclosed", "end"])
+
+
+@st.composite
+def _any_file(draw: st.DrawFn) -> str:
+    """A file whose statements the parser may reject: one broken piece somewhere."""
+    pieces = [piece for _, piece in draw(st.lists(_piece(), max_size=5))]
+    pieces.insert(draw(st.integers(0, len(pieces))), draw(_blank) + draw(_broken) + draw(_blank))
+    return ";".join(pieces) + draw(st.sampled_from(["", ";", ";\n-- end"]))
+
+
+def _reference_split(text: str) -> list[tuple[str, int]]:
+    """The splitter as it was, quadratic and obviously right: the oracle for any input."""
+    try:
+        bodies = pglast.parser.split(text, with_parser=True, only_slices=True)
+    except pglast.parser.ParseError:
+        bodies = ()
+    try:
+        tokens = pglast.parser.scan(text)
+    except pglast.parser.ParseError:
+        tokens = []
+    inside = [(b.start, b.stop) for b in bodies]
+    cuts = [t.start for t in tokens if t.name == "ASCII_59" and not any(lo <= t.start < hi for lo, hi in inside)]
+    result, begin = [], 0
+    for end in [*cuts, len(text)]:
+        piece = text[begin:end]
+        stripped = piece.lstrip()
+        if stripped.strip():
+            result.append((stripped.rstrip(), begin + len(piece) - len(stripped)))
+        begin = end + 1
+    return result
+
+
 def _deparse(sql: str) -> str:
     (raw,) = pglast.parse_sql(sql)
     return str(RawStream()(raw.stmt))
@@ -103,6 +141,12 @@ def test_the_split_yields_each_statement_with_its_place_and_tree(case: tuple[str
         assert text.startswith(sql, stmt.start)  # start: the statement itself, past its comments
     if len(split) > len(generated):
         assert split[-1].is_comment_only and split[-1].tree is None
+
+
+@FEW
+@given(st.one_of(_file().map(lambda case: case[0]), _any_file()))
+def test_the_split_is_the_one_it_replaces_on_any_input(text: str) -> None:
+    assert [(s.text, s.offset) for s in SqlText(text).statements()] == _reference_split(text)
 
 
 @FEW
@@ -130,6 +174,8 @@ def test_the_split_of_text_the_parser_rejects_cuts_at_every_semicolon() -> None:
     split = statements("selec 1; create function f() returns int begin atomic select 1; end;\n")
     assert [s.text for s in split] == ["selec 1", "create function f() returns int begin atomic select 1", "end"]
     assert split[0].error == 'syntax error at or near "selec"' and split[0].error_offset == 0
+    assert [s.text for s in statements("select (1; select 2);\nselect 3")] == ["select (1", "select 2)", "select 3"]
+    assert [s.text for s in statements("select 1; select 'x;\n")] == ["select 1; select 'x;"]  # unclosed quote
 
 
 def test_a_hundred_thousand_statements_split() -> None:

@@ -64,49 +64,35 @@ class SqlText:
         piece of its own. The real parser tells which semicolons end statements; for text it
         rejects, every semicolon the scanner finds does, so the server still reports the error.
 
-        Linear in the text: the scanner's split (in C) leaves the semicolons in the gaps between
-        its pieces, and a merge walk drops those inside the parser's statements.
+        Linear in the text: one parse, then only the gaps between the parser's statements are
+        searched for semicolons (they hold nothing but blanks, comments and semicolons).
         """
         text = self.text
-        try:
-            bodies = pglast.parser.split(text, with_parser=True, only_slices=True)
-        except pglast.parser.ParseError:
-            bodies = ()
-        slices = iter(bodies)
-        current = next(slices, None)
-        cuts: list[int] = []
-        for at in _semicolons(text):
-            while current is not None and current.stop <= at:
-                current = next(slices, None)
-            if current is None or at < current.start:
-                cuts.append(at)
-        cuts.append(len(text))
         result = []
         begin = 0
-        for end in cuts:
+        for end in [*_cuts(text), len(text)]:
             piece = text[begin:end]
-            stripped = piece.lstrip()
-            if stripped.strip():
-                result.append(Statement(stripped.rstrip(), begin + len(piece) - len(stripped)))
+            body = piece.strip()
+            if body:  # it starts where its first character first appears: past the blanks
+                result.append(Statement(body, begin + piece.index(body[0])))
             begin = end + 1
         return tuple(result)
 
 
-def _semicolons(text: str) -> list[int]:
-    """Offsets of the scanner's semicolon tokens, in order; none if the scanner rejects the text.
-
-    The scanner's split cuts at each of them, so they lie in the gaps between its pieces, among
-    white space and comments only: a gap is scanned only when it holds a comment.
-    """
+def _cuts(text: str) -> list[int]:
+    """Offsets of the semicolons that end statements, in order."""
     try:
-        pieces = pglast.parser.split(text, with_parser=False, only_slices=True)
+        bodies = pglast.parser.split(text, with_parser=True, only_slices=True)
     except pglast.parser.ParseError:
-        return []
+        try:  # text the parser rejects: every semicolon token cuts
+            return [t.start for t in pglast.parser.scan(text) if t.name == "ASCII_59"]
+        except pglast.parser.ParseError:
+            return []  # nor does the scanner (an unclosed quote): one piece, the server says why
     found: list[int] = []
-    gaps = zip([0, *(p.stop for p in pieces)], [*(p.start for p in pieces), len(text)], strict=True)
+    gaps = zip([0, *(b.stop for b in bodies)], [*(b.start for b in bodies), len(text)], strict=True)
     for begin, stop in gaps:
         gap = text[begin:stop]
-        if "--" in gap or "/*" in gap:
+        if "--" in gap or "/*" in gap:  # a semicolon in a comment is no cut
             found.extend(begin + t.start for t in pglast.parser.scan(gap) if t.name == "ASCII_59")
         else:
             at = gap.find(";")
