@@ -89,16 +89,16 @@ def _cuts(text: str) -> list[int]:
         except pglast.parser.ParseError:
             return []  # nor does the scanner (an unclosed quote): one piece, the server says why
     found: list[int] = []
+    find = text.find
     gaps = zip([0, *(b.stop for b in bodies)], [*(b.start for b in bodies), len(text)], strict=True)
     for begin, stop in gaps:
-        gap = text[begin:stop]
-        if "--" in gap or "/*" in gap:  # a semicolon in a comment is no cut
-            found.extend(begin + t.start for t in pglast.parser.scan(gap) if t.name == "ASCII_59")
-        else:
-            at = gap.find(";")
-            while at >= 0:
-                found.append(begin + at)
-                at = gap.find(";", at + 1)
+        if find("--", begin, stop) >= 0 or find("/*", begin, stop) >= 0:  # a semicolon in a comment is no cut
+            found.extend(begin + t.start for t in pglast.parser.scan(text[begin:stop]) if t.name == "ASCII_59")
+            continue
+        at = find(";", begin, stop)
+        while at >= 0:
+            found.append(at)
+            at = find(";", at + 1, stop)
     return found
 
 
