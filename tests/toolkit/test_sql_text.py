@@ -124,6 +124,7 @@ def _reference_split(text: str) -> list[tuple[str, int]]:
 
 def _deparse(sql: str) -> str:
     (raw,) = pglast.parse_sql(sql)
+    assert raw.stmt is not None
     return str(RawStream()(raw.stmt))
 
 
