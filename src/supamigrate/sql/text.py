@@ -70,7 +70,7 @@ class SqlText:
         text = self.text
         result = []
         begin = 0
-        for end in [*_cuts(text), len(text)]:
+        for end in [*self._cuts(), len(text)]:
             piece = text[begin:end]
             body = piece.strip()
             if body:  # it starts where its first character first appears: past the blanks
@@ -78,28 +78,27 @@ class SqlText:
             begin = end + 1
         return tuple(result)
 
-
-def _cuts(text: str) -> list[int]:
-    """Offsets of the semicolons that end statements, in order."""
-    try:
-        bodies = pglast.parser.split(text, with_parser=True, only_slices=True)
-    except pglast.parser.ParseError:
-        try:  # text the parser rejects: every semicolon token cuts
-            return [t.start for t in pglast.parser.scan(text) if t.name == "ASCII_59"]
+    def _cuts(self) -> list[int]:
+        """Offsets of the semicolons that end statements, in order."""
+        text = self.text
+        try:
+            bodies = pglast.parser.split(text, with_parser=True, only_slices=True)
         except pglast.parser.ParseError:
-            return []  # nor does the scanner (an unclosed quote): one piece, the server says why
-    found: list[int] = []
-    find = text.find
-    gaps = zip([0, *(b.stop for b in bodies)], [*(b.start for b in bodies), len(text)], strict=True)
-    for begin, stop in gaps:
-        if find("--", begin, stop) >= 0 or find("/*", begin, stop) >= 0:  # a semicolon in a comment is no cut
-            found.extend(begin + t.start for t in pglast.parser.scan(text[begin:stop]) if t.name == "ASCII_59")
-            continue
-        at = find(";", begin, stop)
-        while at >= 0:
-            found.append(at)
-            at = find(";", at + 1, stop)
-    return found
+            # Text the parser rejects: every semicolon token cuts; none if the scanner rejects it
+            # too (an unclosed quote), so the server reports the error on the one piece.
+            return [t.start for t in self.tokens or () if t.name == "ASCII_59"]
+        found: list[int] = []
+        find = text.find
+        gaps = zip([0, *(b.stop for b in bodies)], [*(b.start for b in bodies), len(text)], strict=True)
+        for begin, stop in gaps:
+            if find("--", begin, stop) >= 0 or find("/*", begin, stop) >= 0:  # a semicolon in a comment is no cut
+                found.extend(begin + t.start for t in pglast.parser.scan(text[begin:stop]) if t.name == "ASCII_59")
+                continue
+            at = find(";", begin, stop)
+            while at >= 0:
+                found.append(at)
+                at = find(";", at + 1, stop)
+        return found
 
 
 def statements(sql: str) -> tuple[Statement, ...]:
