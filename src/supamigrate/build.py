@@ -33,11 +33,12 @@ from .cache import Cache, Hit
 from .database import ExternalServer, Server, connect, create_database, drop_database, unique_name
 from .digest import digest
 from .errors import SupamigrateError
-from .migrations import ApplyResult, MigrationSet, ProgressCallback, SqlFile, apply_migrations, run_seed
+from .migrations import ApplyResult, MigrationSet, ProgressCallback, apply_migrations, run_seed
 from .platform import apply_stub, stub_digest
 from .platform.extensions import ExtensionPolicy, created_extensions, server_settings
 from .project import TOOL_CONFIG, Project
 from .server import EphemeralServer, PgInstall, ServerOptions
+from .sql.text import SqlFile
 
 TEMPLATE = "supamigrate_template"
 BASE = "supamigrate_base"
@@ -150,7 +151,7 @@ def build_database(
 def project_server_settings(project: Project, mset: MigrationSet, *, database: str, install: PgInstall) -> str:
     """The server options the extensions the migrations and seeds create need, for ``database``."""
     files = [*mset.migrations, *(SqlFile(p) for p in project.seed_files())]
-    created = created_extensions(s.text for f in files for s in f.statements)
+    created = created_extensions(s for f in files for s in f.statements)
     if not created:  # nothing to ask for: spares the pg_config run that finds pkglibdir
         return ""
     return server_settings(created, database=database, pkglibdir=install.pkglibdir)

@@ -13,15 +13,15 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import Protocol
 
 import psycopg
 from psycopg import sql
 
-from .errors import HistoryMismatch, MigrationError, ProjectError, SqlLocation, SupamigrateError
-from .sqltext import SqlText, Statement
+from .errors import HistoryMismatch, MigrationError, ProjectError, SupamigrateError
+from .sql.statement import Statement
+from .sql.text import SqlFile
 
 MIGRATION_FILE = re.compile(r"^([0-9]+)_(.*)\.sql$")
 
@@ -46,59 +46,20 @@ HISTORY_INSERT = (
     "INSERT INTO supabase_migrations.schema_migrations(version, name, statements) VALUES (%s, %s, %s)"
 )
 
-# A statement that ends or opens a transaction would break the one-transaction-per-file rule.
-_TRANSACTION_CONTROL = re.compile(
-    r"(?is)^(?:(?:--[^\n]*\n|/\*.*?\*/)\s*)*(begin|start\s+transaction|commit|end|abort|rollback(?!\s+to\b)|prepare\s+transaction)\b"
-)
-_EXTENSION_STATEMENT = re.compile(
-    r"(?is)^(?:(?:--[^\n]*\n|/\*.*?\*/)\s*)*(create|drop|alter|comment\s+on)\s+extension\b"
-)
-
-
 class ExtensionHook(Protocol):
     """Answers the statements that need the platform's extensions (see platform.extensions)."""
 
-    def wants(self, statement: str) -> bool:
+    def wants(self, statement: Statement) -> bool:
         """Whether the hook answers ``statement`` (extension statements, at least)."""
         ...
 
-    def __call__(self, conn: psycopg.Connection, statement: str) -> str:
+    def __call__(self, conn: psycopg.Connection, statement: Statement) -> str:
         """The SQL to run in the statement's place: itself, a shim, or raise SupamigrateError."""
         ...
 
 
 _PLPGSQL_LINE = re.compile(r"^PL/pgSQL function inline_code_block line (\d+)", re.M)
 _DOLLAR_BODY = re.compile(r"\$[A-Za-z_]*\$")
-_COMMENT_ONLY = re.compile(r"(?s)^(?:\s*(?:--[^\n]*(?:\n|$)|/\*.*?\*/))+\s*$")
-
-
-@dataclass(frozen=True)
-class SqlFile:
-    """A SQL file read strictly as UTF-8, split into statements with their offsets."""
-
-    path: Path
-
-    @cached_property
-    def source(self) -> SqlText:
-        raw = self.path.read_bytes()
-        try:
-            return SqlText(raw.decode("utf-8"))
-        except UnicodeDecodeError as exc:
-            good = raw[: exc.start].decode("utf-8")
-            line, col = SqlText(good).line_col(len(good))
-            raise MigrationError(
-                SqlLocation(self.path, line, col),
-                f"file is not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
-                hint="save the file as UTF-8; PostgreSQL and the Supabase CLI read migrations as UTF-8",
-            ) from None
-
-    @cached_property
-    def statements(self) -> tuple[Statement, ...]:
-        return self.source.statements()
-
-    def location(self, offset: int) -> SqlLocation:
-        line, col = self.source.line_col(offset)
-        return SqlLocation(self.path, line, col)
 
 
 @dataclass(frozen=True)
@@ -306,36 +267,34 @@ class _Runner:
         if self.prelude:
             self.conn.execute(self.prelude)
         for stmt in file.statements:
-            if _TRANSACTION_CONTROL.match(stmt.text):
+            if stmt.is_transaction_control:
                 raise MigrationError(
-                    file.location(stmt.offset),
-                    f"transaction control statement not allowed: {stmt.text.split()[0].upper()}",
+                    file.location(stmt.start),
+                    f"transaction control statement not allowed: {stmt.keyword}",
                     hint="each migration file already runs in its own transaction (as with"
                     " `supabase db push`); remove BEGIN/COMMIT from the file",
                     statement=stmt.text,
                 )
-            if _COMMENT_ONLY.match(stmt.text):
+            if stmt.is_comment_only:
                 continue
             # A superuser session acting as `role` steps up for extension statements, standing in
             # for supautils, which lets `postgres` create the platform's extensions on Supabase.
-            about = _EXTENSION_STATEMENT.match(stmt.text)
-            about_extension = about is not None
-            elevate = self.role is not None and about_extension
+            elevate = self.role is not None and stmt.is_extension_statement
             text = stmt.text
             try:
                 if elevate:
                     self.conn.execute("RESET ROLE")
-                if self.extensions is not None and self.extensions.wants(stmt.text):
-                    text = self.extensions(self.conn, stmt.text)
+                if self.extensions is not None and self.extensions.wants(stmt):
+                    text = self.extensions(self.conn, stmt)
                 self.conn.execute(text)
                 if elevate:
                     self.conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(self.role or "")))
             except psycopg.Error as exc:
                 raise located_error(exc, file, stmt, replaced=text != stmt.text) from exc
             except SupamigrateError as exc:
-                at = stmt.offset + (about.start(1) if about else 0)  # the verb, past leading comments
+                # At the statement's first keyword: a leading comment is not what failed.
                 raise MigrationError(
-                    file.location(at), exc.message, hint=exc.hint, statement=stmt.text, reason=exc
+                    file.location(stmt.start), exc.message, hint=exc.hint, statement=stmt.text, reason=exc
                 ) from exc
 
 
@@ -348,7 +307,7 @@ def located_error(
     error point into that SQL, and the statement's start is the place to report.
     """
     diag = exc.diag
-    offset = stmt.offset
+    offset = stmt.start  # the statement, past any comment before it
     body_line = _PLPGSQL_LINE.search(diag.context or "")
     if diag.statement_position and not replaced:
         offset = stmt.offset + int(diag.statement_position) - 1

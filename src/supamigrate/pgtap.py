@@ -15,13 +15,12 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-import pglast.parser
 import psycopg
 from psycopg import sql
 
 from .errors import MigrationError, SupamigrateError
-from .migrations import _COMMENT_ONLY, _TRANSACTION_CONTROL, SqlFile, located_error
-from .sqltext import SqlText
+from .migrations import located_error
+from .sql.text import SqlFile, SqlText
 
 # The files `supabase test db` runs: pg_prove --ext .pg --ext .sql -r supabase/tests
 TEST_SUFFIXES = (".sql", ".pg")
@@ -307,12 +306,8 @@ class TestFile(SqlFile):
     def meta_commands(self) -> tuple[tuple[int, str], ...]:
         """(offset, command line) of each psql meta-command: a backslash opening a line."""
         text = self.written.text
-        try:
-            tokens = pglast.parser.scan(text)
-        except pglast.parser.ParseError:
-            return ()
         found = []
-        for t in tokens:
+        for t in self.written.tokens or ():
             line_start = text.rfind("\n", 0, t.start) + 1
             if t.name == "ASCII_92" and not text[line_start : t.start].strip():
                 end = text.find("\n", t.start)
@@ -368,7 +363,7 @@ def run_file(conn: psycopg.Connection, path: Path) -> TapRun:
     try:
         with conn.transaction(force_rollback=True):
             for stmt in statements:
-                if _TRANSACTION_CONTROL.match(stmt.text) or _COMMENT_ONLY.match(stmt.text):
+                if stmt.is_transaction_control or stmt.is_comment_only:
                     continue
                 try:
                     cur = conn.execute(stmt.text)

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pglast
-import pglast.parser
 import psycopg
 from psycopg import sql
 
@@ -30,6 +29,7 @@ from .errors import SqlLocation, SupamigrateError
 from .findings import FileLocation, Finding, Level, failing
 from .migrations import Migration, MigrationSet
 from .project import Project
+from .sql.statement import Statement
 
 LEVELS = (Level.WARNING, Level.ERROR)  # the CLI's --level choices, lowest first
 PACKAGE = "postgresql-{major}-plpgsql-check"
@@ -149,50 +149,38 @@ def definitions(mset: MigrationSet) -> list[Definition]:
     found: list[Definition] = []
     for m in mset.migrations:
         for stmt in m.statements:
-            lowered = stmt.text.lower()
-            if "function" not in lowered and "procedure" not in lowered:
+            if stmt.keyword != "CREATE":
+                continue  # never parsed just to learn it is no CREATE FUNCTION
+            node = stmt.tree
+            if not isinstance(node, pglast.ast.CreateFunctionStmt):
                 continue
-            try:
-                parsed = pglast.parse_sql(stmt.text)
-            except pglast.parser.ParseError:
-                continue
-            for raw in parsed:
-                node = raw.stmt
-                if not isinstance(node, pglast.ast.CreateFunctionStmt):
-                    continue
-                names = [n.sval for n in node.funcname or ()]
-                body, body_at = _body(node, stmt.text)
-                found.append(
-                    Definition(
-                        migration=m,
-                        schema=names[-2] if len(names) > 1 else None,
-                        name=names[-1],
-                        body=body,
-                        body_offset=stmt.offset + body_at if body_at is not None else None,
-                        offset=stmt.offset + _first_token(stmt.text),
-                    )
+            names = [n.sval for n in node.funcname or ()]
+            body, body_at = _body(node, stmt)
+            found.append(
+                Definition(
+                    migration=m,
+                    schema=names[-2] if len(names) > 1 else None,
+                    name=names[-1],
+                    body=body,
+                    body_offset=stmt.offset + body_at if body_at is not None else None,
+                    offset=stmt.start,
                 )
+            )
     return found
 
 
-def _first_token(text: str) -> int:
-    """Offset of the first token that is not a comment (statements keep their leading comments)."""
-    for t in pglast.parser.scan(text):
-        if t.name not in ("SQL_COMMENT", "C_COMMENT"):
-            return int(t.start)
-    return 0
-
-
-def _body(node: pglast.ast.CreateFunctionStmt, text: str) -> tuple[str | None, int | None]:
-    """The body of a CREATE FUNCTION and the offset in ``text`` of its first character."""
+def _body(node: pglast.ast.CreateFunctionStmt, stmt: Statement) -> tuple[str | None, int | None]:
+    """The body of a CREATE FUNCTION and the offset in the statement's text of its first character."""
+    text = stmt.text
     for opt in node.options or ():
         if opt.defname != "as" or not opt.arg:
             continue
         body = opt.arg[0].sval
         location = getattr(opt, "arg_location", None)
-        tokens = [t for t in pglast.parser.scan(text) if t.name == "SCONST"]
         # The string constant holding the body: at the parser's location, else the one that is it.
-        for t in tokens:
+        for t in stmt.tokens:
+            if t.name != "SCONST":
+                continue
             literal = text[t.start : t.end + 1]
             if t.start == location or literal.endswith(body + literal[: _opening(literal)]):
                 return body, t.start + _opening(literal)

@@ -29,7 +29,7 @@ from .findings import FileLocation, Finding, Level, Location, ObjectLocation, fa
 from .migrations import Migration, MigrationSet, Plan, recorded_history
 from .platform import PLATFORM_SCHEMAS, stub_files
 from .project import Project
-from .sqltext import SqlText
+from .sql.text import SqlText
 
 # How migrations resolve unqualified names: the search_path of role postgres on Supabase.
 MIGRATION_SEARCH_PATH = ("$user", "public", "extensions")

@@ -209,3 +209,33 @@ def test_failing_seed_reports_its_line_and_leaves_nothing(
     with psycopg.connect(supamigrate_server.conninfo("postgres")) as conn:
         assert conn.execute("select count(*) from pg_database where datname = %s", (name,)).fetchone() == (0,)
     drop_database(supamigrate_server, name)
+
+
+# -- statements told from their parse trees, located past leading comments ------------------------
+
+
+def test_an_extension_error_after_a_comment_is_located_at_the_create(
+    make_project: ProjectFactory, supamigrate_server: Server
+) -> None:
+    # Comments before the statement (nested, too) and inside it: the tree says what it is.
+    sql = "select 1;\n-- webhooks; later\n/* a /* b */ */  create /* the real one */ extension pg_net;\n"
+    err = build_error(supamigrate_server, make_project({"1_ext.sql": sql}))
+    assert (err.path.name, err.line, err.column) == ("1_ext.sql", 3, 18)
+    assert 'extension "pg_net" is not available' in err.message
+    assert err.statement == "-- webhooks; later\n/* a /* b */ */  create /* the real one */ extension pg_net"
+
+
+def test_transaction_control_after_a_comment_is_located_at_its_keyword(
+    make_project: ProjectFactory, supamigrate_server: Server
+) -> None:
+    err = build_error(supamigrate_server, make_project({"1_tx.sql": GOOD + "/* c */\n  commit;\n"}))
+    assert (err.line, err.column) == (3, 3)
+    assert err.message == "transaction control statement not allowed: COMMIT"
+
+
+def test_savepoints_and_commented_begin_are_no_transaction_control(
+    make_project: ProjectFactory, built: Callable[..., str]
+) -> None:
+    sql = GOOD + "-- begin;\nsavepoint a;\ninsert into public.a values (1);\nrollback to savepoint a;\nrelease a;\n"
+    conninfo = built(make_project({"1_sp.sql": sql}))
+    assert query(conninfo, "select count(*) from public.a") == [(0,)]

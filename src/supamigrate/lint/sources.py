@@ -1,40 +1,63 @@
 """The SQL files the linter reads, split like the Supabase CLI and parsed by PostgreSQL's parser.
 
-Statements come from ``SqlText.statements()`` (the CLI's split); each is parsed with pglast, so a
-node's ``location`` plus the statement's offset is its place in the file.
+Statements come from ``SqlText.statements()`` (the CLI's split), each with its parse tree (see
+``sql.statement``), so a node's ``location`` plus the statement's offset is its place in the file.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pglast
-import pglast.parser
 from pglast import ast
+from pglast.parser import Token
 
 from ..errors import MigrationError
-from ..migrations import MIGRATION_FILE, Migration, Skipped, SqlFile
-from ..sqltext import SqlText
+from ..migrations import MIGRATION_FILE, Migration, Skipped
+from ..sql.statement import Statement
+from ..sql.text import SqlFile, SqlText
 
 MIGRATION, SEED = "migration", "seed"
-
-_COMMENT_TOKENS = frozenset({"SQL_COMMENT", "C_COMMENT"})
 
 
 @dataclass(frozen=True, eq=False)
 class ParsedStatement:
-    """One statement of a file: its text and place, and its parse tree (None if unparsable)."""
+    """One statement of a file as the rules see it: its place in the migration set and its tree."""
 
     file: SourceFile
     number: int
-    offset: int
-    text: str
-    start: int
-    node: ast.Node | None
-    error: str | None = None
-    error_offset: int | None = None
+    statement: Statement
+
+    @property
+    def offset(self) -> int:
+        return self.statement.offset
+
+    @property
+    def text(self) -> str:
+        return self.statement.text
+
+    @property
+    def start(self) -> int:
+        """File offset of the statement's first keyword (past leading comments)."""
+        return self.statement.start
+
+    @property
+    def node(self) -> ast.Node | None:
+        """The parse tree; None when the parser rejects the statement (see ``error``)."""
+        return self.statement.tree
+
+    @property
+    def error(self) -> str | None:
+        return self.statement.error
+
+    @property
+    def error_offset(self) -> int | None:
+        return self.statement.error_offset
+
+    @property
+    def tokens(self) -> tuple[Token, ...]:
+        """The scanner's tokens, offsets relative to ``text``."""
+        return self.statement.tokens
 
     @property
     def pos(self) -> tuple[int, int]:
@@ -71,12 +94,15 @@ class SourceFile:
     @classmethod
     def read(cls, path: Path, kind: str, *, number: int = -1, version: str | None = None) -> SourceFile:
         source = cls(path=path, kind=kind, number=number, version=version)
+        file = SqlFile(path)
         try:
-            source.sql = SqlFile(path).source
+            source.sql = file.source
         except MigrationError as exc:
             source.unreadable = exc
             return source
-        source.statements = tuple(_parse(source, source.sql))
+        # Comment-only pieces have nothing for a rule to read.
+        kept = [s for s in file.statements if not s.is_comment_only]
+        source.statements = tuple(ParsedStatement(source, n, s) for n, s in enumerate(kept))
         return source
 
     def line_col(self, offset: int) -> tuple[int, int]:
@@ -85,42 +111,6 @@ class SourceFile:
     @property
     def name(self) -> str:
         return self.path.name
-
-
-def _parse(source: SourceFile, sql: SqlText) -> list[ParsedStatement]:
-    parsed: list[ParsedStatement] = []
-    for stmt in sql.statements():
-        start = stmt.offset + _first_token(stmt.text)
-        try:
-            raws = pglast.parse_sql(stmt.text)
-        except pglast.parser.ParseError as exc:
-            message, where = (*exc.args, None)[:2]
-            offset = stmt.offset + where if isinstance(where, int) else start
-            parsed.append(
-                ParsedStatement(source, len(parsed), stmt.offset, stmt.text, start, None, str(message), offset)
-            )
-            continue
-        for raw in raws:
-            if raw.stmt is not None:
-                parsed.append(ParsedStatement(source, len(parsed), stmt.offset, stmt.text, start, raw.stmt))
-    return parsed
-
-
-def _first_token(text: str) -> int:
-    """Offset of the first token that is not a comment (comments belong to the statement after)."""
-    try:
-        tokens = pglast.parser.scan(text)
-    except pglast.parser.ParseError:
-        return 0
-    return next((t.start for t in tokens if t.name not in _COMMENT_TOKENS), 0)
-
-
-def comments(text: str) -> list[tuple[int, str]]:
-    """(offset, text) of every comment in ``text``; a line scan when the scanner gives up."""
-    try:
-        return [(t.start, text[t.start : t.end + 1]) for t in pglast.parser.scan(text) if t.name in _COMMENT_TOKENS]
-    except pglast.parser.ParseError:
-        return [(m.start(), m.group()) for m in re.finditer(r"--[^\n]*", text)]
 
 
 @dataclass(frozen=True)

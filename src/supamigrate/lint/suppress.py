@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from .findings import Finding, file_of
-from .sources import SourceFile, comments
+from .sources import SourceFile
 
 DIRECTIVE = re.compile(r"supamigrate:\s*(disable-file|disable)\s*=\s*([A-Za-z0-9_]+(?:\s*,\s*[A-Za-z0-9_]+)*)")
 
@@ -35,7 +35,7 @@ class Suppressions:
         if source.sql is None:
             return result
         statements = source.statements
-        for offset, text in comments(source.sql.text):
+        for offset, text in source.sql.comments():
             for m in DIRECTIVE.finditer(text):
                 rules = _rules(m.group(2))
                 if m.group(1) == "disable-file":

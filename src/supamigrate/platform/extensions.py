@@ -19,14 +19,13 @@ project is built in that database; elsewhere a shimmed pg_cron falls back to the
 
 from __future__ import annotations
 
-import re
+import copy
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import pglast
 import psycopg
 from pglast import ast
 from pglast.enums import DropBehavior, ObjectType
@@ -35,6 +34,7 @@ from psycopg import sql
 
 from ..errors import ExtensionUnavailable as ExtensionUnavailable  # re-exported: it lived here
 from ..project import Project
+from ..sql.statement import Statement
 
 SHIM_SCHEMA = "supamigrate"
 # Extensions with a shim, and the schema each creates its objects in (None: the one asked for).
@@ -70,12 +70,8 @@ PACKAGES = {
     "pgaudit": "postgresql-{major}-pgaudit",
     "orafce": "postgresql-{major}-orafce",
 }
-_EXTENSION_STATEMENT = re.compile(
-    r"(?is)^(?:(?:--[^\n]*\n|/\*.*?\*/)\s*)*(create|drop|alter|comment\s+on)\s+extension\b"
-)
-_VECTOR_INDEX = re.compile(
-    r"(?is)^(?:(?:--[^\n]*\n|/\*.*?\*/)\s*)*create\s+(?:unique\s+)?index\b.*?\busing\s+(?:hnsw|ivfflat)\b"
-)
+# pgvector's index methods, which the vector shim answers with hash indexes.
+_VECTOR_METHODS = frozenset({"hnsw", "ivfflat"})
 # Catalogs whose rows a shim creates, and which of them are dropped on their own.
 _SHIM_OBJECTS = """
 WITH sub AS (SELECT xmin AS xid FROM supamigrate.shims WHERE name = %(name)s),
@@ -152,29 +148,25 @@ def _shim_text(filename: str) -> str:
     return resources.files(__package__).joinpath("shims", filename).read_text(encoding="utf-8")
 
 
-def is_extension_statement(text: str) -> bool:
-    """Whether ``text`` is CREATE / DROP / ALTER / COMMENT ON EXTENSION (the runner's cue)."""
-    return _EXTENSION_STATEMENT.match(text) is not None
+def is_extension_statement(statement: Statement) -> bool:
+    """Whether ``statement`` is CREATE / DROP / ALTER / COMMENT ON EXTENSION (the runner's cue)."""
+    return statement.is_extension_statement
 
 
-def created_extensions(statements: Iterable[str]) -> set[str]:
+def is_vector_index(statement: Statement) -> bool:
+    """Whether ``statement`` is CREATE INDEX ... USING hnsw / ivfflat (pgvector's methods)."""
+    node = statement.tree if statement.keyword == "CREATE" else None
+    return isinstance(node, ast.IndexStmt) and node.accessMethod in _VECTOR_METHODS
+
+
+def created_extensions(statements: Iterable[Statement]) -> set[str]:
     """Names of the extensions that CREATE EXTENSION statements among ``statements`` create."""
     names: set[str] = set()
-    for text in statements:
-        if not is_extension_statement(text):
-            continue
-        node = _parse(text)
+    for stmt in statements:
+        node = stmt.tree if stmt.is_extension_statement else None
         if isinstance(node, ast.CreateExtensionStmt) and node.extname:
             names.add(node.extname)
     return names
-
-
-def _parse(text: str) -> Any:
-    try:
-        stmts = pglast.parse_sql(text)
-    except pglast.parser.ParseError:
-        return None
-    return stmts[0].stmt if len(stmts) == 1 else None
 
 
 def server_settings(created: Collection[str], *, database: str, pkglibdir: Path) -> str:
@@ -205,29 +197,28 @@ class ExtensionPolicy:
         project.tool.require_known("platform", "shims", names, shim_names(), "shims")
         return cls(frozenset(names))
 
-    def wants(self, statement: str) -> bool:
+    def wants(self, statement: Statement) -> bool:
         """Extension statements, and pgvector index statements when vector may be shimmed."""
-        return is_extension_statement(statement) or (
-            "vector" in self.shims and _VECTOR_INDEX.match(statement) is not None
-        )
+        return statement.is_extension_statement or ("vector" in self.shims and is_vector_index(statement))
 
-    def __call__(self, conn: psycopg.Connection, statement: str) -> str:
-        """The SQL to run in place of an extension ``statement`` (often the statement itself)."""
-        node = _parse(statement)
+    def __call__(self, conn: psycopg.Connection, statement: Statement) -> str:
+        """The SQL to run in place of an extension ``statement`` (often its own text)."""
+        node, text = statement.tree, statement.text
         if isinstance(node, ast.IndexStmt):
             # The shim's hnsw and ivfflat are hash indexes, which know no m, ef_construction or
             # lists: drop the tuning options, which change speed, never results.
             if node.options and _shim_installed(conn, "vector"):
-                node.options = None
-                return str(RawStream()(node))
-            return statement
+                index = copy.deepcopy(node)  # the statement's tree stays as parsed
+                index.options = None
+                return str(RawStream()(index))
+            return text
         if isinstance(node, ast.CreateExtensionStmt):
-            return self._create(conn, statement, node)
+            return self._create(conn, text, node)
         if isinstance(node, ast.DropStmt) and node.removeType == ObjectType.OBJECT_EXTENSION:
-            return self._drop(conn, statement, node)
+            return self._drop(conn, text, node)
         if isinstance(node, ast.CommentStmt) and node.objtype == ObjectType.OBJECT_EXTENSION:
             name = _string(node.object)
-            return "SELECT" if name and _shim_installed(conn, name) else statement
+            return "SELECT" if name and _shim_installed(conn, name) else text
         if isinstance(node, ast.AlterExtensionStmt) and node.extname and _shim_installed(conn, node.extname):
             return "SELECT"  # ALTER EXTENSION ... UPDATE: a shim has one version
         if isinstance(node, (ast.AlterExtensionContentsStmt, ast.AlterObjectSchemaStmt)):
@@ -238,7 +229,7 @@ class ExtensionPolicy:
                     " ALTER EXTENSION cannot change its members or schema",
                     hint="create it in the schema you want from the start, as the platform's dashboard does",
                 )
-        return statement
+        return text
 
     # -- CREATE EXTENSION ---------------------------------------------------------------------
 

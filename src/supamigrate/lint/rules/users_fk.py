@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import pglast.parser
-
 from ..findings import Finding, Rule
 from ..model import ForeignKey, foreign_keys
 from ..sources import ParsedStatement
@@ -28,11 +26,10 @@ AUTH_USERS_NO_ON_DELETE = Rule(
 
 def has_on_delete(fk: ForeignKey) -> bool:
     """Whether the constraint's text says ON DELETE (NO ACTION written out counts as a choice)."""
-    text = fk.stmt.text
     start = fk.constraint.location or 0
     depth = 0
     previous = ""
-    for token in pglast.parser.scan(text):
+    for token in fk.stmt.tokens:
         if token.start < start:
             continue
         if token.name == "ASCII_40":
