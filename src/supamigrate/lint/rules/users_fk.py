@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pglast.parser
 
+from ...sql.schema_model import ForeignKey
 from ..findings import Finding, Rule
-from ..model import ForeignKey, foreign_keys
 from ..sources import ParsedStatement
 from .base import Context, Family
 
@@ -26,7 +26,7 @@ AUTH_USERS_NO_ON_DELETE = Rule(
 )
 
 
-def has_on_delete(fk: ForeignKey) -> bool:
+def has_on_delete(fk: ForeignKey[ParsedStatement]) -> bool:
     """Whether the constraint's text says ON DELETE (NO ACTION written out counts as a choice)."""
     text = fk.stmt.text
     start = fk.constraint.location or 0
@@ -50,7 +50,7 @@ def has_on_delete(fk: ForeignKey) -> bool:
 
 
 def on_statement(stmt: ParsedStatement, ctx: Context) -> Iterator[Finding]:
-    for fk in foreign_keys(stmt):
+    for fk in ctx.state.foreign_keys(stmt):
         schema, _, name = fk.target.partition(".")
         if name == "users" and schema != "auth":
             yield ctx.at(
