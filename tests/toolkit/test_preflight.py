@@ -304,3 +304,76 @@ def test_a_readable_error_when_the_target_has_no_history_table(
     assert report.ok and report.recorded == []
     local = MigrationSet.discover(supamigrate_project.migrations_dir).migrations
     assert [f.code for f in report.findings] == ["pending"] * len(local)
+
+
+SEARCH_PATH_MIGRATIONS = {
+    "20250101000000_app.sql": (
+        "create schema app;\n"
+        "set search_path = app, public;\n"
+        "create table users (id uuid primary key, name text);\n"
+        "create table posts (id bigint primary key, author uuid references users (id) on delete cascade);\n"
+        "create index on posts (author);\n"
+    ),
+    # A new file starts from role postgres's search_path again (the runner's RESET ALL).
+    "20250102000000_public.sql": (
+        "create table users (id bigint primary key);\nalter table users enable row level security;\n"
+    ),
+    "20250103000000_comments.sql": (
+        "select pg_catalog.set_config('search_path', 'app, public', true);\n"
+        "alter table users add column email text;\n"
+        "create table comments (id bigint primary key, author uuid references users (id));\n"
+    ),
+}
+
+
+def test_lint_and_preflight_place_names_by_the_same_search_path(shared_instance: str, tmp_path: Path) -> None:
+    from supamigrate.lint import lint
+    from supamigrate.lint.linter import check_rules, read_context
+
+    from .lintkit import make_project
+
+    project = make_project(tmp_path, dict(SEARCH_PATH_MIGRATIONS))
+
+    # The lint: users, posts and comments are in app (not exposed, so no RLS finding), the second
+    # file's users is public's; the foreign keys point at app.users.
+    findings = lint(project, sqlfluff=False).findings
+    assert [f.rule for f in findings if f.rule == "SB004"] == []
+    users_fks = [f.message.split(":")[0] for f in findings if f.rule == "SB001"]
+    assert users_fks == [
+        "foreign key app.posts (author) references app.users",
+        "foreign key app.comments (author) references app.users",
+    ]
+    ctx = read_context(project)
+    check_rules(ctx)
+    assert sorted(ctx.state.tables) == ["app.comments", "app.posts", "app.users", "public.users"]
+    assert set(ctx.state.tables["app.users"].columns) == {"id", "name", "email"}
+
+    # Preflight, on a target whose public.users is another project's: only the second file's
+    # users collides; the references to users in the first and third files find app.users.
+    report = preflight(project, shared_instance)
+    (collision,) = only(report, "object-exists")
+    assert collision.where == "supabase/migrations/20250102000000_public.sql:1:1"
+    assert collision.message.startswith("table public.users already exists on the target with another shape")
+    assert only(report, "reference-resolves-differently") == []
+    assert only(report, "missing-on-target") == []
+
+
+def test_lint_follows_set_schema_and_renames(tmp_path: Path) -> None:
+    from supamigrate.lint.linter import check_rules, read_context
+
+    from .lintkit import make_project
+
+    project = make_project(
+        tmp_path,
+        [
+            "create schema app;\ncreate table public.drafts (id bigint primary key);\n"
+            "alter table drafts set schema app;\nalter table app.drafts rename to notes;\n"
+            "create table public.kept (id bigint primary key);\nalter table kept rename to archive;\n"
+            "alter table archive enable row level security;\n",
+        ],
+    )
+    ctx = read_context(project)
+    findings = check_rules(ctx)
+    assert sorted(ctx.state.tables) == ["app.notes", "public.archive"]
+    assert ctx.state.tables["public.archive"].rls
+    assert [f.rule for f in findings if f.rule == "SB004"] == []
