@@ -22,10 +22,8 @@ from pglast import ast
 from pglast.enums import AlterTableType, ConstrType, ObjectType, VariableSetKind
 
 from . import objects
-from .objects import DEFAULT_SEARCH_PATH, RELATION_KINDS, Creation, Name
-
-MIGRATION_ROLE = "postgres"  # what ``$user`` stands for in the path migrations run with
-FALLBACK_SCHEMA = "public"  # where a name lands when the path names no schema at all
+from .objects import DEFAULT_SEARCH_PATH, RELATION_KINDS, Name
+from .search_path import SearchPath, dotted_key
 
 
 class StatementFile(Protocol):
@@ -139,53 +137,7 @@ _RELATION_TYPES = (
 )
 
 
-class Names:
-    """Where names land and what they find under the current ``search_path``."""
-
-    def __init__(self) -> None:
-        self.search_path: tuple[str, ...] = DEFAULT_SEARCH_PATH
-        # (schema, name) of every relation, type and routine the replayed statements created.
-        self.relations: dict[tuple[str, str], str] = {}  # -> origin ("platform", "applied", ...)
-        self.types: set[tuple[str, str]] = set()
-        self.routines: set[tuple[str, str]] = set()
-        self.schemas: set[str] = {"public"}
-        self.roles: set[str] = set()
-
-    def creation_schema(self) -> str | None:
-        """Where an unqualified CREATE puts its object: the first schema of the path.
-
-        ``$user`` (a schema named postgres) does not exist on Supabase, so it is skipped.
-        """
-        return next((s for s in self.search_path if s != "$user"), None)
-
-    def lookup_path(self) -> list[str]:
-        return [MIGRATION_ROLE if s == "$user" else s for s in self.search_path]
-
-    def place(self, name: Name) -> tuple[str, str] | None:
-        """Where a CREATE of ``name`` puts it (None: the path names no schema)."""
-        schema = name.schema or self.creation_schema()
-        return (schema, name.name) if schema else None
-
-    def find(self, name: Name, known: set[tuple[str, str]] | dict[tuple[str, str], str]) -> tuple[str, str] | None:
-        """The first ``(schema, name)`` along the path that is in ``known``."""
-        for schema in [name.schema] if name.schema else self.lookup_path():
-            if (schema, name.name) in known:
-                return (schema, name.name)
-        return None
-
-    def key(self, c: Creation) -> tuple[str, str] | None:
-        """Where a creation lands: an index beside its table, anything else by ``place``."""
-        if c.kind == "index" and c.on is not None:
-            table = self.relation(c.on)
-            return (table[0], c.name.name) if table else None
-        return self.place(c.name)
-
-    def relation(self, name: Name) -> tuple[str, str] | None:
-        """What a reference to relation ``name`` finds, or where it would be created."""
-        return self.find(name, self.relations) or self.place(name)
-
-
-class SchemaModel(Names, Generic[S]):
+class SchemaModel(SearchPath, Generic[S]):
     """Tables, functions, policies and every created name, replayed in migration order.
 
     Rules read it as it stands *before* a statement and after the last one; preflight compares
@@ -222,19 +174,19 @@ class SchemaModel(Names, Generic[S]):
         if rv is None:
             return ""
         name = objects.range_name(rv)
-        return _dotted(self.relation(name), name)
+        return dotted_key(self.relation(name), name)
 
     def qualify_names(self, parts: tuple[str, ...]) -> str:
         """``schema.name`` of a relation named by a list of names (as DROP TABLE names them)."""
         name = objects.name_of(parts)
-        return _dotted(self.relation(name), name)
+        return dotted_key(self.relation(name), name)
 
     def created_name(self, rv: ast.RangeVar | None) -> str:
         """``schema.name`` of a relation a statement creates."""
         if rv is None:
             return ""
         name = objects.range_name(rv)
-        return _dotted(self.place(name), name)
+        return dotted_key(self.place(name), name)
 
     def dotted(self, names: Sequence[ast.Node] | None, *, create: bool = False) -> str:
         """``schema.name`` of a function or type named by a name list, created or referred to."""
@@ -243,8 +195,8 @@ class SchemaModel(Names, Generic[S]):
             return ""
         name = objects.name_of(parts)
         if create:
-            return _dotted(self.place(name), name)
-        return _dotted(self.find(name, self.routines) or self.find(name, self.types) or self.place(name), name)
+            return dotted_key(self.place(name), name)
+        return dotted_key(self.find(name, self.routines) or self.find(name, self.types) or self.place(name), name)
 
     # -- questions rules ask ----------------------------------------------------------------
 
@@ -470,10 +422,6 @@ class SchemaModel(Names, Generic[S]):
 
     def _on_CreateDomainStmt(self, stmt: S, node: ast.CreateDomainStmt) -> None:
         self._create("type", self.dotted(node.domainname, create=True), stmt)
-
-
-def _dotted(key: tuple[str, str] | None, name: Name) -> str:
-    return f"{key[0]}.{key[1]}" if key else f"{FALLBACK_SCHEMA}.{name.name}"
 
 
 def _apply_function_options(function: Function[S], stmt: S, options: Sequence[ast.Node] | None) -> None:
