@@ -52,7 +52,7 @@ def replay(p: Pending, migrations: list[SourceFile], pending: dict[int, objects.
             facts = pending.get(id(stmt))
             if facts is not None:
                 check_statement(p, stmt, facts)
-            p.model.apply(stmt, "applied" if facts is None else "pending")
+            p.model.apply(stmt, "applied" if facts is None else "pending", facts)
 
 
 def check_statement(p: Pending, stmt: ParsedStatement, facts: objects.Facts) -> None:

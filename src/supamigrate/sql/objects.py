@@ -149,16 +149,24 @@ _TAGS = {
 }
 
 
-def creations(stmt: ast.Node) -> tuple[list[Creation], set[int]]:
-    """What ``stmt`` creates, and the ids of the RangeVars that name those objects."""
+def creations(stmt: ast.Node, *, shapes: bool = True) -> tuple[list[Creation], set[int]]:
+    """What ``stmt`` creates, and the ids of the RangeVars that name those objects.
+
+    Without ``shapes``, a table's columns and a function's argument types are left out (None):
+    printing each type back is most of the cost, and only a comparison with a live object needs it.
+    """
     own: set[int] = set()
     made: list[Creation] = []
     if isinstance(stmt, ast.CreateStmt):
         own.add(id(stmt.relation))
-        columns = tuple(
-            (str(e.colname), _type_text(e.typeName))
-            for e in stmt.tableElts or ()
-            if isinstance(e, ast.ColumnDef) and e.typeName is not None
+        columns = (
+            tuple(
+                (str(e.colname), _type_text(e.typeName))
+                for e in stmt.tableElts or ()
+                if isinstance(e, ast.ColumnDef) and e.typeName is not None
+            )
+            if shapes
+            else None
         )
         made.append(Creation("table", range_name(stmt.relation), _mode(stmt.if_not_exists), columns=columns))
     elif isinstance(stmt, ast.CreateTableAsStmt):
@@ -187,10 +195,14 @@ def creations(stmt: ast.Node) -> tuple[list[Creation], set[int]]:
     elif isinstance(stmt, ast.CreateRangeStmt):
         made.append(Creation("type", name_of(strings(stmt.typeName))))
     elif isinstance(stmt, ast.CreateFunctionStmt):
-        arguments = tuple(
-            _type_text(p.argType)
-            for p in stmt.parameters or ()
-            if isinstance(p, ast.FunctionParameter) and p.mode not in _SHAPELESS_MODES
+        arguments = (
+            tuple(
+                _type_text(p.argType)
+                for p in stmt.parameters or ()
+                if isinstance(p, ast.FunctionParameter) and p.mode not in _SHAPELESS_MODES
+            )
+            if shapes
+            else None
         )
         kind = "procedure" if stmt.is_procedure else "function"
         made.append(Creation(kind, name_of(strings(stmt.funcname)), _mode(False, stmt.replace), arguments=arguments))

@@ -257,8 +257,9 @@ class SchemaModel(SearchPath, Generic[S]):
     def _create(self, kind: str, name: str, stmt: S) -> None:
         self.created.setdefault((kind, name), stmt)
 
-    def apply(self, stmt: S, origin: str = "migration") -> None:
-        """Replay one statement; ``origin`` labels the relations it creates (for preflight)."""
+    def apply(self, stmt: S, origin: str = "migration", facts: objects.Facts | None = None) -> None:
+        """Replay one statement; ``origin`` labels the relations it creates (for preflight), and
+        ``facts``, when the caller has read them already, spare reading the statement again."""
         self.enter(stmt)
         node = stmt.node
         if node is None:
@@ -266,11 +267,12 @@ class SchemaModel(SearchPath, Generic[S]):
         handler = getattr(self, f"_on_{type(node).__name__}", None)
         if handler is not None:
             handler(stmt, node)
-        self._learn(node, origin)
+        self._learn(node, origin, facts)
 
-    def _learn(self, node: ast.Node, origin: str) -> None:
+    def _learn(self, node: ast.Node, origin: str, facts: objects.Facts | None) -> None:
         """Record the names a statement creates and drops, then the search_path it sets."""
-        for c in objects.creations(node)[0]:
+        made = facts.creations if facts is not None else objects.creations(node, shapes=False)[0]
+        for c in made:
             if c.kind == "schema":
                 self.schemas.add(c.name.name)
                 continue
@@ -285,12 +287,12 @@ class SchemaModel(SearchPath, Generic[S]):
                     self.relations.setdefault(key, origin)
             elif c.kind in ("function", "procedure"):
                 self.routines.add(key)
-        for d in objects.drops(node):
+        for d in facts.drops if facts is not None else objects.drops(node):
             if d.kind in RELATION_KINDS and (key := self.relation(d.name)) is not None:
                 self.relations.pop(key, None)
         if isinstance(node, ast.CreateRoleStmt) and node.role:
             self.roles.add(node.role)
-        path = objects.search_path(node)
+        path = facts.search_path if facts is not None else objects.search_path(node)
         if path is not None:
             self.search_path = path
 
