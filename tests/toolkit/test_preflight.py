@@ -357,23 +357,3 @@ def test_lint_and_preflight_place_names_by_the_same_search_path(shared_instance:
     assert only(report, "reference-resolves-differently") == []
     assert only(report, "missing-on-target") == []
 
-
-def test_lint_follows_set_schema_and_renames(tmp_path: Path) -> None:
-    from supamigrate.lint.linter import check_rules, read_context
-
-    from .lintkit import make_project
-
-    project = make_project(
-        tmp_path,
-        [
-            "create schema app;\ncreate table public.drafts (id bigint primary key);\n"
-            "alter table drafts set schema app;\nalter table app.drafts rename to notes;\n"
-            "create table public.kept (id bigint primary key);\nalter table kept rename to archive;\n"
-            "alter table archive enable row level security;\n",
-        ],
-    )
-    ctx = read_context(project)
-    findings = check_rules(ctx)
-    assert sorted(ctx.state.tables) == ["app.notes", "public.archive"]
-    assert ctx.state.tables["public.archive"].rls
-    assert [f.rule for f in findings if f.rule == "SB004"] == []
