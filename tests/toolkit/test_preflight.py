@@ -357,3 +357,33 @@ def test_lint_and_preflight_place_names_by_the_same_search_path(shared_instance:
     assert only(report, "reference-resolves-differently") == []
     assert only(report, "missing-on-target") == []
 
+
+
+def test_a_table_an_applied_migration_renamed_or_moved_is_the_projects(
+    supamigrate_server: Server, tmp_path: Path
+) -> None:
+    applied = (
+        "create schema app;\ncreate table public.drafts (id int primary key);\n"
+        "alter table drafts rename to posts;\ncreate table public.tags (id int primary key);\n"
+        "alter table tags set schema app;\n"
+    )
+    migrations = tmp_path / "supabase" / "migrations"
+    migrations.mkdir(parents=True)
+    (migrations / "20250101000000_posts.sql").write_text(applied)
+    (migrations / "20250102000000_comments.sql").write_text(
+        "create table public.comments (id int primary key, post int references posts (id),"
+        " tag int references app.tags (id));\n"
+        "drop table posts;\n"
+    )
+    name = prepare(
+        supamigrate_server, unique_name("renamed"), sql_text="SET ROLE postgres;" + applied, history=("20250101000000",)
+    )
+    try:
+        report = preflight(Project.load(tmp_path), supamigrate_server.conninfo(name, "postgres"))
+    finally:
+        drop_database(supamigrate_server, name)
+    assert [m.filename for m in report.pending] == ["20250102000000_comments.sql"]
+    # posts and app.tags are the project's under their new names: no finding about them.
+    assert only(report, "reference-resolves-differently") == []
+    assert only(report, "drops-foreign-object") == []
+    assert codes(report, "error") == []
