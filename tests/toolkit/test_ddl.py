@@ -1,8 +1,8 @@
-"""What ddl.analyse reads from single statements (the facts preflight works from)."""
+"""What sql.objects.analyse reads from single statements (the facts preflight works from)."""
 
 from __future__ import annotations
 
-from supamigrate.ddl import Creation, Drop, Facts, Name, Reference, analyse
+from supamigrate.sql.objects import Creation, Drop, Facts, Name, Reference, analyse
 
 
 def facts(sql: str) -> Facts:

@@ -323,3 +323,84 @@ def test_github_format_annotates_the_migration_lines(
     pending = "::notice file=shared_users/supabase/migrations/20250102000000_sessions.sql,title=pending::"
     assert any(line.startswith(pending) for line in lines)
     assert lines[-1].startswith("supamigrate preflight: FAILED (")
+SEARCH_PATH_MIGRATIONS = {
+    "20250101000000_app.sql": (
+        "create schema app;\n"
+        "set search_path = app, public;\n"
+        "create table users (id uuid primary key, name text);\n"
+        "create table posts (id bigint primary key, author uuid references users (id) on delete cascade);\n"
+        "create index on posts (author);\n"
+    ),
+    # A new file starts from role postgres's search_path again (the runner's RESET ALL).
+    "20250102000000_public.sql": (
+        "create table users (id bigint primary key);\nalter table users enable row level security;\n"
+    ),
+    "20250103000000_comments.sql": (
+        "select pg_catalog.set_config('search_path', 'app, public', true);\n"
+        "alter table users add column email text;\n"
+        "create table comments (id bigint primary key, author uuid references users (id));\n"
+    ),
+}
+
+
+def test_lint_and_preflight_place_names_by_the_same_search_path(shared_instance: str, tmp_path: Path) -> None:
+    from supamigrate.lint import lint
+    from supamigrate.lint.linter import check_rules, read_context
+
+    from .lintkit import make_project
+
+    project = make_project(tmp_path, dict(SEARCH_PATH_MIGRATIONS))
+
+    # The lint: users, posts and comments are in app (not exposed, so no RLS finding), the second
+    # file's users is public's; the foreign keys point at app.users.
+    findings = lint(project, sqlfluff=False).findings
+    assert [f.code for f in findings if f.code == "SB004"] == []
+    users_fks = [f.message.split(":")[0] for f in findings if f.code == "SB001"]
+    assert users_fks == [
+        "foreign key app.posts (author) references app.users",
+        "foreign key app.comments (author) references app.users",
+    ]
+    ctx = read_context(project)
+    check_rules(ctx)
+    assert sorted(ctx.state.tables) == ["app.comments", "app.posts", "app.users", "public.users"]
+    assert set(ctx.state.tables["app.users"].columns) == {"id", "name", "email"}
+
+    # Preflight, on a target whose public.users is another project's: only the second file's
+    # users collides; the references to users in the first and third files find app.users.
+    report = preflight(project, shared_instance)
+    (collision,) = only(report, "object-exists")
+    assert collision.where == "supabase/migrations/20250102000000_public.sql:1:1"
+    assert collision.message.startswith("table public.users already exists on the target with another shape")
+    assert only(report, "reference-resolves-differently") == []
+    assert only(report, "missing-on-target") == []
+
+
+
+def test_a_table_an_applied_migration_renamed_or_moved_is_the_projects(
+    supamigrate_server: Server, tmp_path: Path
+) -> None:
+    applied = (
+        "create schema app;\ncreate table public.drafts (id int primary key);\n"
+        "alter table drafts rename to posts;\ncreate table public.tags (id int primary key);\n"
+        "alter table tags set schema app;\n"
+    )
+    migrations = tmp_path / "supabase" / "migrations"
+    migrations.mkdir(parents=True)
+    (migrations / "20250101000000_posts.sql").write_text(applied)
+    (migrations / "20250102000000_comments.sql").write_text(
+        "create table public.comments (id int primary key, post int references posts (id),"
+        " tag int references app.tags (id));\n"
+        "drop table posts;\n"
+    )
+    name = prepare(
+        supamigrate_server, unique_name("renamed"), sql_text="SET ROLE postgres;" + applied, history=("20250101000000",)
+    )
+    try:
+        report = preflight(Project.load(tmp_path), supamigrate_server.conninfo(name, "postgres"))
+    finally:
+        drop_database(supamigrate_server, name)
+    assert [m.filename for m in report.pending] == ["20250102000000_comments.sql"]
+    # posts and app.tags are the project's under their new names: no finding about them.
+    assert only(report, "reference-resolves-differently") == []
+    assert only(report, "drops-foreign-object") == []
+    assert codes(report, "error") == []

@@ -40,6 +40,8 @@ def check_rules(ctx: Context) -> list[Finding]:
         for source in sources:
             families = [f for f in FAMILIES if f.on_statement is not None and source.kind in f.kinds]
             for stmt in source.statements:
+                if source.kind == MIGRATION:
+                    ctx.state.enter(stmt)  # a new file starts from the default search_path
                 for family in families:
                     assert family.on_statement is not None
                     findings.extend(family.on_statement(stmt, ctx))

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ...project import Project
+from ...sql.schema_model import SchemaModel
 from ..findings import Finding, Rule, at
-from ..model import SchemaState
 from ..sources import MIGRATION, MigrationListing, ParsedStatement, SourceFile
 
 
@@ -21,7 +21,7 @@ class Context:
     listing: MigrationListing
     migrations: tuple[SourceFile, ...]
     seeds: tuple[SourceFile, ...] = ()
-    state: SchemaState = field(default_factory=SchemaState)
+    state: SchemaModel[ParsedStatement] = field(default_factory=SchemaModel)
     # Migration files not in the git base revision, and the versions that were (None: not known).
     new_files: frozenset[Path] | None = None
     base_versions: tuple[str, ...] = ()

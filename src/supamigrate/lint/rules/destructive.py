@@ -14,8 +14,9 @@ from collections.abc import Iterator
 from pglast import ast
 from pglast.enums import AlterTableType, DropBehavior, ObjectType
 
+from ...sql.objects import strings
+from ...sql.schema_model import SchemaModel
 from ..findings import Finding, Rule
-from ..model import dotted, qualify
 from ..sources import ParsedStatement
 from .base import Context, Family
 
@@ -67,19 +68,19 @@ def _cascades(node: ast.Node | None) -> Iterator[str]:
                 yield f"ALTER TABLE ... DROP {what} {cmd.name} CASCADE"
 
 
-def _data_losses(node: ast.Node | None) -> Iterator[tuple[str, str]]:
+def _data_losses(node: ast.Node | None, state: SchemaModel[ParsedStatement]) -> Iterator[tuple[str, str]]:
     """(table, what is done to it) for each TRUNCATE, DROP TABLE and DROP COLUMN."""
     if isinstance(node, ast.TruncateStmt):
         for rel in node.relations or ():
             if isinstance(rel, ast.RangeVar):
-                yield qualify(rel), "TRUNCATE"
+                yield state.qualify(rel), "TRUNCATE"
     elif isinstance(node, ast.DropStmt) and node.removeType == ObjectType.OBJECT_TABLE:
         for obj in node.objects or ():
-            yield dotted(obj if isinstance(obj, tuple) else ()), "DROP TABLE"
+            yield state.qualify_names(strings(obj if isinstance(obj, tuple) else ())), "DROP TABLE"
     elif isinstance(node, ast.AlterTableStmt) and node.objtype == ObjectType.OBJECT_TABLE:
         for cmd in node.cmds or ():
             if isinstance(cmd, ast.AlterTableCmd) and cmd.subtype == AlterTableType.AT_DropColumn:
-                yield qualify(node.relation), f"DROP COLUMN {cmd.name}"
+                yield state.qualify(node.relation), f"DROP COLUMN {cmd.name}"
 
 
 def on_statement(stmt: ParsedStatement, ctx: Context) -> Iterator[Finding]:
@@ -91,7 +92,7 @@ def on_statement(stmt: ParsedStatement, ctx: Context) -> Iterator[Finding]:
             " functions) without naming them",
         )
     state = ctx.state
-    for table, action in _data_losses(stmt.node):
+    for table, action in _data_losses(stmt.node, state):
         if not state.holds_data(table, stmt):
             continue
         t = state.tables.get(table)

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from pglast import ast
 from pglast.enums import AlterTableType, ObjectType
 
+from ...sql.schema_model import SchemaModel, schema_of
 from ..findings import Finding, Rule
-from ..model import dotted, qualify, schema_of
 from ..sources import ParsedStatement
 from .base import Context, Family
 
@@ -28,26 +28,26 @@ UNOWNED_IDEMPOTENT = Rule(
 )
 
 
-def _targets(node: ast.Node | None) -> Iterator[tuple[str, str, str, int | None]]:
+def _targets(node: ast.Node | None, state: SchemaModel[ParsedStatement]) -> Iterator[tuple[str, str, str, int | None]]:
     """(kind, name, clause, location) for each idempotent CREATE in a statement."""
     if isinstance(node, ast.CreateStmt) and node.if_not_exists and node.relation is not None:
-        yield "table", qualify(node.relation), "CREATE TABLE IF NOT EXISTS", node.relation.location
+        yield "table", state.created_name(node.relation), "CREATE TABLE IF NOT EXISTS", node.relation.location
     elif isinstance(node, ast.CreateTableAsStmt) and node.if_not_exists and node.into is not None:
         kind = "view" if node.objtype == ObjectType.OBJECT_MATVIEW else "table"
         rel = node.into.rel
-        yield kind, qualify(rel), f"CREATE {kind.upper()} IF NOT EXISTS", rel.location if rel else None
+        yield kind, state.created_name(rel), f"CREATE {kind.upper()} IF NOT EXISTS", rel.location if rel else None
     elif isinstance(node, ast.CreateFunctionStmt) and node.replace:
         what = "PROCEDURE" if node.is_procedure else "FUNCTION"
-        yield "function", dotted(node.funcname), f"CREATE OR REPLACE {what}", None
+        yield "function", state.dotted(node.funcname, create=True), f"CREATE OR REPLACE {what}", None
     elif isinstance(node, ast.ViewStmt) and node.replace and node.view is not None:
-        yield "view", qualify(node.view), "CREATE OR REPLACE VIEW", node.view.location
+        yield "view", state.created_name(node.view), "CREATE OR REPLACE VIEW", node.view.location
     elif isinstance(node, ast.CreateTrigStmt) and node.replace:
-        yield "trigger", f"{qualify(node.relation)}.{node.trigname}", "CREATE OR REPLACE TRIGGER", None
+        yield "trigger", f"{state.qualify(node.relation)}.{node.trigname}", "CREATE OR REPLACE TRIGGER", None
     elif isinstance(node, ast.IndexStmt) and node.if_not_exists and node.idxname:
-        name = f"{schema_of(qualify(node.relation))}.{node.idxname}"
+        name = f"{schema_of(state.qualify(node.relation))}.{node.idxname}"
         yield "index", name, "CREATE INDEX IF NOT EXISTS", None
     elif isinstance(node, ast.CreateSeqStmt) and node.if_not_exists and node.sequence is not None:
-        yield "sequence", qualify(node.sequence), "CREATE SEQUENCE IF NOT EXISTS", node.sequence.location
+        yield "sequence", state.created_name(node.sequence), "CREATE SEQUENCE IF NOT EXISTS", node.sequence.location
 
 
 def _display(kind: str, name: str) -> str:
@@ -55,7 +55,7 @@ def _display(kind: str, name: str) -> str:
 
 
 def on_statement(stmt: ParsedStatement, ctx: Context) -> Iterator[Finding]:
-    for kind, name, clause, location in _targets(stmt.node):
+    for kind, name, clause, location in _targets(stmt.node, ctx.state):
         if ctx.state.created_before(kind, name) is None:
             yield ctx.at(
                 UNOWNED_IDEMPOTENT,
@@ -66,7 +66,7 @@ def on_statement(stmt: ParsedStatement, ctx: Context) -> Iterator[Finding]:
             )
     node = stmt.node
     if isinstance(node, ast.AlterTableStmt) and node.objtype == ObjectType.OBJECT_TABLE:
-        table = ctx.state.tables.get(qualify(node.relation))
+        table = ctx.state.tables.get(ctx.state.qualify(node.relation))
         for cmd in node.cmds or ():
             if (
                 isinstance(cmd, ast.AlterTableCmd)
@@ -78,7 +78,7 @@ def on_statement(stmt: ParsedStatement, ctx: Context) -> Iterator[Finding]:
                 yield ctx.at(
                     UNOWNED_IDEMPOTENT,
                     stmt,
-                    f"ADD COLUMN IF NOT EXISTS {cmd.def_.colname} on {qualify(node.relation)}: no earlier"
+                    f"ADD COLUMN IF NOT EXISTS {cmd.def_.colname} on {ctx.state.qualify(node.relation)}: no earlier"
                     " migration adds it, so a column of that name and another type would be kept",
                     stmt.at(cmd.def_.location),
                 )

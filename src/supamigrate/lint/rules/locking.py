@@ -15,8 +15,8 @@ from pglast import ast
 from pglast.enums import AlterTableType, ConstrType
 from pglast.visitors import Ancestor, Visitor
 
+from ...sql.schema_model import SchemaModel, column_constraints
 from ..findings import Finding, Rule
-from ..model import column_constraints, dotted, qualify
 from ..sources import ParsedStatement
 from .base import Context, Family
 
@@ -65,18 +65,19 @@ SERIAL_TYPES = frozenset({"serial", "serial2", "serial4", "serial8", "smallseria
 class _Calls(Visitor):
     """Collects the names of the functions an expression calls."""
 
-    def __init__(self) -> None:
+    def __init__(self, state: SchemaModel[ParsedStatement]) -> None:
+        self.state = state
         self.names: list[str] = []
 
     def visit_FuncCall(self, ancestors: Ancestor, node: ast.FuncCall) -> None:
-        self.names.append(dotted(node.funcname))
+        self.names.append(self.state.dotted(node.funcname))
 
 
 def _volatile_call(expr: ast.Node | None, ctx: Context) -> str | None:
     """The name of a volatile function called in ``expr``, if any."""
     if expr is None:
         return None
-    calls = _Calls()
+    calls = _Calls(ctx.state)
     calls(expr)
     for name in calls.names:
         created = ctx.state.functions.get(name)
@@ -116,7 +117,7 @@ def on_statement(stmt: ParsedStatement, ctx: Context) -> Iterator[Finding]:
     node = stmt.node
     if not isinstance(node, ast.AlterTableStmt):
         return
-    table = qualify(node.relation)
+    table = ctx.state.qualify(node.relation)
     state = ctx.state
     if not state.holds_data(table, stmt):
         return

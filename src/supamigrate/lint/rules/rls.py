@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ...sql.schema_model import schema_of
 from ..findings import Finding, Rule
-from ..model import schema_of
 from .base import Context, Family
 
 TABLE_WITHOUT_RLS = Rule(

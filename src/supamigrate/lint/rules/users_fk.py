@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ...sql.schema_model import ForeignKey
 from ..findings import Finding, Rule
-from ..model import ForeignKey, foreign_keys
 from ..sources import ParsedStatement
 from .base import Context, Family
 
@@ -24,7 +24,7 @@ AUTH_USERS_NO_ON_DELETE = Rule(
 )
 
 
-def has_on_delete(fk: ForeignKey) -> bool:
+def has_on_delete(fk: ForeignKey[ParsedStatement]) -> bool:
     """Whether the constraint's text says ON DELETE (NO ACTION written out counts as a choice)."""
     start = fk.constraint.location or 0
     depth = 0
@@ -47,7 +47,7 @@ def has_on_delete(fk: ForeignKey) -> bool:
 
 
 def on_statement(stmt: ParsedStatement, ctx: Context) -> Iterator[Finding]:
-    for fk in foreign_keys(stmt):
+    for fk in ctx.state.foreign_keys(stmt):
         schema, _, name = fk.target.partition(".")
         if name == "users" and schema != "auth":
             yield ctx.at(
