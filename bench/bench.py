@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from pytest_postgresql.janitor import DatabaseJanitor
+from psycopg import sql
 
 from supamigrate.cache import Cache, default_root
 from supamigrate.database import build, drop_database, unique_name
@@ -101,6 +101,35 @@ def bench_process_start(repeat: int) -> dict[str, float]:
     return {"process_cold_start_s": median_of(results["cold"]), "process_warm_start_s": median_of(results["warm"])}
 
 
+class StockJanitor:
+    """What pytest-postgresql 10's ``DatabaseJanitor`` runs around each test of its ``postgresql``
+    fixture, statement for statement and connection for connection (supamigrate no longer installs
+    pytest-postgresql): a database from the template on entry, dropped on exit."""
+
+    def __init__(self, user: str, host: str, port: int, dbname: str, template: str) -> None:
+        self.conninfo = {"dbname": "postgres", "user": user, "host": host, "port": port}
+        self.dbname, self.template = dbname, template
+
+    def _terminate(self, conn: psycopg.Connection[Any], dbname: str) -> None:
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (dbname,))
+
+    def __enter__(self) -> StockJanitor:
+        with psycopg.connect(**self.conninfo, autocommit=True) as conn:
+            self._terminate(conn, self.template)
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(self.dbname), sql.Identifier(self.template))
+            )
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with psycopg.connect(**self.conninfo, autocommit=True) as conn:
+            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (self.dbname,)).fetchone() is None:
+                return
+            conn.execute(sql.SQL("ALTER DATABASE {} WITH allow_connections false").format(sql.Identifier(self.dbname)))
+            self._terminate(conn, self.dbname)
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(self.dbname)))
+
+
 def per_test(fn: Callable[[], None], n: int) -> float:
     t = time.perf_counter()
     for _ in range(n):
@@ -136,15 +165,9 @@ def bench_isolation(project: Project, repeat: int) -> dict[str, float]:
 
             def stock_test() -> None:
                 dbname = unique_name("bench_stock")
-                janitor = DatabaseJanitor(
-                    user=server.superuser,
-                    host=host,
-                    port=port,
-                    dbname=dbname,
-                    template_dbname=ts.template.dbname,
-                )
-                with janitor, psycopg.connect(dbname=dbname, user="postgres", host=host, port=port) as c:
-                    c.execute(TEST_BODY).fetchone()
+                with StockJanitor(server.superuser, host, port, dbname, ts.template.dbname):
+                    with psycopg.connect(dbname=dbname, user="postgres", host=host, port=port) as c:
+                        c.execute(TEST_BODY).fetchone()
 
             samples: dict[str, list[float]] = {"body": [], "rollback": [], "clone": [], "stock": []}
             for _ in range(repeat):

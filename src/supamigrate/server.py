@@ -1,4 +1,4 @@
-"""An ephemeral PostgreSQL server, started through pytest-postgresql's process machinery.
+"""An ephemeral PostgreSQL server, started with pg_ctl through a mirakuru executor (``pgctl``).
 
 ``initdb`` and ``pg_ctl`` refuse to run as root, so under root every server command runs as an
 unprivileged OS user (``postgres`` where it exists) through ``runuser``, and the data directory is
@@ -29,20 +29,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-import mirakuru.base
 import psycopg
 from mirakuru.exceptions import AlreadyRunning, ProcessExitedWithError, TimeoutExpired
-from packaging.version import Version
-from pytest_postgresql.executors import PostgreSQLExecutor
 
 from .errors import ServerError
+from .pgctl import PgCtlExecutor
 from .platform.extensions import cron_settings, pg_cron_library
-
-# mirakuru kills, at interpreter exit, every process whose `mirakuru_uuid` contains this process's
-# pid as a *substring* (mirakuru.base_env.processes_with_env). With pids wrapping at 32768 and the
-# marker holding a uuid4, any exiting Python process that imported mirakuru (a pytest subprocess,
-# an xdist worker) could SIGKILL an unrelated live server. Our own stop() and reap_stale() clean up.
-atexit.unregister(mirakuru.base.cleanup_subprocesses)
 
 RUN_PREFIX = "supamigrate-"
 # Every run directory this process made, so a test session can prove none outlived it.
@@ -221,18 +213,13 @@ class ServerOptions:
     cron_database: str | None = None
 
 
-class _Executor(PostgreSQLExecutor):
-    """pytest-postgresql's executor, with a faster initdb that can also run as another OS user."""
+class _Executor(PgCtlExecutor):
+    """The pg_ctl executor, with a fast initdb that can also run as another OS user."""
 
     def __init__(self, *, initdb: list[str], major: int, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._initdb = initdb
         self._major = major
-
-    @property
-    def version(self) -> Version:
-        """Known already (read once from ``postgres --version``); saves a pg_ctl run per start."""
-        return Version(str(self._major))
 
     def init_directory(self) -> None:
         """Run initdb with the options tests want (trust auth, no fsync, UTF-8, C locale)."""

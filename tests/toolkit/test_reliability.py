@@ -392,7 +392,7 @@ mirakuru.base_env.processes_with_env = lambda *a: print("mirakuru exit cleanup r
 
 
 @pytest.mark.parametrize(
-    ("module", "runs"), [("pytest_postgresql.executors", True), ("supamigrate.server", False)]
+    ("module", "runs"), [("mirakuru", True), ("supamigrate.pgctl", False), ("supamigrate.server", False)]
 )
 def test_no_exiting_process_runs_mirakurus_kill_by_pid_substring(module: str, runs: bool) -> None:
     # mirakuru's exit hook SIGKILLs processes whose marker merely contains the exiting pid; importing

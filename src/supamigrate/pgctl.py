@@ -1,0 +1,119 @@
+"""A mirakuru executor that starts and stops PostgreSQL with ``pg_ctl``.
+
+The same command lines as pytest-postgresql 10's ``PostgreSQLExecutor`` (which supamigrate used
+until issue 12), without that package: installing it registers its own pytest plugin, whose
+``postgresql_proc`` fixtures and ``--postgresql-*`` options would appear in every user's session
+(and cannot start a server as root). Only Unix is supported, like the rest of the server code.
+Creating the data directory (initdb) is left to the subclass: ``init_directory`` is a hook.
+"""
+
+from __future__ import annotations
+
+import atexit
+import subprocess
+from typing import Self
+
+import mirakuru.base
+from mirakuru import TCPExecutor
+from mirakuru.exceptions import ProcessFinishedWithError, TimeoutExpired
+
+# mirakuru kills, at interpreter exit, every process whose `mirakuru_uuid` contains this process's
+# pid as a *substring* (mirakuru.base_env.processes_with_env). With pids wrapping at 32768 and the
+# marker holding a uuid4, any exiting Python process that imported mirakuru (a pytest subprocess,
+# an xdist worker) could SIGKILL an unrelated live server. The server's stop() and reap_stale()
+# clean up instead.
+atexit.unregister(mirakuru.base.cleanup_subprocesses)
+
+# pg_ctl's -o: the port, logs on stderr (pg_ctl's -l file) and the socket directory; single quotes
+# are PostgreSQL's own string quoting (mirakuru splits the command with shlex, no shell).
+START_COMMAND = (
+    '"{executable}" start -D "{datadir}" '
+    "-o \"-F -p {port} -c log_destination='stderr' -c logging_collector=off "
+    "-c unix_socket_directories='{unixsocketdir}'{postgres_options}\" "
+    '-l "{logfile}" {startparams}'
+)
+LOCALE = "C.UTF-8"
+
+
+class PgCtlExecutor(TCPExecutor):
+    """Runs ``pg_ctl start`` and waits for the port; ``stop()`` runs ``pg_ctl stop -m fast``."""
+
+    def __init__(
+        self,
+        *,
+        executable: str,
+        host: str,
+        port: int,
+        datadir: str,
+        unixsocketdir: str,
+        logfile: str,
+        dbname: str,
+        user: str,
+        startparams: str = "",
+        postgres_options: str = "",
+        timeout: int = 60,
+        sleep: float = 0.1,
+    ) -> None:
+        self.executable = executable
+        self.datadir = datadir
+        self.unixsocketdir = unixsocketdir
+        self.logfile = logfile
+        self.dbname = dbname
+        self.user = user
+        self.startparams = startparams
+        self.postgres_options = postgres_options
+        command = START_COMMAND.format(
+            executable=executable,
+            datadir=datadir,
+            port=port,
+            unixsocketdir=unixsocketdir.replace("'", "''"),
+            postgres_options=f" {postgres_options}" if postgres_options else "",
+            logfile=logfile,
+            startparams=startparams,
+        )
+        super().__init__(
+            command,
+            host,
+            port,
+            timeout=timeout,
+            sleep=sleep,
+            envvars={"LC_ALL": LOCALE, "LC_CTYPE": LOCALE, "LANG": LOCALE},
+        )
+
+    def init_directory(self) -> None:
+        """Create the data directory before the start; nothing here (the caller's initdb does it)."""
+
+    def start(self) -> Self:
+        self.init_directory()
+        return super().start()
+
+    def running(self) -> bool:
+        """Whether a server runs on the data directory (``pg_ctl status``), not just pg_ctl itself."""
+        try:
+            status = subprocess.run(
+                [self.executable, "status", "-D", self.datadir],
+                capture_output=True,
+                timeout=self._timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            return True
+        return status.returncode == 0
+
+    def stop(self, stop_signal: int | None = None, expected_returncode: int | None = None) -> Self:
+        """``pg_ctl stop -m fast`` (waits for the shutdown), then mirakuru reaps pg_ctl's process."""
+        try:
+            subprocess.run(
+                [self.executable, "stop", "-D", self.datadir, "-m", "f"],
+                capture_output=True,
+                timeout=self._timeout,
+                check=True,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise TimeoutExpired(self, self._timeout) from exc
+        # mirakuru's own process is `pg_ctl start`, long gone (-W); its exit code says nothing now.
+        try:
+            super().stop(stop_signal, expected_returncode)
+        except ProcessFinishedWithError:
+            pass
+        return self
