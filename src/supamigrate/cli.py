@@ -3,6 +3,9 @@
 Each command is a pair: ``add_<name>(subparsers)`` declares its arguments and ``run_<name>(args)``
 calls the core and returns the exit code. ``COMMANDS`` lists them. Exit codes: 0 success,
 1 findings or failure, 2 usage error.
+
+Each ``run_<name>`` imports the core it needs: ``--help`` and a usage error import none of it
+(psycopg, pglast, the server, sqlfluff), so they answer at once.
 """
 
 from __future__ import annotations
@@ -12,15 +15,12 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import commands, plpgsql, preflight, report
-from .cache import Cache
 from .errors import SupamigrateError
-from .lint import lint
-from .migrations import Migration, ProgressCallback
-from .project import Project
-from .server import sigterm_as_interrupt
+
+if TYPE_CHECKING:
+    from .migrations import Migration, ProgressCallback
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -75,6 +75,10 @@ def add_check(sub: Subparsers) -> None:
 
 
 def run_check(args: argparse.Namespace) -> int:
+    from . import commands, report
+    from .cache import Cache
+    from .project import Project
+
     result = commands.check(
         Project.load(args.project_dir),
         pg_bin=args.pg_bin,
@@ -102,6 +106,9 @@ def add_apply(sub: Subparsers) -> None:
 
 
 def run_apply(args: argparse.Namespace) -> int:
+    from . import commands, report
+    from .project import Project
+
     applied = commands.apply(
         Project.load(args.project_dir),
         args.db_url,
@@ -126,6 +133,9 @@ def add_new(sub: Subparsers) -> None:
 
 
 def run_new(args: argparse.Namespace) -> int:
+    from . import commands
+    from .project import Project
+
     project = Project.load(args.project_dir)
     path = commands.new_migration(project, args.name)
     print(f"Created new migration at {path.relative_to(project.root)}")
@@ -141,6 +151,8 @@ def add_cache(sub: Subparsers) -> None:
 
 
 def run_cache(args: argparse.Namespace) -> int:
+    from .cache import Cache
+
     cache = Cache()
     if args.action == "clear":
         print(f"Removed {cache.clear()} cached cluster(s) from {cache.root}")
@@ -164,6 +176,10 @@ def add_dump(sub: Subparsers) -> None:
 
 
 def run_dump(args: argparse.Namespace) -> int:
+    from . import commands, report
+    from .cache import Cache
+    from .project import Project
+
     project = Project.load(args.project_dir)
     result = commands.dump(
         project,
@@ -201,12 +217,22 @@ def add_preflight(sub: Subparsers) -> None:
 
 
 def run_preflight(args: argparse.Namespace) -> int:
-    result = preflight.preflight(Project.load(args.project_dir), args.db_url, fail_on=args.fail_on)
+    from . import report
+    from .preflight import preflight
+    from .project import Project
+
+    result = preflight(Project.load(args.project_dir), args.db_url, fail_on=args.fail_on)
     print(report.preflight_json(result) if args.format == "json" else report.preflight_text(result))
     return EXIT_OK if result.ok else EXIT_FAIL
 
 
 # -- lint -----------------------------------------------------------------------------------------
+
+
+# plpgsql.LEVELS and plpgsql.FAIL_ON, written out so that building the parser imports no core
+# module (a test keeps them equal).
+PLPGSQL_LEVELS = ("warning", "error")
+PLPGSQL_FAIL_ON = ("none", "warning", "error")
 
 
 def add_lint(sub: Subparsers) -> None:
@@ -227,16 +253,19 @@ def add_lint(sub: Subparsers) -> None:
         "plpgsql_check", "check every PL/pgSQL function of the migrated database, trigger functions included"
     )
     g.add_argument("--plpgsql", action="store_true", help="also run plpgsql_check (builds the project first)")
-    g.add_argument("--level", choices=plpgsql.LEVELS, default="warning", help="lowest plpgsql_check level shown")
+    g.add_argument("--level", choices=PLPGSQL_LEVELS, default="warning", help="lowest plpgsql_check level shown")
     g.add_argument(
-        "--fail-on", choices=plpgsql.FAIL_ON, default="none", help="lowest plpgsql_check level that exits 1"
+        "--fail-on", choices=PLPGSQL_FAIL_ON, default="none", help="lowest plpgsql_check level that exits 1"
     )
     g.add_argument("--schema", action="append", help="plpgsql_check only this schema (repeatable)")
     g.add_argument("--pg-bin", type=Path, help="directory of the PostgreSQL server binaries")
 
 
 def run_lint(args: argparse.Namespace) -> int:
+    from . import plpgsql
+    from .lint import lint
     from .lint.report import RENDERERS
+    from .project import Project
 
     missing = [str(p) for p in args.paths if not p.exists()]
     if missing or (args.jobs is not None and args.jobs < 1):
@@ -296,7 +325,10 @@ def run(argv: Sequence[str] | None = None) -> int:
     A KeyboardInterrupt is not caught here, so a caller that is interrupted (a pytest session, a
     script) stops and cleans up as it would anywhere else.
     """
-    args = build_parser().parse_args(argv)
+    return _execute(build_parser().parse_args(argv))
+
+
+def _execute(args: argparse.Namespace) -> int:
     try:
         return COMMANDS[args.command][1](args)
     except SupamigrateError as exc:
@@ -306,9 +338,13 @@ def run(argv: Sequence[str] | None = None) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``supamigrate`` console script: ``run``, with Ctrl-C and SIGTERM → 130."""
+    # The arguments first: `--help` and usage errors exit here, before the core is imported.
+    args = build_parser().parse_args(argv)
+    from .server import sigterm_as_interrupt
+
     restore = sigterm_as_interrupt()
     try:
-        return run(argv)
+        return _execute(args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

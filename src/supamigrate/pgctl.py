@@ -10,6 +10,7 @@ Creating the data directory (initdb) is left to the subclass: ``init_directory``
 from __future__ import annotations
 
 import atexit
+import contextlib
 import subprocess
 from typing import Self
 
@@ -112,8 +113,6 @@ class PgCtlExecutor(TCPExecutor):
         except subprocess.TimeoutExpired as exc:
             raise TimeoutExpired(self, self._timeout) from exc
         # mirakuru's own process is `pg_ctl start`, long gone (-W); its exit code says nothing now.
-        try:
+        with contextlib.suppress(ProcessFinishedWithError):
             super().stop(stop_signal, expected_returncode)
-        except ProcessFinishedWithError:
-            pass
         return self
