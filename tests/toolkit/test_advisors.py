@@ -158,7 +158,7 @@ CASES = [
 def advise(db: psycopg.Connection, advisor: str, sql: str, exposed: Sequence[str] = EXPOSED) -> list[Advice]:
     """The findings of ``advisor`` that ``sql`` adds to the migrated database."""
     before = {a.object for a in run_advisors(db, exposed, only=[advisor])}
-    db.execute(sql)  # type: ignore[arg-type]
+    db.execute(sql)
     return [a for a in run_advisors(db, exposed, only=[advisor]) if a.object not in before]
 
 
@@ -306,7 +306,7 @@ def test_advice_becomes_a_finding_at_the_report_level(db: psycopg.Connection) ->
     assert finding.hint == advice.hint
 
 
-def test_settings_come_from_supamigrate_toml(tmp_path) -> None:
+def test_settings_come_from_supamigrate_toml(tmp_path: Path) -> None:
     (tmp_path / "supabase").mkdir()
     (tmp_path / "supamigrate.toml").write_text('[advisors]\ndisable = ["no_primary_key"]\n')
     assert AdvisorSettings.from_project(Project.load(tmp_path)).disable == ("no_primary_key",)

@@ -220,7 +220,7 @@ def test_a_run_directory_location_the_server_cannot_use_is_a_clear_error(tmp_pat
 
 def test_server_listens_only_on_loopback_and_its_own_socket(supamigrate_server: EphemeralServer) -> None:
     with supamigrate_server.connect() as conn:
-        settings = dict(conn.execute("select name, setting from pg_settings where name in"
+        settings: dict[str, str] = dict(conn.execute("select name, setting from pg_settings where name in"
                                      " ('listen_addresses', 'unix_socket_directories', 'fsync')").fetchall())
     assert settings == {
         "listen_addresses": "127.0.0.1",
