@@ -4,19 +4,28 @@ The same command lines as pytest-postgresql 10's ``PostgreSQLExecutor`` (which s
 until issue 12), without that package: installing it registers its own pytest plugin, whose
 ``postgresql_proc`` fixtures and ``--postgresql-*`` options would appear in every user's session
 (and cannot start a server as root). Only Unix is supported, like the rest of the server code.
-Creating the data directory (initdb) is left to the subclass: ``init_directory`` is a hook.
+initdb runs with the options tests want, through the same command prefix as pg_ctl (``runuser``
+as root).
+
+Imported only when a server starts (``EphemeralServer.start``): mirakuru and psutil are not
+cheap, and importing mirakuru arms the exit hook turned off below.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import os
 import subprocess
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Self
 
 import mirakuru.base
 from mirakuru import TCPExecutor
 from mirakuru.exceptions import ProcessFinishedWithError, TimeoutExpired
+
+from .errors import ServerError
 
 # mirakuru kills, at interpreter exit, every process whose `mirakuru_uuid` contains this process's
 # pid as a *substring* (mirakuru.base_env.processes_with_env). With pids wrapping at 32768 and the
@@ -37,11 +46,13 @@ LOCALE = "C.UTF-8"
 
 
 class PgCtlExecutor(TCPExecutor):
-    """Runs ``pg_ctl start`` and waits for the port; ``stop()`` runs ``pg_ctl stop -m fast``."""
+    """initdb when the data directory is empty, ``pg_ctl start``, then waits for the port;
+    ``stop()`` runs ``pg_ctl stop -m fast``. ``initdb`` is the command that runs initdb."""
 
     def __init__(
         self,
         *,
+        initdb: Sequence[str],
         executable: str,
         host: str,
         port: int,
@@ -55,6 +66,7 @@ class PgCtlExecutor(TCPExecutor):
         timeout: int = 60,
         sleep: float = 0.1,
     ) -> None:
+        self.initdb = list(initdb)
         self.executable = executable
         self.datadir = datadir
         self.unixsocketdir = unixsocketdir
@@ -82,7 +94,29 @@ class PgCtlExecutor(TCPExecutor):
         )
 
     def init_directory(self) -> None:
-        """Create the data directory before the start; nothing here (the caller's initdb does it)."""
+        """Run initdb with the options tests want (trust auth, no fsync, UTF-8, C locale)."""
+        if Path(self.datadir, "PG_VERSION").exists():  # adopted from the cache, or started before
+            return
+        proc = subprocess.run(
+            [
+                *self.initdb,
+                "--pgdata",
+                self.datadir,
+                f"--username={self.user}",
+                "--auth=trust",
+                "--no-sync",
+                "--no-instructions",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+            ],
+            capture_output=True,
+            text=True,
+            env={**os.environ, **self.envvars},
+            timeout=self._timeout,
+            cwd="/",
+        )
+        if proc.returncode != 0:
+            raise ServerError(f"initdb failed ({proc.returncode}): {proc.stderr.strip()[-800:]}")
 
     def start(self) -> Self:
         self.init_directory()

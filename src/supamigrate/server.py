@@ -21,6 +21,7 @@ import signal
 import socket
 import stat
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -28,13 +29,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import psycopg
-from mirakuru.exceptions import AlreadyRunning, ProcessExitedWithError, TimeoutExpired
 
 from .errors import ServerError
-from .pgctl import PgCtlExecutor
 from .platform.extensions import cron_settings, pg_cron_library
+
+if TYPE_CHECKING:
+    from .pgctl import PgCtlExecutor
+
+# mirakuru's exit hook may SIGKILL live servers of other runs (see pgctl, which turns it off when
+# a server starts); in a process that loaded mirakuru before this module, it is turned off now.
+if "mirakuru.base" in sys.modules:
+    atexit.unregister(sys.modules["mirakuru.base"].cleanup_subprocesses)
 
 RUN_PREFIX = "supamigrate-"
 # Every run directory this process made, so a test session can prove none outlived it.
@@ -213,40 +221,6 @@ class ServerOptions:
     cron_database: str | None = None
 
 
-class _Executor(PgCtlExecutor):
-    """The pg_ctl executor, with a fast initdb that can also run as another OS user."""
-
-    def __init__(self, *, initdb: list[str], major: int, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
-        self._initdb = initdb
-        self._major = major
-
-    def init_directory(self) -> None:
-        """Run initdb with the options tests want (trust auth, no fsync, UTF-8, C locale)."""
-        if Path(self.datadir, "PG_VERSION").exists():
-            return
-        proc = subprocess.run(
-            [
-                *self._initdb,
-                "--pgdata",
-                self.datadir,
-                f"--username={self.user}",
-                "--auth=trust",
-                "--no-sync",
-                "--no-instructions",
-                "--encoding=UTF8",
-                "--locale=C.UTF-8",
-            ],
-            capture_output=True,
-            text=True,
-            env={**os.environ, **self.envvars},
-            timeout=self._timeout,
-            cwd="/",
-        )
-        if proc.returncode != 0:
-            raise ServerError(f"initdb failed ({proc.returncode}): {proc.stderr.strip()[-800:]}")
-
-
 class EphemeralServer:
     """A PostgreSQL server that lives in a temporary run directory and is deleted on stop.
 
@@ -263,7 +237,7 @@ class EphemeralServer:
         self.run_dir: Path | None = None
         self._socket_dir: Path | None = None
         self.port: int = 0
-        self._executor: _Executor | None = None
+        self._executor: PgCtlExecutor | None = None
         self.major, self.version_line = server_version(self.bindir)
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -345,15 +319,19 @@ class EphemeralServer:
         return str(wrapper)
 
     def _start_with_free_port(self) -> None:
+        # mirakuru (and psutil) only once a server starts: importing this module stays cheap.
+        from mirakuru.exceptions import AlreadyRunning, ProcessExitedWithError, TimeoutExpired
+
+        from .pgctl import PgCtlExecutor
+
         assert self.run_dir is not None
         pg_ctl = self._pg_ctl()
         last: Exception | None = None
         fixed = self.options.port
         for _attempt in range(1 if fixed else 5):
             self.port = fixed or free_port()
-            executor = _Executor(
+            executor = PgCtlExecutor(
                 initdb=[*self._command_prefix(), str(self.bindir / "initdb")],
-                major=self.major,
                 executable=pg_ctl,
                 host="127.0.0.1",
                 port=self.port,
@@ -412,7 +390,7 @@ class EphemeralServer:
             return ""
         return cron_settings(self.options.cron_database)
 
-    def _stop_quietly(self, executor: _Executor) -> None:
+    def _stop_quietly(self, executor: PgCtlExecutor) -> None:
         with contextlib.suppress(Exception):
             executor.stop()
 

@@ -35,9 +35,10 @@ def loaded_after(code: str) -> list[str]:
     return loaded
 
 
-def test_importing_the_plugin_loads_no_sqlfluff() -> None:
-    # pytest, psycopg and pglast are what the plugin stands on; sqlfluff waits until a lint runs.
-    assert loaded_after("import supamigrate.plugin") == ["mirakuru", "pglast", "psutil", "psycopg"]
+def test_importing_the_plugin_loads_no_sqlfluff_nor_mirakuru() -> None:
+    # pytest, psycopg and pglast are what the plugin stands on; sqlfluff waits until a lint runs,
+    # mirakuru (psutil) until a server starts.
+    assert loaded_after("import supamigrate.plugin") == ["pglast", "psycopg"]
 
 
 def test_cli_help_loads_none_of_the_core() -> None:
