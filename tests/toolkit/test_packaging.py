@@ -43,7 +43,9 @@ def test_importing_the_plugin_loads_no_sqlfluff_nor_mirakuru() -> None:
 
 def test_cli_help_loads_none_of_the_core() -> None:
     code = "from supamigrate.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass"
-    assert loaded_after(code) == []
+    # None today; psycopg would still be within the target (no more than `import pytest, psycopg`)
+    # should the errors module ever need it, but nothing else heavy would.
+    assert set(loaded_after(code)) <= {"psycopg"}
     # The console script itself, as a user runs it.
     script = Path(sys.executable).with_name("supamigrate")
     out = subprocess.run([str(script), "lint", "--help"], capture_output=True, text=True, check=True).stdout
