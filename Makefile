@@ -15,6 +15,10 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@# No longer a dependency (issue 12), but a .venv made before still holds it, and its pytest
+	@# plugin would add its postgresql_* fixtures and --postgresql-* options to every session here.
+	@if $(BIN)/python -m pip show --quiet pytest-postgresql >/dev/null 2>&1; then \
+	  $(BIN)/python -m pip uninstall --quiet --yes pytest-postgresql port-for; fi
 	@touch $(STAMP)
 
 ## setup: create .venv with supamigrate and its dev tools installed (and, as root, the PG extensions)
@@ -46,9 +50,9 @@ test: $(STAMP) pg-extensions
 lint: $(STAMP)
 	$(BIN)/supamigrate lint
 
-## typecheck: ruff and mypy on the toolkit
+## typecheck: ruff and mypy (strict) on the toolkit, its tests and the bench
 typecheck: $(STAMP)
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 
 ## new: create a migration, e.g. `make new name=add_profiles`

@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from pytest_postgresql.janitor import DatabaseJanitor
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
 
 from supamigrate.build import BASE, ProjectDatabase, Target, build_database
 from supamigrate.cache import Cache, default_root
@@ -103,6 +104,62 @@ def bench_process_start(repeat: int) -> dict[str, float]:
     return {"process_cold_start_s": median_of(results["cold"]), "process_warm_start_s": median_of(results["warm"])}
 
 
+class StockJanitor:
+    """What pytest-postgresql 10's ``DatabaseJanitor`` runs around each test of its ``postgresql``
+    fixture, statement for statement and connection for connection (supamigrate no longer installs
+    pytest-postgresql): a database from the template on entry, dropped on exit."""
+
+    def __init__(self, user: str, host: str, port: int, dbname: str, template: str) -> None:
+        self.conninfo = make_conninfo(dbname="postgres", user=user, host=host, port=port)
+        self.dbname, self.template = dbname, template
+
+    def _terminate(self, conn: psycopg.Connection[Any], dbname: str) -> None:
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (dbname,))
+
+    def __enter__(self) -> StockJanitor:
+        with psycopg.connect(self.conninfo, autocommit=True) as conn:
+            self._terminate(conn, self.template)
+            create = sql.SQL("CREATE DATABASE {} TEMPLATE {}")
+            conn.execute(create.format(sql.Identifier(self.dbname), sql.Identifier(self.template)))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with psycopg.connect(self.conninfo, autocommit=True) as conn:
+            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (self.dbname,)).fetchone() is None:
+                return
+            conn.execute(sql.SQL("ALTER DATABASE {} WITH allow_connections false").format(sql.Identifier(self.dbname)))
+            self._terminate(conn, self.dbname)
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(self.dbname)))
+
+
+# What a user waits for before anything runs, each with the yardstick the target compares it to.
+IMPORT_PROBES: dict[str, list[str]] = {
+    "help": [str(Path(sys.executable).with_name("supamigrate")), "--help"],
+    "pytest_psycopg": [sys.executable, "-c", "import pytest, psycopg"],
+    "plugin": [sys.executable, "-c", "import supamigrate.plugin"],
+    "pytest_psycopg_pglast": [sys.executable, "-c", "import pytest, psycopg, pglast"],
+}
+
+
+def bench_imports(repeat: int) -> dict[str, float]:
+    """Fresh processes, interleaved so that a busy moment hits every probe alike; medians.
+
+    Bytecode is written and used as in an installed package (the first round only warms it).
+    """
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    samples: dict[str, list[float]] = {name: [] for name in IMPORT_PROBES}
+    for round_ in range(repeat + 1):
+        for name, argv in IMPORT_PROBES.items():
+            t = time.perf_counter()
+            subprocess.run(argv, env=env, check=True, capture_output=True)
+            if round_:
+                samples[name].append(time.perf_counter() - t)
+    result = {f"{name}_s": median_of(times) for name, times in samples.items()}
+    result["help_ratio"] = result["help_s"] / result["pytest_psycopg_s"]
+    result["plugin_import_ratio"] = result["plugin_s"] / result["pytest_psycopg_pglast_s"]
+    return result
+
+
 def per_test(fn: Callable[[], None], n: int) -> float:
     t = time.perf_counter()
     for _ in range(n):
@@ -138,13 +195,7 @@ def bench_isolation(project: Project, repeat: int) -> dict[str, float]:
 
             def stock_test() -> None:
                 dbname = unique_name("bench_stock")
-                janitor = DatabaseJanitor(
-                    user=server.superuser,
-                    host=host,
-                    port=port,
-                    dbname=dbname,
-                    template_dbname=ts.database.dbname,
-                )
+                janitor = StockJanitor(server.superuser, host, port, dbname, ts.database.dbname)
                 with janitor, psycopg.connect(dbname=dbname, user="postgres", host=host, port=port) as c:
                     c.execute(TEST_BODY).fetchone()
 
@@ -293,6 +344,9 @@ TARGETS: list[tuple[str, str, Callable[[dict[str, Any]], bool]]] = [
         "split_ratio",
         lambda r: r["split_ratio"] <= max(10.0, r["str_split_ratio"]) * 1.25,
     ),
+    ("`supamigrate --help` <= `import pytest, psycopg`", "help_ratio", lambda r: r["help_ratio"] <= 1.0),
+    ("`import supamigrate.plugin` <= 1.2x `import pytest, psycopg, pglast`", "plugin_import_ratio",
+     lambda r: r["plugin_import_ratio"] <= 1.2),
 ]
 
 
@@ -319,6 +373,7 @@ def main() -> int:
 
     results: dict[str, Any] = {"machine": machine()}
     print(f"machine: {results['machine']}", flush=True)
+    results.update(bench_imports(max(11, 3 * args.repeat)))
     results.update(bench_initdb(max(3, args.repeat // 2)))
     results.update(bench_start(project, args.repeat))
     results.update(bench_process_start(max(1, args.repeat // 2)))
@@ -341,6 +396,16 @@ def main() -> int:
         ("per-test overhead: pytest-postgresql stock flow", f"{results['stock_overhead_ms']:.1f} ms"),
         ("stock flow / rollback", f"{results['stock_ratio']:.0f}x"),
         ("cold / warm start", f"{results['cold_warm_ratio']:.1f}x"),
+        (
+            "`supamigrate --help` / `import pytest, psycopg`",
+            f"{results['help_s'] * 1e3:.0f} ms / {results['pytest_psycopg_s'] * 1e3:.0f} ms"
+            f" ({results['help_ratio']:.2f}x)",
+        ),
+        (
+            "`import supamigrate.plugin` / `import pytest, psycopg, pglast`",
+            f"{results['plugin_s'] * 1e3:.0f} ms / {results['pytest_psycopg_pglast_s'] * 1e3:.0f} ms"
+            f" ({results['plugin_import_ratio']:.2f}x)",
+        ),
     ]
     for size, row in results["apply"].items():
         per = row["apply_s"] / int(size) * 1e3

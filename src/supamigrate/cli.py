@@ -3,6 +3,9 @@
 Each command is a pair: ``add_<name>(subparsers)`` declares its arguments and ``run_<name>(args)``
 calls the core and returns the exit code. ``COMMANDS`` lists them. Exit codes: 0 success,
 1 findings or failure, 2 usage error.
+
+Each ``run_<name>`` imports the core it needs: ``--help`` and a usage error import none of it
+(psycopg, pglast, the server, sqlfluff), so they answer at once.
 """
 
 from __future__ import annotations
@@ -12,17 +15,15 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import commands, plpgsql, preflight, report
-from .cache import Cache
+from . import report
 from .errors import SettingsError, SupamigrateError
-from .findings import FAIL_ON
-from .lint import lint
-from .migrations import Migration, ProgressCallback
-from .project import Project
-from .server import sigterm_as_interrupt
 from .settings import Settings, add_cli_options, from_cli
+
+if TYPE_CHECKING:
+    from .cache import Cache
+    from .migrations import Migration, ProgressCallback
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -62,6 +63,9 @@ def settings_of(args: argparse.Namespace) -> Settings:
 
 
 def cache_of(settings: Settings) -> Cache | None:
+    """The cache of clusters the settings ask for (None with --no-cache / SUPAMIGRATE_CACHE=0)."""
+    from .cache import Cache
+
     return Cache(settings.cache_dir) if settings.cache else None
 
 
@@ -88,6 +92,9 @@ def add_check(sub: Subparsers) -> None:
 
 
 def run_check(args: argparse.Namespace) -> int:
+    from . import commands
+    from .project import Project
+
     settings = settings_of(args)
     result = commands.check(
         Project.load(settings.project_dir),
@@ -119,6 +126,9 @@ def add_apply(sub: Subparsers) -> None:
 
 
 def run_apply(args: argparse.Namespace) -> int:
+    from . import commands
+    from .project import Project
+
     settings = settings_of(args)
     applied = commands.apply(
         Project.load(settings.project_dir),
@@ -144,6 +154,9 @@ def add_new(sub: Subparsers) -> None:
 
 
 def run_new(args: argparse.Namespace) -> int:
+    from . import commands
+    from .project import Project
+
     project = Project.load(settings_of(args).project_dir)
     path = commands.new_migration(project, args.name)
     print(f"Created new migration at {path.relative_to(project.root)}")
@@ -159,6 +172,8 @@ def add_cache(sub: Subparsers) -> None:
 
 
 def run_cache(args: argparse.Namespace) -> int:
+    from .cache import Cache
+
     cache = Cache(settings_of(args).cache_dir)
     if args.action == "clear":
         print(f"Removed {cache.clear()} cached cluster(s) from {cache.root}")
@@ -182,6 +197,9 @@ def add_dump(sub: Subparsers) -> None:
 
 
 def run_dump(args: argparse.Namespace) -> int:
+    from . import commands
+    from .project import Project
+
     settings = settings_of(args)
     project = Project.load(settings.project_dir)
     result = commands.dump(
@@ -220,13 +238,22 @@ def add_preflight(sub: Subparsers) -> None:
 
 
 def run_preflight(args: argparse.Namespace) -> int:
+    from .preflight import preflight
+    from .project import Project
+
     settings = settings_of(args)
-    result = preflight.preflight(Project.load(settings.project_dir), args.db_url, fail_on=settings.fail_on)
+    result = preflight(Project.load(settings.project_dir), args.db_url, fail_on=settings.fail_on)
     print(report.PREFLIGHT[args.format](result))
     return EXIT_OK if result.ok else EXIT_FAIL
 
 
 # -- lint -----------------------------------------------------------------------------------------
+
+
+# plpgsql.LEVELS and plpgsql.FAIL_ON, written out so that building the parser imports no core
+# module (a test keeps them equal).
+PLPGSQL_LEVELS = ("warning", "error")
+PLPGSQL_FAIL_ON = ("none", "warning", "error")  # lowest first, as `supabase db lint` lists them
 
 
 def add_lint(sub: Subparsers) -> None:
@@ -246,13 +273,19 @@ def add_lint(sub: Subparsers) -> None:
         "plpgsql_check", "check every PL/pgSQL function of the migrated database, trigger functions included"
     )
     g.add_argument("--plpgsql", action="store_true", help="also run plpgsql_check (builds the project first)")
-    g.add_argument("--level", choices=plpgsql.LEVELS, default="warning", help="lowest plpgsql_check level shown")
-    g.add_argument("--fail-on", choices=FAIL_ON, default="none", help="lowest plpgsql_check level that exits 1")
+    g.add_argument("--level", choices=PLPGSQL_LEVELS, default="warning", help="lowest plpgsql_check level shown")
+    g.add_argument(
+        "--fail-on", choices=PLPGSQL_FAIL_ON, default="none", help="lowest plpgsql_check level that exits 1"
+    )
     g.add_argument("--schema", action="append", help="plpgsql_check only this schema (repeatable)")
     add_cli_options(g, "pg_bin", help={"pg_bin": "directory of the PostgreSQL server binaries"})
 
 
 def run_lint(args: argparse.Namespace) -> int:
+    from . import plpgsql
+    from .lint import lint
+    from .project import Project
+
     missing = [str(p) for p in args.paths if not p.exists()]
     if missing or (args.jobs is not None and args.jobs < 1):
         usage = f"no such file or directory: {', '.join(missing)}" if missing else "--jobs must be at least 1"
@@ -310,7 +343,10 @@ def run(argv: Sequence[str] | None = None) -> int:
     A KeyboardInterrupt is not caught here, so a caller that is interrupted (a pytest session, a
     script) stops and cleans up as it would anywhere else.
     """
-    args = build_parser().parse_args(argv)
+    return _execute(build_parser().parse_args(argv))
+
+
+def _execute(args: argparse.Namespace) -> int:
     try:
         return COMMANDS[args.command][1](args)
     except SettingsError as exc:  # a bad environment variable: a usage error, as a bad flag is
@@ -323,9 +359,13 @@ def run(argv: Sequence[str] | None = None) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``supamigrate`` console script: ``run``, with Ctrl-C and SIGTERM → 130."""
+    # The arguments first: `--help` and usage errors exit here, before the core is imported.
+    args = build_parser().parse_args(argv)
+    from .server import sigterm_as_interrupt
+
     restore = sigterm_as_interrupt()
     try:
-        return run(argv)
+        return _execute(args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import psycopg
 import pytest
 from psycopg import errors
 
+from supamigrate.auth import AuthUser
 from supamigrate.inspect import Catalog
+
+MakeUser = Callable[..., AuthUser]  # the plugin's make_user fixture
 
 
 def new_session(db: psycopg.Connection, user_id: object, title: str = "Topic") -> object:
@@ -25,7 +30,7 @@ def test_auth_users_has_the_columns_the_app_relies_on(catalog: Catalog) -> None:
     assert columns["confirmed_at"].generated == "LEAST(email_confirmed_at, phone_confirmed_at)"
 
 
-def test_create_a_session_with_defaults(db: psycopg.Connection, make_user) -> None:
+def test_create_a_session_with_defaults(db: psycopg.Connection, make_user: MakeUser) -> None:
     user = make_user("ada@research.test")
     session_id = new_session(db, user.id, "Origins of the analytical engine")
     row = db.execute(
@@ -36,7 +41,7 @@ def test_create_a_session_with_defaults(db: psycopg.Connection, make_user) -> No
     assert row == (user.id, "Origins of the analytical engine", "in_progress", "1_initial_research", True)
 
 
-def test_update_session_status(db: psycopg.Connection, make_user) -> None:
+def test_update_session_status(db: psycopg.Connection, make_user: MakeUser) -> None:
     session_id = new_session(db, make_user().id)
     db.execute(
         "update public.research_sessions set status = 'completed', current_stage = '4_writing',"
@@ -76,7 +81,7 @@ def test_the_three_indexes_exist(catalog: Catalog) -> None:
     assert draft_idx is not None and draft_idx.table == "public.draft_files" and draft_idx.columns == ("session_id",)
 
 
-def test_updated_at_trigger_moves_the_timestamp(db: psycopg.Connection, make_user, catalog: Catalog) -> None:
+def test_updated_at_trigger_moves_the_timestamp(db: psycopg.Connection, make_user: MakeUser, catalog: Catalog) -> None:
     session_id = new_session(db, make_user().id)
     # now() is the transaction's start time; push created/updated back so a change is visible.
     db.execute(
@@ -92,7 +97,7 @@ def test_updated_at_trigger_moves_the_timestamp(db: psycopg.Connection, make_use
     assert {t.name for t in catalog.triggers("public.draft_files")} == {"update_draft_files_updated_at"}
 
 
-def test_session_with_drafts_saved_and_read_back_whole(db: psycopg.Connection, make_user) -> None:
+def test_session_with_drafts_saved_and_read_back_whole(db: psycopg.Connection, make_user: MakeUser) -> None:
     session_id = new_session(db, make_user().id)
     drafts = [("notes.md", "# Notes\nÜber", "1_initial_research"), ("plan.md", "1. a\n2. b", "2_planning")]
     for name, content, stage in drafts:
@@ -107,7 +112,7 @@ def test_session_with_drafts_saved_and_read_back_whole(db: psycopg.Connection, m
     assert rows == drafts
 
 
-def test_a_session_cannot_hold_two_drafts_with_the_same_name(db: psycopg.Connection, make_user) -> None:
+def test_a_session_cannot_hold_two_drafts_with_the_same_name(db: psycopg.Connection, make_user: MakeUser) -> None:
     session_id = new_session(db, make_user().id)
     insert = "insert into public.draft_files (session_id, file_name, stage) values (%s, 'a.md', '2_planning')"
     db.execute(insert, (session_id,))
@@ -115,7 +120,7 @@ def test_a_session_cannot_hold_two_drafts_with_the_same_name(db: psycopg.Connect
         db.execute(insert, (session_id,))
 
 
-def test_deleting_a_session_deletes_its_drafts(db: psycopg.Connection, make_user) -> None:
+def test_deleting_a_session_deletes_its_drafts(db: psycopg.Connection, make_user: MakeUser) -> None:
     session_id = new_session(db, make_user().id)
     db.execute(
         "insert into public.draft_files (session_id, file_name, stage) values (%s, 'a.md', '2_planning')",
@@ -126,7 +131,7 @@ def test_deleting_a_session_deletes_its_drafts(db: psycopg.Connection, make_user
     assert left == (0,)
 
 
-def test_deleting_a_user_deletes_their_sessions_and_drafts(db: psycopg.Connection, make_user) -> None:
+def test_deleting_a_user_deletes_their_sessions_and_drafts(db: psycopg.Connection, make_user: MakeUser) -> None:
     doomed, kept = make_user(), make_user()
     doomed_session = new_session(db, doomed.id)
     kept_session = new_session(db, kept.id)

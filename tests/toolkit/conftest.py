@@ -93,4 +93,4 @@ def built(supamigrate_server: Server) -> Iterator[Callable[..., str]]:
 
 def query(conninfo: str, sql: str) -> list[tuple[object, ...]]:
     with psycopg.connect(conninfo) as conn:
-        return conn.execute(sql).fetchall()  # type: ignore[arg-type]
+        return conn.execute(sql).fetchall()

@@ -160,7 +160,7 @@ CASES = [
 def advise(db: psycopg.Connection, advisor: str, sql: str, exposed: Sequence[str] = EXPOSED) -> list[Finding]:
     """The findings of ``advisor`` that ``sql`` adds to the migrated database."""
     before = {a.where for a in run_advisors(db, exposed, only=[advisor])}
-    db.execute(sql)  # type: ignore[arg-type]
+    db.execute(sql)
     return [a for a in run_advisors(db, exposed, only=[advisor]) if a.where not in before]
 
 
@@ -317,7 +317,7 @@ def test_advice_becomes_a_finding_at_the_report_level(db: psycopg.Connection) ->
     )
 
 
-def test_settings_come_from_supamigrate_toml(tmp_path) -> None:
+def test_settings_come_from_supamigrate_toml(tmp_path: Path) -> None:
     (tmp_path / "supabase").mkdir()
     (tmp_path / "supamigrate.toml").write_text('[advisors]\ndisable = ["no_primary_key"]\n')
     assert AdvisorSettings.from_project(Project.load(tmp_path)).disable == ("no_primary_key",)

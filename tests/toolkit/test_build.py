@@ -120,11 +120,11 @@ def test_the_server_package_and_the_build_read_no_environment() -> None:
     modules = [*sorted((SRC / "server").glob("*.py")), SRC / "build.py", SRC / "cache.py"]
     # The one use allowed: initdb runs with the caller's environment (PATH, locale), not read for settings.
     reads = [r for m in modules for r in environment_reads(m)]
-    assert reads == ["server/ephemeral.py:" + str(_initdb_env_line())]
+    assert reads == ["server/pgctl.py:" + str(_initdb_env_line())]
 
 
 def _initdb_env_line() -> int:
-    source = (SRC / "server" / "ephemeral.py").read_text().splitlines()
+    source = (SRC / "server" / "pgctl.py").read_text().splitlines()
     return next(i for i, line in enumerate(source, 1) if "env={**os.environ" in line)
 
 

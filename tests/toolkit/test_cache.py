@@ -11,6 +11,7 @@ from pathlib import Path
 from supamigrate.build import ProjectDatabase
 from supamigrate.cache import Cache
 from supamigrate.cli import run
+from supamigrate.database import connect
 from supamigrate.project import Project
 from supamigrate.server import leftovers
 
@@ -37,7 +38,7 @@ def test_a_second_start_is_a_hit_and_a_changed_migration_rebuilds_once(
     for _ in range(2):
         ts = start(project, cache)
         hits.append(ts.cache_hit)
-        with ts.server.connect(ts.take_spare("t")) as conn:
+        with connect(ts.server.conninfo(ts.take_spare("t"))) as conn:
             assert conn.execute("select to_regclass('public.b') is not null").fetchone() == (True,)
         ts.stop()
     assert hits == [False, True, False, True]
@@ -71,7 +72,7 @@ def test_a_run_killed_halfway_is_never_reused_and_the_next_run_builds_afresh(
     ts = start(project, cache)  # no slot left: a fresh build, and the dead run is reaped
     try:
         assert not ts.cache_hit
-        with ts.server.connect(ts.take_spare("t")) as conn:
+        with connect(ts.server.conninfo(ts.take_spare("t"))) as conn:
             assert conn.execute("select count(*) from supabase_migrations.schema_migrations").fetchone() == (1,)
     finally:
         ts.stop()

@@ -226,12 +226,17 @@ def test_extra_request_settings_are_scoped_to_the_block(db: psycopg.Connection) 
     assert after == ("",)
 
 
+def transaction_status(conn: psycopg.Connection) -> psycopg.pq.TransactionStatus:
+    """Read afresh each time (mypy would narrow ``conn.info.transaction_status`` across statements)."""
+    return conn.info.transaction_status
+
+
 def test_acting_as_on_a_connection_outside_a_transaction(supamigrate_database: plugin.TestDatabase) -> None:
     with supamigrate_database.connect(autocommit=True) as conn:
         with acting_as(conn, Caller.service_role()):
-            assert conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
+            assert transaction_status(conn) == psycopg.pq.TransactionStatus.INTRANS
             assert conn.execute("select current_user").fetchone() == ("service_role",)
-        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        assert transaction_status(conn) == psycopg.pq.TransactionStatus.IDLE
         assert conn.execute("select current_user").fetchone() == ("postgres",)
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from port_for import get_port
 
 from supamigrate.cli import run
 from supamigrate.server import EphemeralServer, ServerOptions
@@ -112,8 +112,16 @@ def test_apply_refuses_a_remote_host_and_never_prints_the_password(capsys: pytes
     assert "s3cr3t" not in out + err and "***" in err
 
 
+def unused_port() -> int:
+    """A port nothing listens on: the kernel picks a free one, and the socket is closed again."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+    return port
+
+
 def test_unreachable_database_is_a_clear_error_without_the_password(capsys: pytest.CaptureFixture[str]) -> None:
-    closed = f"postgresql://app:s3cr3t@127.0.0.1:{get_port(None)}/db"  # nothing listens there
+    closed = f"postgresql://app:s3cr3t@127.0.0.1:{unused_port()}/db"  # nothing listens there
     code, out, err = invoke(capsys, "apply", "--db-url", closed)
     assert code == 1
     assert "cannot connect to" in err and "password=***" in err

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from supamigrate.build import build_database
@@ -57,7 +58,7 @@ def test_snapshot_holds_user_schemas_only(snapshot: str) -> None:
     assert "\\restrict" not in snapshot and "Dumped from database version" not in snapshot
 
 
-def test_user_schemas_include_a_new_schema_and_leave_out_the_platform(db) -> None:
+def test_user_schemas_include_a_new_schema_and_leave_out_the_platform(db: psycopg.Connection) -> None:
     db.execute("create schema reporting")
     schemas = user_schemas(db)
     assert "reporting" in schemas and "public" in schemas

@@ -68,7 +68,7 @@ DEFAULT_PRIVILEGES = {
 
 def comparable_reference() -> dict[str, Any]:
     """The reference with prose turned into facts and the documented omissions taken out."""
-    ref = copy.deepcopy(REFERENCE)
+    ref: dict[str, Any] = copy.deepcopy(REFERENCE)
     ref.pop("about")
     assert ref.pop("postgres_major_versions") == [15, 17]  # checked against the server below
     for fn in ref["functions"]:

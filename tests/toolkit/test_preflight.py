@@ -52,7 +52,7 @@ def prepare(
             conn.execute(sql.SQL("ALTER DATABASE {} OWNER TO postgres").format(sql.Identifier(name)))
             conn.commit()
         if sql_text:
-            conn.execute(sql_text)  # type: ignore[arg-type]
+            conn.execute(sql_text)
         if history:
             conn.commit()
             ensure_history_table(conn)
@@ -89,7 +89,7 @@ def snapshot(conninfo: str) -> dict[str, Any]:
         ).fetchall()
         data = {
             t: conn.execute(
-                f"SELECT count(*), md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) FROM {t} x"  # type: ignore[arg-type]
+                f"SELECT count(*), md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) FROM {t} x"
             ).fetchone()
             for (t,) in tables
         }

@@ -220,7 +220,7 @@ def test_a_run_directory_location_the_server_cannot_use_is_a_clear_error(tmp_pat
 
 def test_server_listens_only_on_loopback_and_its_own_socket(supamigrate_server: EphemeralServer) -> None:
     with supamigrate_server.connect() as conn:
-        settings = dict(conn.execute("select name, setting from pg_settings where name in"
+        settings: dict[str, str] = dict(conn.execute("select name, setting from pg_settings where name in"
                                      " ('listen_addresses', 'unix_socket_directories', 'fsync')").fetchall())
     assert settings == {
         "listen_addresses": "127.0.0.1",
@@ -392,7 +392,7 @@ mirakuru.base_env.processes_with_env = lambda *a: print("mirakuru exit cleanup r
 
 
 @pytest.mark.parametrize(
-    ("module", "runs"), [("pytest_postgresql.executors", True), ("supamigrate.server", False)]
+    ("module", "runs"), [("mirakuru", True), ("supamigrate.server.pgctl", False), ("supamigrate.server", False)]
 )
 def test_no_exiting_process_runs_mirakurus_kill_by_pid_substring(module: str, runs: bool) -> None:
     # mirakuru's exit hook SIGKILLs processes whose marker merely contains the exiting pid; importing

@@ -12,7 +12,6 @@ from ..project import Project
 from .findings import Finding, LintReport, file_of
 from .rules import FAMILIES, RULES, Context
 from .sources import MIGRATION, SEED, MigrationListing, SourceFile
-from .sqlfluff_runner import run_sqlfluff_cached
 from .suppress import Suppressions
 from .vcs import names_at
 
@@ -119,6 +118,9 @@ def lint(
             continue
         report.findings.append(finding)
     if sqlfluff:
+        # Imported here: sqlfluff and its dialects take longer to import than the rest of the CLI.
+        from .sqlfluff_runner import run_sqlfluff_cached
+
         results = cache_root(cache_dir) / "sqlfluff" if cache else None
         report.findings.extend(run_sqlfluff_cached(files, root=project.root, jobs=jobs, cache_dir=results))
     report.findings.sort(key=lambda f: f.sort_key)

@@ -1,4 +1,4 @@
-"""The ephemeral PostgreSQL server, started through pytest-postgresql's process machinery.
+"""The ephemeral PostgreSQL server, started with pg_ctl through a mirakuru executor (``pgctl``).
 
 ``initdb`` and ``pg_ctl`` refuse to run as root, so under root every server command runs as an
 unprivileged OS user (``postgres`` where it exists) through ``runuser``, and the data directory is
@@ -16,19 +16,16 @@ import os
 import shutil
 import socket
 import stat
-import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
-import mirakuru.base
 import psycopg
-from mirakuru.exceptions import AlreadyRunning, ProcessExitedWithError, TimeoutExpired
-from packaging.version import Version
-from pytest_postgresql.executors import PostgreSQLExecutor
 
 from ..errors import ServerError
 from .binaries import PgInstall
@@ -43,11 +40,13 @@ from .rundirs import (
     write_owner,
 )
 
-# mirakuru kills, at interpreter exit, every process whose `mirakuru_uuid` contains this process's
-# pid as a *substring* (mirakuru.base_env.processes_with_env). With pids wrapping at 32768 and the
-# marker holding a uuid4, any exiting Python process that imported mirakuru (a pytest subprocess,
-# an xdist worker) could SIGKILL an unrelated live server. Our own stop() and reap_stale() clean up.
-atexit.unregister(mirakuru.base.cleanup_subprocesses)
+if TYPE_CHECKING:
+    from .pgctl import PgCtlExecutor
+
+# mirakuru's exit hook may SIGKILL live servers of other runs (see pgctl, which turns it off when
+# a server starts); in a process that loaded mirakuru before this module, it is turned off now.
+if "mirakuru.base" in sys.modules:
+    atexit.unregister(sys.modules["mirakuru.base"].cleanup_subprocesses)
 
 SUPERUSER = "supabase_admin"
 # Durability is worthless for a database that lives as long as a test run.
@@ -101,45 +100,6 @@ class ServerOptions:
     install: PgInstall | None = None
 
 
-class _Executor(PostgreSQLExecutor):
-    """pytest-postgresql's executor, with a faster initdb that can also run as another OS user."""
-
-    def __init__(self, *, initdb: list[str], major: int, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
-        self._initdb = initdb
-        self._major = major
-
-    @property
-    def version(self) -> Version:
-        """Known already (read once from ``postgres --version``); saves a pg_ctl run per start."""
-        return Version(str(self._major))
-
-    def init_directory(self) -> None:
-        """Run initdb with the options tests want (trust auth, no fsync, UTF-8, C locale)."""
-        if Path(self.datadir, "PG_VERSION").exists():
-            return
-        proc = subprocess.run(
-            [
-                *self._initdb,
-                "--pgdata",
-                self.datadir,
-                f"--username={self.user}",
-                "--auth=trust",
-                "--no-sync",
-                "--no-instructions",
-                "--encoding=UTF8",
-                "--locale=C.UTF-8",
-            ],
-            capture_output=True,
-            text=True,
-            env={**os.environ, **self.envvars},
-            timeout=self._timeout,
-            cwd="/",
-        )
-        if proc.returncode != 0:
-            raise ServerError(f"initdb failed ({proc.returncode}): {proc.stderr.strip()[-800:]}")
-
-
 class EphemeralServer:
     """A PostgreSQL server that lives in a temporary run directory and is deleted on stop.
 
@@ -157,7 +117,7 @@ class EphemeralServer:
         self.run_dir: Path | None = None
         self._socket_dir: Path | None = None
         self.port: int = 0
-        self._executor: _Executor | None = None
+        self._executor: PgCtlExecutor | None = None
         self.major, self.version_line = self.install.major, self.install.version_line
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -230,15 +190,19 @@ class EphemeralServer:
         return str(wrapper)
 
     def _start_with_free_port(self) -> None:
+        # mirakuru (and psutil) only once a server starts: importing this module stays cheap.
+        from mirakuru.exceptions import AlreadyRunning, ProcessExitedWithError, TimeoutExpired
+
+        from .pgctl import PgCtlExecutor
+
         assert self.run_dir is not None
         pg_ctl = self._pg_ctl()
         last: Exception | None = None
         fixed = self.options.port
         for _attempt in range(1 if fixed else 5):
             self.port = fixed or free_port()
-            executor = _Executor(
+            executor = PgCtlExecutor(
                 initdb=[*command_prefix(self.os_user), str(self.bindir / "initdb")],
-                major=self.major,
                 executable=pg_ctl,
                 host="127.0.0.1",
                 port=self.port,
@@ -292,7 +256,7 @@ class EphemeralServer:
                     raise ServerError(f"PostgreSQL did not accept connections: {exc}") from None
                 time.sleep(0.005)
 
-    def _stop_quietly(self, executor: _Executor) -> None:
+    def _stop_quietly(self, executor: PgCtlExecutor) -> None:
         with contextlib.suppress(Exception):
             executor.stop()
 
