@@ -94,7 +94,8 @@ def test_commands_named_like_their_module_are_the_functions_whatever_was_importe
     out = subprocess.run([sys.executable, "-c", ORDERS.format(first=first)], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     modules = json.loads(out.stdout)
-    assert modules == ["supamigrate.lint.linter", "supamigrate.commands", "supamigrate.preflight.run"] * 2 + [True, True]
+    functions = ["supamigrate.lint.linter", "supamigrate.commands", "supamigrate.preflight.run"]
+    assert modules == functions * 2 + [True, True]
 
 
 def test_pytest_postgresql_is_not_a_dependency() -> None:
