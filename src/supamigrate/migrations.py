@@ -491,3 +491,40 @@ def run_seed(
     finally:
         _restore(conn, identity)
     return done
+
+
+@dataclass(frozen=True)
+class MigrationListing:
+    """The files of ``supabase/migrations`` as the CLI sees them, duplicates included.
+
+    ``MigrationSet.discover`` stops at the first duplicate version (the CLI refuses the set); the
+    linter lists every file so that it can report each duplicate and still lint the rest.
+    """
+
+    directory: Path
+    migrations: tuple[Migration, ...] = ()
+    skipped: tuple[Skipped, ...] = ()
+    duplicates: tuple[tuple[Migration, Migration], ...] = field(default=())
+
+    @classmethod
+    def of(cls, directory: Path) -> MigrationListing:
+        if not directory.is_dir():
+            return cls(directory)
+        migrations: list[Migration] = []
+        skipped: list[Skipped] = []
+        duplicates: list[tuple[Migration, Migration]] = []
+        first: dict[str, Migration] = {}
+        for path in sorted(directory.iterdir(), key=lambda p: p.name):
+            if path.is_dir() or path.name.startswith("."):
+                continue
+            m = MIGRATION_FILE.match(path.name)
+            if not m:
+                skipped.append(Skipped(path, f"file name must match pattern {MIGRATION_FILE.pattern}"))
+                continue
+            migration = Migration(path=path, version=m.group(1), name=m.group(2))
+            if migration.version in first:
+                duplicates.append((first[migration.version], migration))
+            else:
+                first[migration.version] = migration
+            migrations.append(migration)
+        return cls(directory, tuple(migrations), tuple(skipped), tuple(duplicates))

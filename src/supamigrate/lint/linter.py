@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from ..migrations import MIGRATION_FILE
+from ..migrations import MIGRATION_FILE, MigrationListing
 from ..paths import cache_root
 from ..project import Project
+from ..sql.source import MIGRATION, SEED, SourceFile
 from .findings import Finding, LintReport, file_of
 from .rules import FAMILIES, RULES, Context
-from .sources import MIGRATION, SEED, MigrationListing, SourceFile
 from .suppress import Suppressions
 from .vcs import names_at
 

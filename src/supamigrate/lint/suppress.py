@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ..sql.source import SourceFile
 from .findings import Finding, file_of
-from .sources import SourceFile
 
 DIRECTIVE = re.compile(r"supamigrate:\s*(disable-file|disable)\s*=\s*([A-Za-z0-9_]+(?:\s*,\s*[A-Za-z0-9_]+)*)")
 

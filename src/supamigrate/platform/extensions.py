@@ -390,9 +390,9 @@ def _unavailable(
     if cron_problem:
         message = f"extension {name} cannot be created here: {cron_problem}"
         ways = [
-            "`supamigrate check` and the pytest plugin start their server with pg_cron preloaded for the"
-            " database they build; on your own server set shared_preload_libraries = 'pg_cron' and"
-            " cron.database_name to this database"
+            "every supamigrate command (check, dump, lint --plpgsql) and the pytest plugin start their server"
+            " with pg_cron preloaded for the database they build; on your own server set"
+            " shared_preload_libraries = 'pg_cron' and cron.database_name to this database"
         ]
     else:
         message = f'extension "{name}" is not available on this server (PostgreSQL {major}), nor shimmed'

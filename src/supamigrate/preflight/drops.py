@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..lint.sources import ParsedStatement
 from ..sql.objects import RELATION_KINDS, Facts
+from ..sql.source import ParsedStatement
 from .pending import Pending
 
 

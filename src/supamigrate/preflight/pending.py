@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..findings import FileLocation, Location
-from ..lint.sources import ParsedStatement
 from ..sql.objects import Name
 from ..sql.schema_model import SchemaModel
+from ..sql.source import ParsedStatement
 from .result import PreflightReport, add
 from .target import Relation, Target
 

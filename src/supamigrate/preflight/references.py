@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..lint.sources import ParsedStatement
 from ..platform import PLATFORM_SCHEMAS
 from ..sql.objects import Facts
+from ..sql.source import ParsedStatement
 from .pending import Pending
 
 SYSTEM_SCHEMAS = ("pg_catalog", "information_schema")

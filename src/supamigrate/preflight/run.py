@@ -8,11 +8,11 @@ from importlib import resources
 from pathlib import Path
 
 from ..database import redact
-from ..lint.sources import MIGRATION, ParsedStatement, SourceFile
 from ..migrations import MigrationSet, Plan, recorded_history
 from ..project import Project
 from ..sql import objects
 from ..sql.schema_model import SchemaModel
+from ..sql.source import MIGRATION, ParsedStatement, SourceFile
 from .collisions import check_creation
 from .drops import check_drops
 from .history import history_findings

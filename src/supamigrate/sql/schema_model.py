@@ -34,7 +34,7 @@ class StatementFile(Protocol):
 
 
 class Parsed(Protocol):
-    """What the model reads of a statement (``lint.sources.ParsedStatement`` has it)."""
+    """What the model reads of a statement (``sql.source.ParsedStatement`` has it)."""
 
     @property
     def node(self) -> ast.Node | None: ...

@@ -6,10 +6,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ...migrations import MigrationListing
 from ...project import Project
 from ...sql.schema_model import SchemaModel
+from ...sql.source import MIGRATION, ParsedStatement, SourceFile
 from ..findings import Finding, Rule, at
-from ..sources import MIGRATION, MigrationListing, ParsedStatement, SourceFile
 
 
 @dataclass

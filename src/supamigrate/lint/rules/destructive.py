@@ -16,8 +16,8 @@ from pglast.enums import AlterTableType, DropBehavior, ObjectType
 
 from ...sql.objects import strings
 from ...sql.schema_model import SchemaModel
+from ...sql.source import ParsedStatement
 from ..findings import Finding, Rule
-from ..sources import ParsedStatement
 from .base import Context, Family
 
 DROP_CASCADE = Rule(

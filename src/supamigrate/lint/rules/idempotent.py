@@ -15,8 +15,8 @@ from pglast import ast
 from pglast.enums import AlterTableType, ObjectType
 
 from ...sql.schema_model import SchemaModel, schema_of
+from ...sql.source import ParsedStatement
 from ..findings import Finding, Rule
-from ..sources import ParsedStatement
 from .base import Context, Family
 
 UNOWNED_IDEMPOTENT = Rule(

@@ -16,8 +16,8 @@ from pglast.enums import AlterTableType, ConstrType
 from pglast.visitors import Ancestor, Visitor
 
 from ...sql.schema_model import SchemaModel, column_constraints
+from ...sql.source import ParsedStatement
 from ..findings import Finding, Rule
-from ..sources import ParsedStatement
 from .base import Context, Family
 
 NOT_NULL_WITHOUT_DEFAULT = Rule(

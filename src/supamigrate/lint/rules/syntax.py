@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ...sql.source import MIGRATION, SEED, ParsedStatement
 from ..findings import Finding, Rule, at
-from ..sources import MIGRATION, SEED, ParsedStatement
 from .base import Context, Family
 
 SYNTAX = Rule(

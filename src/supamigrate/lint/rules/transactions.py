@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from pglast import ast
 from pglast.enums import AlterTableType, ReindexObjectType, TransactionStmtKind
 
+from ...sql.source import MIGRATION, SEED, ParsedStatement
 from ..findings import Finding, Rule
-from ..sources import MIGRATION, SEED, ParsedStatement
 from .base import Context, Family
 
 NOT_IN_TRANSACTION = Rule(

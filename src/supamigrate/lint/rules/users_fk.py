@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ...sql.schema_model import ForeignKey
+from ...sql.source import ParsedStatement
 from ..findings import Finding, Rule
-from ..sources import ParsedStatement
 from .base import Context, Family
 
 USERS_OUTSIDE_AUTH = Rule(

@@ -1,4 +1,5 @@
-"""The SQL files the linter reads, split like the Supabase CLI and parsed by PostgreSQL's parser.
+"""A project's SQL files as the lint rules and preflight read them: each statement with its place in
+the migration set and its parse tree.
 
 Statements come from ``SqlText.statements()`` (the CLI's split), each with its parse tree (see
 ``sql.statement``), so a node's ``location`` plus the statement's offset is its place in the file.
@@ -6,16 +7,15 @@ Statements come from ``SqlText.statements()`` (the CLI's split), each with its p
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from pglast import ast
 from pglast.parser import Token
 
 from ..errors import MigrationError
-from ..migrations import MIGRATION_FILE, Migration, Skipped
-from ..sql.statement import Statement
-from ..sql.text import SqlFile, SqlText
+from .statement import Statement
+from .text import SqlFile, SqlText
 
 MIGRATION, SEED = "migration", "seed"
 
@@ -111,40 +111,3 @@ class SourceFile:
     @property
     def name(self) -> str:
         return self.path.name
-
-
-@dataclass(frozen=True)
-class MigrationListing:
-    """The files of ``supabase/migrations`` as the CLI sees them, duplicates included.
-
-    ``MigrationSet.discover`` stops at the first duplicate version (the CLI refuses the set); the
-    linter lists every file so that it can report each duplicate and still lint the rest.
-    """
-
-    directory: Path
-    migrations: tuple[Migration, ...] = ()
-    skipped: tuple[Skipped, ...] = ()
-    duplicates: tuple[tuple[Migration, Migration], ...] = field(default=())
-
-    @classmethod
-    def of(cls, directory: Path) -> MigrationListing:
-        if not directory.is_dir():
-            return cls(directory)
-        migrations: list[Migration] = []
-        skipped: list[Skipped] = []
-        duplicates: list[tuple[Migration, Migration]] = []
-        first: dict[str, Migration] = {}
-        for path in sorted(directory.iterdir(), key=lambda p: p.name):
-            if path.is_dir() or path.name.startswith("."):
-                continue
-            m = MIGRATION_FILE.match(path.name)
-            if not m:
-                skipped.append(Skipped(path, f"file name must match pattern {MIGRATION_FILE.pattern}"))
-                continue
-            migration = Migration(path=path, version=m.group(1), name=m.group(2))
-            if migration.version in first:
-                duplicates.append((first[migration.version], migration))
-            else:
-                first[migration.version] = migration
-            migrations.append(migration)
-        return cls(directory, tuple(migrations), tuple(skipped), tuple(duplicates))
