@@ -361,7 +361,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``supamigrate`` console script: ``run``, with Ctrl-C and SIGTERM → 130."""
     # The arguments first: `--help` and usage errors exit here, before the core is imported.
     args = build_parser().parse_args(argv)
-    from .server import sigterm_as_interrupt
+    from .signals import sigterm_as_interrupt
 
     restore = sigterm_as_interrupt()
     try:

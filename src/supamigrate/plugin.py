@@ -14,22 +14,28 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import psycopg
 import pytest
 
-from . import pgtap
-from .auth import AuthUser, create_user
-from .build import BuildResult, ProjectDatabase, Target
-from .cache import Cache
-from .callers import ActAs, Caller, acting_as
-from .database import Server, connect, create_database, drop_database, unique_name
 from .errors import SupamigrateError
-from .inspect import Catalog
-from .project import Project
-from .server import EphemeralServer, sigterm_as_interrupt, version_mismatch
 from .settings import SETTINGS, Settings, resolve
+from .signals import sigterm_as_interrupt
+
+# The core is imported by the fixtures and hooks that use it, not here: pytest imports every
+# plugin at start-up, also for runs that never touch a database (`pytest --help`, other tests).
+if TYPE_CHECKING:
+    import psycopg
+
+    from .auth import AuthUser
+    from .build import BuildResult, ProjectDatabase
+    from .callers import ActAs
+    from .database import Server
+    from .inspect import Catalog
+    from .project import Project
+
+# The suffixes of pgTAP files (pgtap.TEST_SUFFIXES); a test keeps the two equal.
+PGTAP_SUFFIXES = (".sql", ".pg")
 
 PLUGIN_SETTINGS = tuple(s for s in SETTINGS if s.plugin)
 
@@ -102,6 +108,8 @@ def supamigrate_settings(pytestconfig: pytest.Config) -> Settings:
 @pytest.fixture(scope="session")
 def supamigrate_project(supamigrate_settings: Settings) -> Project:
     """The Supabase project under test (``supabase/`` and its config.toml)."""
+    from .project import Project
+
     try:
         return Project.load(supamigrate_settings.project_dir)
     except SupamigrateError as exc:
@@ -114,6 +122,11 @@ def supamigrate_templates(
     supamigrate_settings: Settings, supamigrate_project: Project
 ) -> Iterator[ProjectDatabase]:
     """The session's server with the migrated template on it (from the cache when nothing changed)."""
+    from . import pgtap
+    from .build import ProjectDatabase, Target
+    from .cache import Cache
+    from .server import EphemeralServer, version_mismatch
+
     settings = supamigrate_settings
     try:
         ts = ProjectDatabase.start(
@@ -169,15 +182,21 @@ class TestDatabase:
 
     def connect(self, user: str | None = None, **kwargs: Any) -> psycopg.Connection:
         """A new connection, as ``postgres`` on the ephemeral server (the URL's user otherwise)."""
+        from .database import connect
+
         return connect(self.server.conninfo(self.name, user or _app_user(self.server)), **kwargs)
 
 
 def _app_user(server: Server) -> str | None:
+    from .server import EphemeralServer
+
     # Tests act as the dashboard's `postgres` role, as the platform has it; not as a superuser.
     return "postgres" if isinstance(server, EphemeralServer) else None
 
 
 def _clone(server: Server, template: BuildResult, prefix: str) -> TestDatabase:
+    from .database import create_database, unique_name
+
     name = unique_name(prefix)
     create_database(server, name, template=template.dbname)
     return TestDatabase(server, name)
@@ -186,6 +205,8 @@ def _clone(server: Server, template: BuildResult, prefix: str) -> TestDatabase:
 @pytest.fixture(scope="session")
 def supamigrate_database(supamigrate_templates: ProjectDatabase) -> Iterator[TestDatabase]:
     """The session's database for rolled-back tests, cloned from the template."""
+    from .database import drop_database
+
     supamigrate_server = supamigrate_templates.server
     database = TestDatabase(supamigrate_server, supamigrate_templates.take_spare("supamigrate_test"))
     try:
@@ -220,6 +241,8 @@ def db(_supamigrate_connection: psycopg.Connection, supamigrate_database: TestDa
 @pytest.fixture
 def fresh_db(supamigrate_server: Server, supamigrate_template: BuildResult) -> Iterator[TestDatabase]:
     """A database of the test's own, cloned from the migrated template; commits allowed, dropped after."""
+    from .database import drop_database
+
     database = _clone(supamigrate_server, supamigrate_template, "supamigrate_fresh")
     try:
         yield database
@@ -234,6 +257,8 @@ def make_user(db: psycopg.Connection) -> Callable[..., AuthUser]:
     ``make_user(is_anonymous=True)`` makes an anonymous sign-in user. Make users before acting
     as a caller: the insert runs on ``db`` as ``postgres``.
     """
+
+    from .auth import create_user
 
     def factory(email: str | None = None, **kwargs: Any) -> AuthUser:
         return create_user(db, email, **kwargs)
@@ -251,6 +276,8 @@ def as_user(db: psycopg.Connection) -> ActAs:
     and the test goes on as ``postgres``.
     """
 
+    from .callers import Caller, acting_as
+
     def enter(user: AuthUser, **extra_claims: Any) -> AbstractContextManager[psycopg.Connection]:
         return acting_as(db, Caller.user(user, **extra_claims))
 
@@ -263,6 +290,8 @@ def as_anon(db: psycopg.Connection) -> ActAs:
 
     Role ``anon``, claims ``{"iss": ..., "role": "anon", "exp": ...}``: ``auth.uid()`` is NULL.
     """
+
+    from .callers import Caller, acting_as
 
     def enter(**extra_claims: Any) -> AbstractContextManager[psycopg.Connection]:
         return acting_as(db, Caller.anon(**extra_claims))
@@ -277,6 +306,8 @@ def as_service_role(db: psycopg.Connection) -> ActAs:
     Role ``service_role``, which bypasses row level security but still needs table privileges.
     """
 
+    from .callers import Caller, acting_as
+
     def enter(**extra_claims: Any) -> AbstractContextManager[psycopg.Connection]:
         return acting_as(db, Caller.service_role(**extra_claims))
 
@@ -286,6 +317,8 @@ def as_service_role(db: psycopg.Connection) -> ActAs:
 @pytest.fixture
 def catalog(db: psycopg.Connection) -> Catalog:
     """Catalog helpers (foreign keys, indexes, triggers, enum labels, policies) on ``db``."""
+    from .inspect import Catalog
+
     return Catalog(db)
 
 
@@ -294,9 +327,11 @@ def catalog(db: psycopg.Connection) -> Catalog:
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     """Collect the project's pgTAP files (``supabase/tests/**/*.sql`` and ``*.pg``) as tests."""
-    if file_path.suffix in pgtap.TEST_SUFFIXES and pgtap.is_test_file(
-        file_path, resolve_settings(parent.config).project_dir
-    ):
+    if file_path.suffix not in PGTAP_SUFFIXES:
+        return None
+    from . import pgtap
+
+    if pgtap.is_test_file(file_path, resolve_settings(parent.config).project_dir):
         return PgTapFile.from_parent(parent, path=file_path)
     return None
 
@@ -318,6 +353,8 @@ class PgTapItem(pytest.Function):
 def _run_pgtap_file(
     db: psycopg.Connection, subtests: pytest.Subtests, request: pytest.FixtureRequest
 ) -> None:
+    from . import pgtap
+
     path = request.node.path
     try:
         pgtap.require(db)

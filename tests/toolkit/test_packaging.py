@@ -37,9 +37,16 @@ def loaded_after(code: str) -> list[str]:
 
 
 def test_importing_the_plugin_loads_no_sqlfluff_nor_mirakuru() -> None:
-    # pytest, psycopg and pglast are what the plugin stands on; sqlfluff waits until a lint runs,
-    # mirakuru (psutil) until a server starts.
-    assert loaded_after("import supamigrate.plugin") == ["pglast", "psycopg"]
+    # sqlfluff waits until a lint runs, mirakuru (psutil) until a server starts, and psycopg and
+    # pglast until a fixture or a pgTAP file needs the core: pytest imports every plugin, also for
+    # runs that never touch a database.
+    assert loaded_after("import supamigrate.plugin") == []
+
+
+def test_the_plugin_knows_pgtaps_suffixes() -> None:
+    from supamigrate import pgtap, plugin
+
+    assert plugin.PGTAP_SUFFIXES == pgtap.TEST_SUFFIXES
 
 
 def test_cli_help_loads_none_of_the_core() -> None:

@@ -21,7 +21,6 @@ from .rundirs import (
     pid_alive,
     reap_stale,
 )
-from .signals import sigterm_as_interrupt
 
 __all__ = [
     "OWNER_FILE",
@@ -44,7 +43,6 @@ __all__ = [
     "reap_stale",
     "server_os_user",
     "server_version",
-    "sigterm_as_interrupt",
     "traversable",
     "version_mismatch",
 ]
