@@ -19,17 +19,15 @@ from pglast.parser import Token
 COMMENT_TOKENS = frozenset({"SQL_COMMENT", "C_COMMENT"})
 
 # Statements that open or end a transaction (SAVEPOINT, RELEASE and ROLLBACK TO do not).
-TRANSACTION_CONTROL = frozenset(
-    {
-        TransactionStmtKind.TRANS_STMT_BEGIN,
-        TransactionStmtKind.TRANS_STMT_START,
-        TransactionStmtKind.TRANS_STMT_COMMIT,
-        TransactionStmtKind.TRANS_STMT_ROLLBACK,
-        TransactionStmtKind.TRANS_STMT_PREPARE,
-        TransactionStmtKind.TRANS_STMT_COMMIT_PREPARED,
-        TransactionStmtKind.TRANS_STMT_ROLLBACK_PREPARED,
-    }
-)
+TRANSACTION_CONTROL: dict[TransactionStmtKind, str] = {
+    TransactionStmtKind.TRANS_STMT_BEGIN: "BEGIN",
+    TransactionStmtKind.TRANS_STMT_START: "START TRANSACTION",
+    TransactionStmtKind.TRANS_STMT_COMMIT: "COMMIT",
+    TransactionStmtKind.TRANS_STMT_ROLLBACK: "ROLLBACK",
+    TransactionStmtKind.TRANS_STMT_PREPARE: "PREPARE TRANSACTION",
+    TransactionStmtKind.TRANS_STMT_COMMIT_PREPARED: "COMMIT PREPARED",
+    TransactionStmtKind.TRANS_STMT_ROLLBACK_PREPARED: "ROLLBACK PREPARED",
+}
 # First keywords that can open those statements: anything else is decided without parsing, so a
 # seed of 100,000 INSERTs is never parsed just to learn that it holds no BEGIN.
 _CONTROL_WORDS = frozenset({"BEGIN", "START", "COMMIT", "END", "ABORT", "ROLLBACK", "PREPARE"})

@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pglast import ast
-from pglast.enums import AlterTableType, ReindexObjectType, TransactionStmtKind
+from pglast.enums import AlterTableType, ReindexObjectType
 
 from ...sql.source import MIGRATION, SEED, ParsedStatement
+from ...sql.statement import TRANSACTION_CONTROL as _CONTROL  # kind -> its name in messages
 from ..findings import Finding, Rule
 from .base import Context, Family
 
@@ -28,15 +29,6 @@ TRANSACTION_CONTROL = Rule(
     "remove it: the file already runs in one transaction; use SAVEPOINT if you need a partial undo",
 )
 
-_CONTROL = {
-    TransactionStmtKind.TRANS_STMT_BEGIN: "BEGIN",
-    TransactionStmtKind.TRANS_STMT_START: "START TRANSACTION",
-    TransactionStmtKind.TRANS_STMT_COMMIT: "COMMIT",
-    TransactionStmtKind.TRANS_STMT_ROLLBACK: "ROLLBACK",
-    TransactionStmtKind.TRANS_STMT_PREPARE: "PREPARE TRANSACTION",
-    TransactionStmtKind.TRANS_STMT_COMMIT_PREPARED: "COMMIT PREPARED",
-    TransactionStmtKind.TRANS_STMT_ROLLBACK_PREPARED: "ROLLBACK PREPARED",
-}
 
 
 def _outside_only(node: ast.Node | None) -> str | None:
