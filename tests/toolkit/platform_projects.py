@@ -66,9 +66,13 @@ def user_claims(user_id: str, email: str = "", **app_metadata: Any) -> dict[str,
 
 
 def copy_project(name: str, dest: Path, *, toml: str | None = None) -> Path:
-    """A copy of an example project in ``dest``, with ``supamigrate.toml`` replaced when given."""
+    """A copy of an example project in ``dest``, with ``supamigrate.toml`` replaced when given.
+
+    The examples live in this repository and are linted under its ``.sqlfluff``: the copy keeps it.
+    """
     root = dest / name
     shutil.copytree(PROJECTS / name, root)
+    shutil.copy(PROJECTS.parents[3] / ".sqlfluff", root / ".sqlfluff")
     if toml is not None:
         (root / "supamigrate.toml").write_text(toml)
     return root

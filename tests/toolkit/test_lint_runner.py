@@ -268,3 +268,18 @@ def test_this_repositorys_sql_lints_clean() -> None:
     report = lint(Project.load(REPO))
     assert [(file_of(f).path.name, file_of(f).line, f.code, f.message) for f in report.findings] == []
     assert {p.parent.name for p in report.files} >= {"migrations", "supabase", "database"}
+
+
+def test_the_sqlfluff_cache_tells_apart_a_config_above_the_project(tmp_path: Path) -> None:
+    # The same file twice: once under a .sqlfluff above the project root that allows long lines
+    # (a monorepo's), once under none. A shared cache must not hand one the other's verdict.
+    long_line = "select 1 as " + "a" * 90 + ";\n"
+    plain = make_project(tmp_path / "plain", {"20240101000001_x.sql": long_line}, sqlfluff_config=False)
+    outer = tmp_path / "monorepo"
+    outer.mkdir()
+    (outer / ".sqlfluff").write_text("[sqlfluff]\ndialect = postgres\nmax_line_length = 200\n")
+    configured = make_project(outer / "app", {"20240101000001_x.sql": long_line}, sqlfluff_config=False)
+    cache = tmp_path / "cache"
+    assert "LT05" in {f.code for f in lint(plain, cache_dir=cache).findings}
+    assert "LT05" not in {f.code for f in lint(configured, cache_dir=cache).findings}
+    assert "LT05" in {f.code for f in lint(plain, cache_dir=cache).findings}  # a hit, still its own

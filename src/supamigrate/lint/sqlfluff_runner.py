@@ -163,16 +163,36 @@ def run_sqlfluff(paths: Sequence[Path], *, root: Path, jobs: int | None = None) 
 _CONFIG_FILES = (".sqlfluff", ".sqlfluffignore", "setup.cfg", "tox.ini", "pyproject.toml")
 
 
-def _config_fingerprint(root: Path, path: Path) -> list[str | bytes]:
-    """Everything besides the file that decides sqlfluff's verdict on it: versions and config files."""
-    parts: list[str | bytes] = [sqlfluff.__version__, __version__]
+def _config_files_for(directory: Path) -> list[Path]:
+    """The config files sqlfluff may read for a file in ``directory``.
+
+    sqlfluff reads the user's config (home and its config directory) and every directory from where
+    it was started down to the file: a ``.sqlfluff`` above the project root (a monorepo's, or the
+    repository's around a test project) decides the verdict too. Every directory from ``/`` down
+    is taken, which can only cost an extra miss, never a stale hit.
+    """
+    home = Path.home()
+    user = [home, Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config") / "sqlfluff"]
+    dirs = [*user, *reversed(directory.parents), directory]
+    return [d / name for d in dirs for name in _CONFIG_FILES if (d / name).is_file()]
+
+
+def _config_fingerprint(root: Path, path: Path, seen: dict[Path, list[str | bytes]] | None = None) -> list[str | bytes]:
+    """Everything besides the file that decides sqlfluff's verdict on it: versions and config files.
+
+    Config files under the project root are named relative to it, so a clone elsewhere hits the
+    same entries; those outside it by their absolute path. ``seen`` keeps one answer per directory.
+    """
+    directory = path.resolve().parent
+    if seen is not None and directory in seen:
+        return seen[directory]
     top = root.resolve()
-    dirs = [top, *(d for d in reversed(path.resolve().parents) if d.is_relative_to(top) and d != top)]
-    for d in dirs:
-        for name in _CONFIG_FILES:
-            f = d / name
-            if f.is_file():
-                parts += [f.relative_to(top).as_posix(), f.read_bytes()]
+    parts: list[str | bytes] = [sqlfluff.__version__, __version__]
+    for f in _config_files_for(directory):
+        label = f.relative_to(top).as_posix() if f.is_relative_to(top) else str(f)
+        parts += [label, f.read_bytes()]
+    if seen is not None:
+        seen[directory] = parts
     return parts
 
 
@@ -185,7 +205,8 @@ def run_sqlfluff_cached(
     """
     if cache_dir is None:
         return run_sqlfluff(paths, root=root, jobs=jobs)
-    keys = {p: cache_dir / f"{digest([*_config_fingerprint(root, p), p.read_bytes()])}.json" for p in paths}
+    seen: dict[Path, list[str | bytes]] = {}
+    keys = {p: cache_dir / f"{digest([*_config_fingerprint(root, p, seen), p.read_bytes()])}.json" for p in paths}
     findings: list[Finding] = []
     missing = []
     for path, entry in keys.items():

@@ -15,7 +15,6 @@ import contextlib
 import os
 import shutil
 import socket
-import stat
 import sys
 import tempfile
 import time
@@ -178,17 +177,6 @@ class EphemeralServer:
         if self.os_user is not None:
             hand_over(self._socket_dir, self.os_user)
 
-    def _pg_ctl(self) -> str:
-        """pg_ctl, or under root a wrapper that runs it as the server's OS user."""
-        if self.os_user is None:
-            return str(self.bindir / "pg_ctl")
-        assert self.run_dir is not None
-        wrapper = self.run_dir / "pg_ctl"
-        prefix = " ".join(f"'{p}'" for p in command_prefix(self.os_user))
-        wrapper.write_text(f"#!/bin/sh\ncd / && exec {prefix} '{self.bindir / 'pg_ctl'}' \"$@\"\n")
-        wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
-        return str(wrapper)
-
     def _start_with_free_port(self) -> None:
         # mirakuru (and psutil) only once a server starts: importing this module stays cheap.
         from mirakuru.exceptions import AlreadyRunning, ProcessExitedWithError, TimeoutExpired
@@ -196,14 +184,13 @@ class EphemeralServer:
         from .pgctl import PgCtlExecutor
 
         assert self.run_dir is not None
-        pg_ctl = self._pg_ctl()
         last: Exception | None = None
         fixed = self.options.port
         for _attempt in range(1 if fixed else 5):
             self.port = fixed or free_port()
             executor = PgCtlExecutor(
                 initdb=[*command_prefix(self.os_user), str(self.bindir / "initdb")],
-                executable=pg_ctl,
+                pg_ctl=[*command_prefix(self.os_user), str(self.bindir / "pg_ctl")],
                 host="127.0.0.1",
                 port=self.port,
                 datadir=str(self.datadir),

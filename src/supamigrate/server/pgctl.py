@@ -35,25 +35,26 @@ from ..errors import ServerError
 atexit.unregister(mirakuru.base.cleanup_subprocesses)
 
 # pg_ctl's -o: the port, logs on stderr (pg_ctl's -l file) and the socket directory; single quotes
-# are PostgreSQL's own string quoting (mirakuru splits the command with shlex, no shell).
-START_COMMAND = (
-    '"{executable}" start -D "{datadir}" '
-    "-o \"-F -p {port} -c log_destination='stderr' -c logging_collector=off "
-    "-c unix_socket_directories='{unixsocketdir}'{postgres_options}\" "
-    '-l "{logfile}" {startparams}'
+# are PostgreSQL's own string quoting.
+SERVER_OPTIONS = (
+    "-F -p {port} -c log_destination='stderr' -c logging_collector=off -c unix_socket_directories='{unixsocketdir}'"
 )
 LOCALE = "C.UTF-8"
 
 
 class PgCtlExecutor(TCPExecutor):
     """initdb when the data directory is empty, ``pg_ctl start``, then waits for the port;
-    ``stop()`` runs ``pg_ctl stop -m fast``. ``initdb`` is the command that runs initdb."""
+    ``stop()`` runs ``pg_ctl stop -m fast``. ``initdb`` and ``pg_ctl`` are the commands that run
+    them (under root: ``runuser -u postgres -- .../pg_ctl``), always from ``/``, which every OS user
+    may enter. They are argument lists, not a wrapper script written at start: a process forked
+    while such a file is open for writing (sqlfluff's workers, linting in parallel) would keep it
+    busy, and executing it would fail with "Text file busy"."""
 
     def __init__(
         self,
         *,
         initdb: Sequence[str],
-        executable: str,
+        pg_ctl: Sequence[str],
         host: str,
         port: int,
         datadir: str,
@@ -67,7 +68,7 @@ class PgCtlExecutor(TCPExecutor):
         sleep: float = 0.1,
     ) -> None:
         self.initdb = list(initdb)
-        self.executable = executable
+        self.pg_ctl = list(pg_ctl)
         self.datadir = datadir
         self.unixsocketdir = unixsocketdir
         self.logfile = logfile
@@ -75,19 +76,15 @@ class PgCtlExecutor(TCPExecutor):
         self.user = user
         self.startparams = startparams
         self.postgres_options = postgres_options
-        command = START_COMMAND.format(
-            executable=executable,
-            datadir=datadir,
-            port=port,
-            unixsocketdir=unixsocketdir.replace("'", "''"),
-            postgres_options=f" {postgres_options}" if postgres_options else "",
-            logfile=logfile,
-            startparams=startparams,
-        )
+        options = SERVER_OPTIONS.format(port=port, unixsocketdir=unixsocketdir.replace("'", "''"))
+        if postgres_options:
+            options += f" {postgres_options}"
+        command = [*self.pg_ctl, "start", "-D", datadir, "-o", options, "-l", logfile, *startparams.split()]
         super().__init__(
             command,
             host,
             port,
+            cwd="/",
             timeout=timeout,
             sleep=sleep,
             envvars={"LC_ALL": LOCALE, "LC_CTYPE": LOCALE, "LANG": LOCALE},
@@ -126,8 +123,9 @@ class PgCtlExecutor(TCPExecutor):
         """Whether a server runs on the data directory (``pg_ctl status``), not just pg_ctl itself."""
         try:
             status = subprocess.run(
-                [self.executable, "status", "-D", self.datadir],
+                [*self.pg_ctl, "status", "-D", self.datadir],
                 capture_output=True,
+                cwd="/",
                 timeout=self._timeout,
                 check=False,
             )
@@ -139,8 +137,9 @@ class PgCtlExecutor(TCPExecutor):
         """``pg_ctl stop -m fast`` (waits for the shutdown), then mirakuru reaps pg_ctl's process."""
         try:
             subprocess.run(
-                [self.executable, "stop", "-D", self.datadir, "-m", "f"],
+                [*self.pg_ctl, "stop", "-D", self.datadir, "-m", "f"],
                 capture_output=True,
+                cwd="/",
                 timeout=self._timeout,
                 check=True,
             )
