@@ -28,7 +28,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-from supamigrate.build import BASE, ProjectDatabase, Target, build_database
+from supamigrate.build import BASE, ProjectDatabase, ServerChoice, Target, build_database
 from supamigrate.cache import Cache, default_root
 from supamigrate.database import drop_database, unique_name
 from supamigrate.lint import lint
@@ -61,7 +61,7 @@ def scratch_cache() -> Iterator[Cache]:
 def session_start(project: Project, cache: Cache) -> tuple[float, ProjectDatabase]:
     """Time from nothing to the first test's first query: server, template, test database, connection."""
     t = time.perf_counter()
-    ts = ProjectDatabase.start(project, cache=cache)
+    ts = ProjectDatabase.start(project, server=ServerChoice(cache=cache))
     name = ts.take_spare("bench_test")
     with psycopg.connect(ts.server.conninfo(name, "postgres")) as conn:
         conn.execute(TEST_BODY).fetchone()
@@ -170,7 +170,7 @@ def per_test(fn: Callable[[], None], n: int) -> float:
 def bench_isolation(project: Project, repeat: int) -> dict[str, float]:
     """Per-test cost of each isolation flow, net of the test body itself."""
     with scratch_cache() as cache:
-        ts = ProjectDatabase.start(project, cache=cache)
+        ts = ProjectDatabase.start(project, server=ServerChoice(cache=cache))
         try:
             server = ts.server
             test_db = ts.take_spare("bench_test")
@@ -247,7 +247,9 @@ def bench_apply(sizes: list[int], repeat: int) -> dict[str, dict[str, float]]:
     results: dict[str, dict[str, float]] = {}
     with scratch_cache() as cache, tempfile.TemporaryDirectory() as tmp:
         # A working database on the cached stubbed cluster, as `check` has; the timed builds copy its base.
-        base = ProjectDatabase.start(Project.load(REPO), target=Target.WORKING, cache=cache, seed=False)
+        base = ProjectDatabase.start(
+            Project.load(REPO), target=Target.WORKING, server=ServerChoice(cache=cache), seed=False
+        )
         try:
             for size in sizes:
                 project = generated_project(Path(tmp) / f"p{size}", size)

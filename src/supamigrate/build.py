@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg import sql
@@ -39,6 +39,9 @@ from .platform.extensions import ExtensionPolicy, created_extensions, server_set
 from .project import TOOL_CONFIG, Project
 from .server import EphemeralServer, PgInstall, ServerOptions
 from .sql.text import SqlFile
+
+if TYPE_CHECKING:
+    from .settings import Settings
 
 TEMPLATE = "supamigrate_template"
 BASE = "supamigrate_base"
@@ -246,6 +249,32 @@ def _start_ephemeral(
     return server, hits[0] if hits else None
 
 
+@dataclass(frozen=True)
+class ServerChoice:
+    """Where and how an ephemeral server runs; every field None means its default.
+
+    ``pg_bin`` is the directory of the server binaries, ``os_user`` who runs the server under
+    root, ``run_root`` where its run directory goes (a ``cache`` puts it in the cache instead),
+    and ``cache`` the cache of clusters (None: every start runs initdb). The faces build one from
+    their ``Settings`` with ``from_settings``. A server named by a URL uses none of it.
+    """
+
+    pg_bin: str | os.PathLike[str] | None = None
+    os_user: str | None = None
+    run_root: str | os.PathLike[str] | None = None
+    cache: Cache | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ServerChoice:
+        """The choice a run's settings make (no cache with ``cache`` off)."""
+        return cls(
+            pg_bin=settings.pg_bin,
+            os_user=settings.os_user,
+            run_root=settings.run_dir,
+            cache=Cache(settings.cache_dir) if settings.cache else None,
+        )
+
+
 # -- the build -----------------------------------------------------------------------------------
 
 
@@ -274,10 +303,7 @@ class ProjectDatabase:
         *,
         target: Target = Target.TEMPLATE,
         db_url: str | None = None,
-        pg_bin: str | os.PathLike[str] | None = None,
-        os_user: str | None = None,
-        run_root: str | os.PathLike[str] | None = None,
-        cache: Cache | None = None,
+        server: ServerChoice = ServerChoice(),
         seed: bool = True,
         with_pgtap: bool = False,
         name: str | None = None,
@@ -287,10 +313,11 @@ class ProjectDatabase:
     ) -> ProjectDatabase:
         """Start (or reach) a server and build the project on it.
 
-        ``pg_bin``, ``os_user`` and ``run_root`` say where the binaries are, who runs the server
-        under root and where its run directory goes (None: the defaults; the faces pass the
-        environment). ``with_pgtap`` creates pgTAP in the template, as ``supabase test db`` has it.
-        ``name`` names the working database (default: a unique ``supamigrate_<target>_...``).
+        ``server`` says where the binaries are, who runs the server under root, where its run
+        directory goes and which cache holds its cluster (``ServerChoice()``: the defaults; the
+        faces pass ``ServerChoice.from_settings``). ``with_pgtap`` creates pgTAP in the template,
+        as ``supabase test db`` has it. ``name`` names the working database (default: a unique
+        ``supamigrate_<target>_...``).
         """
         started = time.perf_counter()
         mset = MigrationSet.discover(project.migrations_dir)
@@ -310,36 +337,37 @@ class ProjectDatabase:
                 with connect(external.conninfo(built_name)) as conn:
                     pgtap.install(conn)
             return cls(external, result, target, timings={"server": 0.0, **result.timings})
-        install = PgInstall.find(pg_bin, major=project.config.major_version)
+        cache = server.cache
+        install = PgInstall.find(server.pg_bin, major=project.config.major_version)
         if template:
             extra = ("pgtap", str(pgtap.available_on_disk(install.bindir))) if with_pgtap else ()
             kind, key = "template", template_key(install, project, mset, seed=seed, extra=extra)
         else:
             kind, key = "base", base_key(install, project)
-        server, hit = _start_ephemeral(
+        ephemeral, hit = _start_ephemeral(
             install,
             cache=cache,
             kind=kind,
             key=key if cache is not None else "",
             # pg_cron lives in the database cron.database_name names; clones copy it from there.
             extra_settings=project_server_settings(project, mset, database=dbname, install=install),
-            os_user=os_user,
-            run_root=Path(run_root) if run_root else None,
+            os_user=server.os_user,
+            run_root=Path(server.run_root) if server.run_root else None,
         )
         timings = {"server": time.perf_counter() - started}
         try:
             if template:
-                result, meta = cls._template(server, hit, project, mset, with_pgtap=with_pgtap, steps=steps)
+                result, meta = cls._template(ephemeral, hit, project, mset, with_pgtap=with_pgtap, steps=steps)
             else:
-                result, meta = cls._working(server, hit, project, mset, dbname, steps=steps)
+                result, meta = cls._working(ephemeral, hit, project, mset, dbname, steps=steps)
         except BaseException:
-            server.stop()
+            ephemeral.stop()
             raise
         timings.update(result.timings)
         salvage = None
         if cache is not None:
             salvage = lambda datadir: cache.checkin(kind, key, datadir, meta)  # noqa: E731
-        return cls(server, result, target, cache_hit=hit is not None, timings=timings, _salvage=salvage)
+        return cls(ephemeral, result, target, cache_hit=hit is not None, timings=timings, _salvage=salvage)
 
     @staticmethod
     def _template(

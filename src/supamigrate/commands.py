@@ -13,7 +13,7 @@ from typing import TypeVar
 
 from . import plpgsql
 from .advisors import AdvisorSettings, run_advisors
-from .build import BuildResult, ProjectDatabase, Target, apply_project
+from .build import BuildResult, ProjectDatabase, ServerChoice, StepCallback, Target, apply_project
 from .cache import Cache
 from .database import connect, redact, require_local, unique_name
 from .dump import SNAPSHOT, dump_schema, snapshot_diff
@@ -108,16 +108,9 @@ def check(
         )
     if on_step:
         on_step("starting PostgreSQL")
-    built = ProjectDatabase.start(
-        project,
-        target=Target.WORKING,
-        name=unique_name("supamigrate_check"),
-        pg_bin=pg_bin,
-        os_user=os_user,
-        run_root=run_root,
-        cache=cache,
-        statement_timeout_ms=statement_timeout_ms,
-        on_progress=on_progress,
+    server_choice = ServerChoice(pg_bin=pg_bin, os_user=os_user, run_root=run_root, cache=cache)
+    built = _working_database(
+        project, "check", server_choice, statement_timeout_ms=statement_timeout_ms, on_progress=on_progress,
         on_step=on_step,
     )
     server = built.server
@@ -170,6 +163,22 @@ def check(
     report.findings[:0] = [f.relative_to(project.root) for f in lint_report.findings]
     report.timings["total"] = time.perf_counter() - started
     return report
+
+
+def _working_database(
+    project: Project,
+    purpose: str,
+    server: ServerChoice,
+    *,
+    statement_timeout_ms: int | None,
+    on_progress: ProgressCallback | None,
+    on_step: StepCallback | None = None,
+) -> ProjectDatabase:
+    """The project built in a working database ``supamigrate_<purpose>_...`` on an ephemeral server."""
+    return ProjectDatabase.start(
+        project, target=Target.WORKING, name=unique_name(f"supamigrate_{purpose}"), server=server,
+        statement_timeout_ms=statement_timeout_ms, on_progress=on_progress, on_step=on_step,
+    )
 
 
 def _timed(fn: Callable[[Project], T], project: Project) -> tuple[T, float]:
@@ -242,16 +251,9 @@ def dump(
     """
     started = time.perf_counter()
     path = output or project.root / SNAPSHOT
-    with ProjectDatabase.start(
-        project,
-        target=Target.WORKING,
-        name=unique_name("supamigrate_dump"),
-        pg_bin=pg_bin,
-        os_user=os_user,
-        run_root=run_root,
-        cache=cache,
-        statement_timeout_ms=statement_timeout_ms,
-        on_progress=on_progress,
+    server_choice = ServerChoice(pg_bin=pg_bin, os_user=os_user, run_root=run_root, cache=cache)
+    with _working_database(
+        project, "dump", server_choice, statement_timeout_ms=statement_timeout_ms, on_progress=on_progress
     ) as built:
         assert isinstance(built.server, EphemeralServer)
         text = dump_schema(built.server.bindir, built.conninfo)

@@ -22,7 +22,7 @@ import pglast
 import psycopg
 from psycopg import sql
 
-from .build import ProjectDatabase, Target
+from .build import ProjectDatabase, ServerChoice, Target
 from .cache import Cache
 from .database import connect, unique_name
 from .errors import SqlLocation, SupamigrateError
@@ -364,10 +364,7 @@ def check_project(
         project,
         target=Target.WORKING,
         name=unique_name("supamigrate_plpgsql"),
-        pg_bin=pg_bin,
-        os_user=os_user,
-        run_root=run_root,
-        cache=cache,
+        server=ServerChoice(pg_bin=pg_bin, os_user=os_user, run_root=run_root, cache=cache),
         seed=False,
         statement_timeout_ms=statement_timeout_ms,
     ) as built, connect(built.conninfo) as conn:

@@ -123,8 +123,7 @@ def supamigrate_templates(
 ) -> Iterator[ProjectDatabase]:
     """The session's server with the migrated template on it (from the cache when nothing changed)."""
     from . import pgtap
-    from .build import ProjectDatabase, Target
-    from .cache import Cache
+    from .build import ProjectDatabase, ServerChoice, Target
     from .server import EphemeralServer, version_mismatch
 
     settings = supamigrate_settings
@@ -133,12 +132,9 @@ def supamigrate_templates(
             supamigrate_project,
             target=Target.TEMPLATE,
             db_url=settings.db_url,
-            pg_bin=settings.pg_bin,
-            os_user=settings.os_user,
-            run_root=settings.run_dir,
+            server=ServerChoice.from_settings(settings),
             seed=settings.seed,
             statement_timeout_ms=settings.statement_timeout_ms,
-            cache=Cache(settings.cache_dir) if settings.cache else None,
             # As `supabase test db`: pgTAP in schema extensions, for the items of the pgTAP files.
             with_pgtap=bool(pgtap.test_files(supamigrate_project.root)),
         )

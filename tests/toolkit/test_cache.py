@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from supamigrate.build import ProjectDatabase
+from supamigrate.build import ProjectDatabase, ServerChoice
 from supamigrate.cache import Cache
 from supamigrate.cli import run
 from supamigrate.database import connect
@@ -21,7 +21,7 @@ FIRST = {"1_a.sql": "create table public.a (id int primary key);\nalter table pu
 
 
 def start(project: Project, cache: Cache) -> ProjectDatabase:
-    return ProjectDatabase.start(project, cache=cache)
+    return ProjectDatabase.start(project, server=ServerChoice(cache=cache))
 
 
 def test_a_second_start_is_a_hit_and_a_changed_migration_rebuilds_once(
@@ -49,8 +49,8 @@ import sys, time
 from pathlib import Path
 from supamigrate.cache import Cache
 from supamigrate.project import Project
-from supamigrate.build import ProjectDatabase
-ts = ProjectDatabase.start(Project.load(sys.argv[1]), cache=Cache(Path(sys.argv[2])))
+from supamigrate.build import ProjectDatabase, ServerChoice
+ts = ProjectDatabase.start(Project.load(sys.argv[1]), server=ServerChoice(cache=Cache(Path(sys.argv[2]))))
 print(ts.server.run_dir, flush=True)
 time.sleep(120)
 """
