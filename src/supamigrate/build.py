@@ -355,18 +355,26 @@ class ProjectDatabase:
             run_root=Path(server.run_root) if server.run_root else None,
         )
         timings = {"server": time.perf_counter() - started}
+        base_ready = False
         try:
             if template:
                 result, meta = cls._template(ephemeral, hit, project, mset, with_pgtap=with_pgtap, steps=steps)
             else:
-                result, meta = cls._working(ephemeral, hit, project, mset, dbname, steps=steps)
+                meta = _prepare_base(ephemeral, hit)
+                base_ready = True
+                result = build_database(ephemeral, dbname, project, migrations=mset, template=BASE, **steps)
+        except Exception:
+            # A migration that fails leaves the stubbed base as it was (the build drops its own
+            # database): the cluster goes back to the cache, so the edit-and-check-again loop stays
+            # warm. A template that failed, or an interrupt, is never kept.
+            keep = base_ready and cache is not None and _holds_only(ephemeral, {BASE})
+            ephemeral.stop(salvage=_checkin(cache, kind, key, meta) if keep else None)
+            raise
         except BaseException:
             ephemeral.stop()
             raise
         timings.update(result.timings)
-        salvage = None
-        if cache is not None:
-            salvage = lambda datadir: cache.checkin(kind, key, datadir, meta)  # noqa: E731
+        salvage = _checkin(cache, kind, key, meta)
         return cls(ephemeral, result, target, cache_hit=hit is not None, timings=timings, _salvage=salvage)
 
     @staticmethod
@@ -390,24 +398,6 @@ class ProjectDatabase:
         _seal(server, TEMPLATE)
         result.timings["build"] = time.perf_counter() - built_at
         return result, _meta(result)
-
-    @staticmethod
-    def _working(
-        server: EphemeralServer,
-        hit: Hit | None,
-        project: Project,
-        mset: MigrationSet,
-        dbname: str,
-        *,
-        steps: dict[str, Any],
-    ) -> tuple[BuildResult, dict[str, Any]]:
-        if hit is None:  # a stubbed, empty database every working database is copied from
-            create_database(server, BASE)
-            with connect(server.conninfo(BASE)) as conn:
-                apply_stub(conn)
-            _seal(server, BASE)
-        result = build_database(server, dbname, project, migrations=mset, template=BASE, **steps)
-        return result, {"dbname": BASE}
 
     @property
     def conninfo(self) -> str:
@@ -458,3 +448,32 @@ class ProjectDatabase:
 
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
         self.stop()
+
+
+def _prepare_base(server: EphemeralServer, hit: Hit | None) -> dict[str, Any]:
+    """Make the stubbed, empty database every working database is copied from (a miss only)."""
+    if hit is None:
+        create_database(server, BASE)
+        with connect(server.conninfo(BASE)) as conn:
+            apply_stub(conn)
+        _seal(server, BASE)
+    return {"dbname": BASE}
+
+
+def _holds_only(server: EphemeralServer, kept: set[str]) -> bool:
+    """Whether the cluster's own databases are just ``kept`` (what a cached cluster may hold)."""
+    try:
+        with connect(server.conninfo(), autocommit=True) as admin:
+            rows = admin.execute(
+                "SELECT datname FROM pg_database WHERE datname NOT IN ('postgres', 'template0', 'template1')"
+            ).fetchall()
+    except (SupamigrateError, psycopg.Error):
+        return False
+    return {str(r[0]) for r in rows} <= kept
+
+
+def _checkin(cache: Cache | None, kind: str, key: str, meta: dict[str, Any]) -> Callable[[Path], object] | None:
+    """What ``EphemeralServer.stop(salvage=...)`` needs to put the cluster back under ``kind-key``."""
+    if cache is None:
+        return None
+    return lambda datadir: cache.checkin(kind, key, datadir, meta)

@@ -95,3 +95,33 @@ def test_cache_clear_empties_it(make_project: ProjectFactory, shared_tmp: Path, 
     assert capsys.readouterr().out.strip() == f"Removed 1 cached cluster(s) from {root}"
     assert list((root / "entries").iterdir()) == []
     shutil.rmtree(root)
+
+
+def test_a_check_whose_migration_fails_keeps_the_stubbed_cluster_warm(
+    make_project: ProjectFactory, shared_tmp: Path
+) -> None:
+    # The edit-and-check-again loop: a failing migration leaves the stubbed base as it was, so the
+    # cluster goes back to the cache and the next check starts warm; nothing of the run is kept.
+    from supamigrate.build import Target
+    from supamigrate.errors import MigrationError
+
+    cache = Cache(shared_tmp / "cache")
+    project = make_project({"1_a.sql": "create table public.a (id int primary key);\nselect 1/0;\n"})
+    try:
+        ProjectDatabase.start(project, target=Target.WORKING, server=ServerChoice(cache=cache)).stop()
+    except MigrationError as exc:
+        assert exc.sqlstate == "22012"
+    else:
+        raise AssertionError("the migration should fail")
+    assert len(list(cache.entries.glob("base-*/*/meta.json"))) == 1
+    (project.migrations_dir / "1_a.sql").write_text("create table public.a (id int primary key);\n")
+    built = ProjectDatabase.start(project, target=Target.WORKING, server=ServerChoice(cache=cache))
+    try:
+        assert built.cache_hit
+        with connect(built.conninfo) as conn:
+            assert conn.execute("select to_regclass('public.a') is not null").fetchone() == (True,)
+            names = {str(r[0]) for r in conn.execute("select datname from pg_database")}
+        # The failed run's database went with it: the cached cluster held the stubbed base only.
+        assert names == {"postgres", "template0", "template1", "supamigrate_base", built.database.dbname}
+    finally:
+        built.stop()
