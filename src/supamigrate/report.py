@@ -8,6 +8,7 @@ workflow commands, which GitHub shows on the lines of the diff). ``CHECK``, ``PR
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Callable, Sequence
@@ -69,14 +70,16 @@ def finding_json(f: Finding) -> dict[str, Any]:
     into ``file`` (relative to the working directory), ``line`` and ``column``, an object's into
     ``object``. ``rule`` and ``fix`` repeat ``code`` and ``hint`` under the linter's names."""
     place = f.file
+    shown = display_path(place.path) if place else None
     return {
         "level": str(f.level),
         "code": f.code,
         "rule": f.code,
         "source": f.source,
         "message": f.message,
-        "where": f.where,
-        "file": display_path(place.path) if place else None,
+        # The same path as ``file``, with the line and column.
+        "where": f.where if place is None else str(dataclasses.replace(place, path=Path(str(shown)))),
+        "file": shown,
         "line": place.line if place else None,
         "column": place.column if place else None,
         "object": None if f.location is None or place else str(f.location),

@@ -221,6 +221,8 @@ def test_json_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
         ("SB014", *at(sql, "references"), "supamigrate"),
     ]
     assert data["findings"][0]["fix"].startswith("`alter table <table> enable row level security;`")
+    # ``where`` names the file as ``file`` does (not an absolute path beside a relative one).
+    assert all(f["where"] == f"{f['file']}:{f['line']}:{f['column']}" for f in data["findings"])
 
 
 def test_github_annotations(
