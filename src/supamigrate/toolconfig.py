@@ -29,9 +29,18 @@ class PlatformSection:
 
 @dataclass(frozen=True)
 class LintSection:
-    """``[lint]``: ``disable``, rule ids never reported."""
+    """``[lint]``: ``disable`` (rule ids never reported), ``baseline`` (the newest migration version
+    production has applied: later ones are new) and ``sqlfluff_level`` (what a sqlfluff finding is:
+    ``auto``, ``warning`` or ``error``)."""
 
     disable: tuple[str, ...] = ()
+    baseline: str | None = None
+    sqlfluff_level: str = "auto"
+
+
+# The values of [lint] sqlfluff_level: auto is error with the project's own sqlfluff config (as
+# sqlfluff would judge it), warning with the bundled defaults.
+SQLFLUFF_LEVELS = ("auto", "warning", "error")
 
 
 @dataclass(frozen=True)
@@ -45,7 +54,11 @@ class AdvisorsSection:
 # What each key of each section holds, as the error message says it.
 _EXPECTED: dict[str, dict[str, str]] = {
     "platform": {"shims": "a list of extension names"},
-    "lint": {"disable": 'a list of rule ids, e.g. ["SB014"]'},
+    "lint": {
+        "disable": 'a list of rule ids, e.g. ["SB014"]',
+        "baseline": 'a migration version as a string, e.g. "20240101000000"',
+        "sqlfluff_level": f"one of {', '.join(SQLFLUFF_LEVELS)}",
+    },
     "advisors": {"disable": "a list of strings (advisor ids)", "ignore": 'a list of strings ("advisor:object")'},
 }
 _SECTIONS: dict[str, type[PlatformSection | LintSection | AdvisorsSection]] = {
@@ -110,15 +123,31 @@ class ToolConfig:
             )
 
 
+def _valid_text(name: str, key: str, value: str) -> bool:
+    """Whether a string value of ``[name] key`` is one it may hold."""
+    if (name, key) == ("lint", "sqlfluff_level"):
+        return value in SQLFLUFF_LEVELS
+    if (name, key) == ("lint", "baseline"):
+        return value.isdigit()
+    return True
+
+
 def _section(kind: type[Any], name: str, table: Mapping[str, Any], path: Path) -> Any:
     keys = [f.name for f in fields(kind)]
-    values: dict[str, tuple[str, ...]] = {}
+    lists = {f.name for f in fields(kind) if isinstance(f.default, tuple)}
+    values: dict[str, Any] = {}
     for key, value in table.items():
         if key not in keys:
             raise tool_error(path, name, key, "a known key", f"unknown key {key}",
                              hint=f"[{name}] takes {', '.join(keys)}")
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        if key in lists:
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise tool_error(path, name, key, _EXPECTED[name][key], repr(value),
+                                 hint=f"[{name}] takes {', '.join(keys)}; {key} is a list of strings")
+            values[key] = tuple(value)
+        elif isinstance(value, str) and _valid_text(name, key, value):
+            values[key] = value
+        else:
             raise tool_error(path, name, key, _EXPECTED[name][key], repr(value),
-                             hint=f"[{name}] takes {', '.join(keys)}, each a list of strings")
-        values[key] = tuple(value)
+                             hint=f"[{name}] takes {', '.join(keys)}; {key} is {_EXPECTED[name][key]}")
     return kind(**values)

@@ -271,18 +271,19 @@ def test_this_repositorys_sql_lints_clean() -> None:
 
 
 def test_the_sqlfluff_cache_tells_apart_a_config_above_the_project(tmp_path: Path) -> None:
-    # The same file twice: once under a .sqlfluff above the project root that allows long lines
-    # (a monorepo's), once under none. A shared cache must not hand one the other's verdict.
+    # The same file twice: once under a .sqlfluff above the project root that checks line length
+    # (a monorepo's), once under none (the bundled defaults, which do not). A shared cache must not
+    # hand one the other's verdict. (Before the bundled defaults, "none" meant sqlfluff's own.)
     long_line = "select 1 as " + "a" * 90 + ";\n"
     plain = make_project(tmp_path / "plain", {"20240101000001_x.sql": long_line}, sqlfluff_config=False)
     outer = tmp_path / "monorepo"
     outer.mkdir()
-    (outer / ".sqlfluff").write_text("[sqlfluff]\ndialect = postgres\nmax_line_length = 200\n")
+    (outer / ".sqlfluff").write_text("[sqlfluff]\ndialect = postgres\nrules = LT05\nmax_line_length = 80\n")
     configured = make_project(outer / "app", {"20240101000001_x.sql": long_line}, sqlfluff_config=False)
     cache = tmp_path / "cache"
-    assert "LT05" in {f.code for f in lint(plain, cache_dir=cache).findings}
-    assert "LT05" not in {f.code for f in lint(configured, cache_dir=cache).findings}
-    assert "LT05" in {f.code for f in lint(plain, cache_dir=cache).findings}  # a hit, still its own
+    assert "LT05" in {f.code for f in lint(configured, cache_dir=cache).findings}
+    assert "LT05" not in {f.code for f in lint(plain, cache_dir=cache).findings}
+    assert "LT05" in {f.code for f in lint(configured, cache_dir=cache).findings}  # a hit, still its own
 
 
 def test_json_where_names_the_file_as_file_does(

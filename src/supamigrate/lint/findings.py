@@ -46,12 +46,20 @@ def file_of(finding: Finding) -> FileLocation:
 
 @dataclass
 class LintReport:
-    """Every finding of one run, sorted by file and position, and the files that were read."""
+    """Every finding of one run, sorted by file and position, and the files that were read.
+
+    ``held_back``: findings on applied migrations (see ``baseline.py``), counted in ``notes``, the
+    run's info lines that concern no one file. ``unlinted``: files sqlfluff did not get to (the
+    run was cancelled).
+    """
 
     root: Path
     findings: list[Finding] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
     suppressed: int = 0
+    held_back: list[Finding] = field(default_factory=list)
+    notes: list[Finding] = field(default_factory=list)
+    unlinted: list[Path] = field(default_factory=list)
 
     @property
     def errors(self) -> list[Finding]:

@@ -1,16 +1,20 @@
 """The lint run: read the project's SQL, replay the migrations through our rules, run sqlfluff,
-apply suppressions, and collect one report."""
+apply suppressions and the baseline, and collect one report."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from ..findings import Level
 from ..migrations import MIGRATION_FILE, MigrationListing
 from ..paths import cache_root
 from ..project import Project
 from ..sql.source import MIGRATION, SEED, SourceFile
+from .baseline import AUTHORING, Baseline, baseline_of, is_held_back, summary, unknown_note
 from .findings import Finding, LintReport, file_of
+from .levels import judged, sqlfluff_mode
 from .rules import FAMILIES, RULES, Context
 from .suppress import Suppressions
 from .vcs import names_at
@@ -89,26 +93,33 @@ def lint(
     paths: Sequence[Path] = (),
     *,
     since: str | None = None,
+    judge_all: bool = False,
     jobs: int | None = None,
     sqlfluff: bool = True,
     cache: bool = True,
     cache_dir: Path | None = None,
+    cancel: threading.Event | None = None,
 ) -> LintReport:
     """Lint the project's SQL: our rules over the whole migration set, sqlfluff over each file.
 
     With ``paths``, only findings in those files (or directories) are reported, but the rules
     still read every migration (a policy's table may be created in another file). ``since`` is the
-    git revision new migrations are compared with (default ``HEAD``); ``jobs`` caps sqlfluff's
-    worker processes; sqlfluff's results are cached under ``cache_dir`` (the cache_dir setting).
-    Suppression comments and ``[lint] disable`` in supamigrate.toml apply.
+    git revision new migrations are compared with (default ``HEAD``, or ``[lint] baseline``);
+    findings only an edit of an applied migration could fix are held back and counted in one note
+    (``baseline.py``), unless ``judge_all``. ``jobs`` caps sqlfluff's worker processes; sqlfluff's
+    results are cached under ``cache_dir`` (the cache_dir setting); setting ``cancel`` stops
+    sqlfluff early (the files it did not get to are ``unlinted``). Suppression comments and
+    ``[lint] disable`` in supamigrate.toml apply.
     """
     disabled = _disabled(project)
     ctx = read_context(project, since=since)
+    baseline = baseline_of(project, ctx.listing, ctx.new_files, ctx.base_ref, since=since)
     all_files = project_sql_files(project)
     files = _selected(all_files, paths) if paths else all_files
     wanted = [p.resolve() for p in paths]
     suppressions = {s.path.resolve(): Suppressions.of(s) for s in (*ctx.migrations, *ctx.seeds)}
     report = LintReport(project.root, files=files)
+    found: list[Finding] = []
     for finding in check_rules(ctx):
         path = file_of(finding).path.resolve()
         if finding.code in disabled or (wanted and not any(path == w or w in path.parents for w in wanted)):
@@ -116,12 +127,38 @@ def lint(
         if path in suppressions and suppressions[path].covers(finding):
             report.suppressed += 1
             continue
-        report.findings.append(finding)
+        found.append(finding)
     if sqlfluff:
         # Imported here: sqlfluff and its dialects take longer to import than the rest of the CLI.
         from .sqlfluff_runner import run_sqlfluff_cached
 
         results = cache_root(cache_dir) / "sqlfluff" if cache else None
-        report.findings.extend(run_sqlfluff_cached(files, root=project.root, jobs=jobs, cache_dir=results))
+        run = run_sqlfluff_cached(files, root=project.root, jobs=jobs, cache_dir=results, cancel=cancel)
+        parsed = {s.path.resolve(): s for s in (*ctx.migrations, *ctx.seeds)}
+        found += judged(run.findings, sqlfluff_mode(project, files), lambda p: _parses(p, parsed))
+        report.unlinted = run.unfinished
+    _apply_baseline(report, found, baseline, judge_all)
     report.findings.sort(key=lambda f: f.sort_key)
     return report
+
+
+def _apply_baseline(report: LintReport, found: list[Finding], baseline: Baseline, judge_all: bool) -> None:
+    """Hold back the findings on applied migrations, and say what was held back or not known."""
+    for finding in found:
+        if not judge_all and is_held_back(finding, baseline):
+            report.held_back.append(finding)
+        else:
+            report.findings.append(finding)
+    if report.held_back:
+        report.notes.append(summary(report.held_back, baseline))
+    elif not baseline.known and not judge_all and any(
+        f.level == Level.ERROR and f.code in AUTHORING for f in report.findings
+    ):
+        # Only worth saying when it decides the verdict: these would not fail an applied migration.
+        report.notes.append(unknown_note())
+
+
+def _parses(path: Path, parsed: dict[Path, SourceFile]) -> bool:
+    """Whether PostgreSQL's parser reads every statement of ``path``."""
+    source = parsed.get(path.resolve()) or SourceFile.read(path, "sql")
+    return source.unreadable is None and all(stmt.error is None for stmt in source.statements)

@@ -1,9 +1,14 @@
 """sqlfluff over the project's SQL files, through its Python API, in parallel across files.
 
 The configuration is sqlfluff's own: ``.sqlfluff`` files from the project root down to each file.
-A project without one gets the postgres dialect and the raw templater. Every file asked for must
-come back linted: one sqlfluff skipped (``large_file_skip_byte_limit``) or failed on is a finding,
-and so is SQL it cannot parse (``PRS``), with its line.
+A project without any gets the bundled Supabase settings (``supabase.sqlfluff``, see
+``defaults.py``). Every file asked for must come back linted: one sqlfluff skipped
+(``large_file_skip_byte_limit``) or failed on is a finding, and so is SQL it cannot parse
+(``PRS``), with its line. Each finding keeps sqlfluff's own level (a rule listed in ``warnings =``
+is a warning); ``linter.py`` decides what a sqlfluff finding counts as in the report.
+
+A run can be cancelled (``check`` does when a migration fails): files not linted yet are left out
+and the run says how many in ``SqlfluffRun.unfinished``.
 """
 
 from __future__ import annotations
@@ -12,10 +17,11 @@ import contextlib
 import json
 import multiprocessing
 import os
+import queue
 import sys
+import threading
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,6 +31,7 @@ from sqlfluff.core import FluffConfig, Linter, SQLBaseError
 from .. import __version__
 from ..digest import digest
 from ..findings import Finding, Level
+from .defaults import CONFIG_FILES, config_dirs, own_sqlfluff_config, sqlfluff_defaults_path
 from .findings import at, file_of
 
 if TYPE_CHECKING:
@@ -54,12 +61,14 @@ def default_processes(files: int, jobs: int | None = None) -> int:
     return max(1, min(os.cpu_count() or 1, files))
 
 
-def load_config(root: Path) -> FluffConfig:
+def load_config(root: Path, *, bundled: bool = False) -> FluffConfig:
     """sqlfluff's configuration for files under ``root``, with our defaults where it has none.
 
-    Parse, template and lex errors are never filtered out: an ``ignore`` naming them is dropped.
+    With ``bundled``, the bundled Supabase settings are read on top (the project has none of its
+    own). Parse, template and lex errors are never filtered out: an ``ignore`` naming them is dropped.
     """
-    config = FluffConfig.from_path(str(root), require_dialect=False)
+    extra = str(sqlfluff_defaults_path()) if bundled else None
+    config = FluffConfig.from_path(str(root), extra_config_path=extra, require_dialect=False)
     overrides: ConfigMappingType = {}
     if config.get("dialect") is None:
         overrides.update(DEFAULTS)
@@ -68,7 +77,7 @@ def load_config(root: Path) -> FluffConfig:
     if ignored & UNREADABLE_TYPES:
         kept = ",".join(sorted(i for i in ignored - UNREADABLE_TYPES if i))
         overrides["ignore"] = kept or None
-    return FluffConfig.from_path(str(root), overrides=overrides) if overrides else config
+    return FluffConfig.from_path(str(root), extra_config_path=extra, overrides=overrides) if overrides else config
 
 
 # The linter a forked worker inherits from its parent (set just before the pool starts).
@@ -114,53 +123,128 @@ def _moved(finding: Finding, path: Path) -> Finding:
     return finding if place.path == path else replace(finding, location=replace(place, path=path))
 
 
-def run_sqlfluff(paths: Sequence[Path], *, root: Path, jobs: int | None = None) -> list[Finding]:
+@dataclass
+class SqlfluffRun:
+    """What one sqlfluff run found, and how many files it did not lint (it was cancelled)."""
+
+    findings: list[Finding] = field(default_factory=list)
+    unfinished: list[Path] = field(default_factory=list)
+
+
+def uses_bundled_defaults(paths: Sequence[Path]) -> bool:
+    """Whether sqlfluff gets the bundled settings for ``paths``: the project configures none."""
+    return not own_sqlfluff_config(paths)
+
+
+def run_sqlfluff(
+    paths: Sequence[Path],
+    *,
+    root: Path,
+    jobs: int | None = None,
+    bundled: bool | None = None,
+    cancel: threading.Event | None = None,
+) -> list[Finding]:
     """Lint ``paths`` with sqlfluff; findings carry ``source="sqlfluff"`` and sqlfluff's rule code.
 
+    ``bundled``: read the bundled Supabase settings (default: when the project has none).
     Files are spread over worker processes forked from this one, so each starts with sqlfluff
     already imported and its dialect loaded (sqlfluff's own pool spawns fresh interpreters that
     import everything again, which on two cores costs more than it saves).
     """
+    return run_sqlfluff_cancellable(paths, root=root, jobs=jobs, bundled=bundled, cancel=cancel).findings
+
+
+def run_sqlfluff_cancellable(
+    paths: Sequence[Path],
+    *,
+    root: Path,
+    jobs: int | None = None,
+    bundled: bool | None = None,
+    cancel: threading.Event | None = None,
+) -> SqlfluffRun:
+    """``run_sqlfluff``, stopping soon after ``cancel`` is set: workers are terminated, and the
+    files not linted by then are ``unfinished``. With ``cancel``, even one file is linted in a
+    worker process, so that a slow file does not hold the caller up."""
     global _worker_linter
+    run = SqlfluffRun()
     if not paths:
-        return []
+        return run
     wanted = {str(p.resolve()): p for p in paths}
-    linter = Linter(config=load_config(root))
+    if bundled is None:
+        bundled = uses_bundled_defaults(paths)
+    linter = Linter(config=load_config(root, bundled=bundled))
     processes = default_processes(len(wanted), jobs)
-    results: list[tuple[str, list[Finding]] | None]
+    results: list[tuple[str, list[Finding]] | None] = []
+    forked = sys.platform.startswith("linux") and (processes > 1 or cancel is not None)
     _worker_linter = linter
     try:
-        if processes > 1 and sys.platform.startswith("linux"):
+        if forked:
             linter.lint_string("select 1\n")  # load the dialect once, before the workers fork
-            with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork")) as pool:
-                results = list(pool.map(_lint_file, wanted))
+            results = _in_workers(list(wanted), processes, cancel)
         else:
             results = [_lint_file(p) for p in wanted]
     finally:
         _worker_linter = None
-    findings: list[Finding] = []
     linted: set[str] = set()
     for item in results:
         if item is not None:
             linted.add(item[0])
-            findings.extend(_moved(f, wanted[item[0]]) for f in item[1])
+            run.findings.extend(_moved(f, wanted[item[0]]) for f in item[1])
+    cancelled = cancel is not None and cancel.is_set()
     for key, path in wanted.items():
-        if key not in linted:
-            findings.append(
-                at(
-                    path,
-                    1,
-                    1,
-                    "SKIP",
-                    "sqlfluff did not lint this file (skipped for its size, or it failed on it)",
-                    source="sqlfluff",
-                    fix=SKIP_FIX,
-                )
+        if key in linted:
+            continue
+        if cancelled:
+            run.unfinished.append(path)
+            continue
+        run.findings.append(
+            at(
+                path,
+                1,
+                1,
+                "SKIP",
+                "sqlfluff did not lint this file (skipped for its size, or it failed on it)",
+                source="sqlfluff",
+                fix=SKIP_FIX,
             )
-    return findings
+        )
+    return run
 
 
-_CONFIG_FILES = (".sqlfluff", ".sqlfluffignore", "setup.cfg", "tox.ini", "pyproject.toml")
+def _in_workers(
+    paths: list[str], processes: int, cancel: threading.Event | None
+) -> list[tuple[str, list[Finding]] | None]:
+    """``_lint_file`` over ``paths`` in forked workers; on ``cancel`` the workers are terminated
+    and the results so far returned (a ``None`` result stands for a file sqlfluff skipped)."""
+    done: queue.Queue[tuple[str, tuple[str, list[Finding]] | None]] = queue.Queue()
+    results: list[tuple[str, list[Finding]] | None] = []
+    pool = multiprocessing.get_context("fork").Pool(processes)
+    try:
+        for path in paths:
+            pool.apply_async(
+                _lint_file,
+                (path,),
+                callback=lambda r, p=path: done.put((p, r)),  # type: ignore[misc]
+                error_callback=lambda e, p=path: done.put((p, _failed(p, e))),  # type: ignore[misc]
+            )
+        pool.close()
+        while len(results) < len(paths):
+            if cancel is not None and cancel.is_set():
+                break
+            try:
+                _, result = done.get(timeout=0.05)
+            except queue.Empty:
+                continue
+            results.append(result)
+    finally:
+        pool.terminate()  # kills workers still linting when cancelled; a no-op for finished ones
+        pool.join()
+    return results
+
+
+def _failed(path: str, exc: BaseException) -> tuple[str, list[Finding]]:
+    message = f"sqlfluff failed on this file: {type(exc).__name__}: {exc}"
+    return path, [at(Path(path), 1, 1, "SKIP", message, source="sqlfluff")]
 
 
 def _config_files_for(directory: Path) -> list[Path]:
@@ -171,10 +255,7 @@ def _config_files_for(directory: Path) -> list[Path]:
     repository's around a test project) decides the verdict too. Every directory from ``/`` down
     is taken, which can only cost an extra miss, never a stale hit.
     """
-    home = Path.home()
-    user = [home, Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config") / "sqlfluff"]
-    dirs = [*user, *reversed(directory.parents), directory]
-    return [d / name for d in dirs for name in _CONFIG_FILES if (d / name).is_file()]
+    return [d / name for d in config_dirs(directory) for name in CONFIG_FILES if (d / name).is_file()]
 
 
 def _config_fingerprint(root: Path, path: Path, seen: dict[Path, list[str | bytes]] | None = None) -> list[str | bytes]:
@@ -187,7 +268,8 @@ def _config_fingerprint(root: Path, path: Path, seen: dict[Path, list[str | byte
     if seen is not None and directory in seen:
         return seen[directory]
     top = root.resolve()
-    parts: list[str | bytes] = [sqlfluff.__version__, __version__]
+    # The bundled settings are part of every key: they apply whenever the project has none.
+    parts: list[str | bytes] = [sqlfluff.__version__, __version__, sqlfluff_defaults_path().read_bytes()]
     for f in _config_files_for(directory):
         label = f.relative_to(top).as_posix() if f.is_relative_to(top) else str(f)
         parts += [label, f.read_bytes()]
@@ -197,14 +279,19 @@ def _config_fingerprint(root: Path, path: Path, seen: dict[Path, list[str | byte
 
 
 def run_sqlfluff_cached(
-    paths: Sequence[Path], *, root: Path, jobs: int | None = None, cache_dir: Path | None = None
-) -> list[Finding]:
-    """``run_sqlfluff``, remembering each file's findings by its content and sqlfluff's config.
-
-    sqlfluff takes about a second for a handful of files; an unchanged file is not linted again.
-    """
+    paths: Sequence[Path],
+    *,
+    root: Path,
+    jobs: int | None = None,
+    cache_dir: Path | None = None,
+    cancel: threading.Event | None = None,
+) -> SqlfluffRun:
+    """``run_sqlfluff_cancellable``, remembering each file's findings by its content and sqlfluff's
+    config. sqlfluff takes about a second for a handful of files; an unchanged file is not linted
+    again. A cancelled run still returns every cached file's findings."""
+    bundled = uses_bundled_defaults(paths)
     if cache_dir is None:
-        return run_sqlfluff(paths, root=root, jobs=jobs)
+        return run_sqlfluff_cancellable(paths, root=root, jobs=jobs, bundled=bundled, cancel=cancel)
     seen: dict[Path, list[str | bytes]] = {}
     keys = {p: cache_dir / f"{digest([*_config_fingerprint(root, p, seen), p.read_bytes()])}.json" for p in paths}
     findings: list[Finding] = []
@@ -220,11 +307,15 @@ def run_sqlfluff_cached(
                fix=r["fix"])
             for r in rows
         ]
-    fresh = run_sqlfluff(missing, root=root, jobs=jobs)
+    run = run_sqlfluff_cancellable(missing, root=root, jobs=jobs, bundled=bundled, cancel=cancel)
+    fresh = run.findings
     findings += fresh
+    unfinished = set(run.unfinished)
     with contextlib.suppress(OSError):
         cache_dir.mkdir(parents=True, exist_ok=True)
         for path in missing:
+            if path in unfinished:
+                continue
             rows = [
                 {"line": file_of(f).line, "column": file_of(f).column, "rule": f.code, "message": f.message,
                  "level": f.level, "fix": f.hint}
@@ -234,4 +325,4 @@ def run_sqlfluff_cached(
             tmp = keys[path].with_suffix(f".{os.getpid()}.tmp")
             tmp.write_text(json.dumps(rows))
             tmp.replace(keys[path])  # atomic: a reader sees a whole entry or none
-    return findings
+    return SqlfluffRun(findings, run.unfinished)
