@@ -57,6 +57,22 @@ def add_statement_timeout(p: argparse.ArgumentParser) -> None:
     add_cli_options(p, "statement_timeout")
 
 
+def add_baseline_options(p: argparse.ArgumentParser) -> None:
+    """``--since`` and ``--all``: which migrations are judged as new (see lint/baseline.py)."""
+    p.add_argument(
+        "--since",
+        metavar="REV",
+        help="git revision whose migrations count as applied (default: [lint] baseline, else HEAD);"
+        " in CI, the base of the push or pull request",
+    )
+    p.add_argument(
+        "--all",
+        dest="judge_all",
+        action="store_true",
+        help="judge applied migrations too (by default their findings are counted in one info line)",
+    )
+
+
 def settings_of(args: argparse.Namespace) -> Settings:
     """The run's settings: its flags, then the environment, then the defaults (settings.py)."""
     return from_cli(args, os.environ)
@@ -89,6 +105,7 @@ def add_check(sub: Subparsers) -> None:
             "fail_on": "lowest finding level that fails the check (default: error)",
         },
     )
+    add_baseline_options(p)
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -103,11 +120,15 @@ def run_check(args: argparse.Namespace) -> int:
         fail_on=settings.fail_on,
         cache=cache_of(settings),
         lint_cache_dir=settings.cache_dir,
+        since=args.since,
+        judge_all=args.judge_all,
         on_progress=progress_printer(),
         os_user=settings.os_user,
         run_root=settings.run_dir,
     )
     print(report.CHECK[args.format](result))
+    if result.error is not None:  # also on stderr, where it always was, for a redirected stdout
+        print(f"error: {result.error.render()}", file=sys.stderr)
     return EXIT_OK if result.ok else EXIT_FAIL
 
 
@@ -265,8 +286,7 @@ def add_lint(sub: Subparsers) -> None:
     )
     add_project_dir(p)
     add_format(p, "text (grouped by file), json, or GitHub Actions annotations")
-    p.add_argument("--since", metavar="REV",
-                   help="git revision that tells which migration files are new (default: HEAD)")
+    add_baseline_options(p)
     p.add_argument("--jobs", type=int, metavar="N", help="sqlfluff worker processes (default: one per CPU)")
     p.add_argument("paths", nargs="*", type=Path, help="files or directories to report on (default: all)")
     g = p.add_argument_group(
@@ -293,7 +313,9 @@ def run_lint(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     settings = settings_of(args)
     project = Project.load(settings.project_dir)
-    result = lint(project, args.paths, since=args.since, jobs=args.jobs, cache_dir=settings.cache_dir)
+    result = lint(
+        project, args.paths, since=args.since, judge_all=args.judge_all, jobs=args.jobs, cache_dir=settings.cache_dir
+    )
     functions = (
         plpgsql.check_project(
             project,
@@ -313,6 +335,33 @@ def run_lint(args: argparse.Namespace) -> int:
     return EXIT_OK if result.ok else EXIT_FAIL
 
 
+# -- baseline -------------------------------------------------------------------------------------
+
+
+def add_baseline(sub: Subparsers) -> None:
+    p = sub.add_parser(
+        "baseline",
+        help="mark the migrations production has applied: write [lint] baseline to supamigrate.toml",
+        description="Write the newest migration's version (or VERSION) as [lint] baseline in"
+        " supamigrate.toml, keeping the rest of the file. Findings that only an edit of a migration up"
+        " to it could fix are then counted in one info line instead of failing `check` and `lint`."
+        " Example: supamigrate baseline. Exit 0 written, 1 no migrations, 2 usage error.",
+    )
+    add_project_dir(p)
+    p.add_argument("version", nargs="?", help="the version to write (default: the newest migration's)")
+
+
+def run_baseline(args: argparse.Namespace) -> int:
+    from .lint.baseline import write_baseline
+    from .project import Project
+
+    project = Project.load(settings_of(args).project_dir)
+    path, version, previous = write_baseline(project, args.version)
+    was = f" (was {previous})" if previous and previous != version else ""
+    print(f"{path.name}: [lint] baseline = \"{version}\"{was}")
+    return EXIT_OK
+
+
 # -- wiring ---------------------------------------------------------------------------------------
 
 COMMANDS: dict[str, tuple[Callable[[Subparsers], None], Callable[[argparse.Namespace], int]]] = {
@@ -323,6 +372,7 @@ COMMANDS: dict[str, tuple[Callable[[Subparsers], None], Callable[[argparse.Names
     "dump": (add_dump, run_dump),
     "preflight": (add_preflight, run_preflight),
     "lint": (add_lint, run_lint),
+    "baseline": (add_baseline, run_baseline),
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -17,9 +18,9 @@ from .build import BuildResult, ProjectDatabase, ServerChoice, StepCallback, Tar
 from .cache import Cache
 from .database import connect, redact, require_local, unique_name
 from .dump import SNAPSHOT, dump_schema, snapshot_diff
-from .errors import ProjectError, SupamigrateError
+from .errors import MigrationError, ProjectError, SupamigrateError
 from .findings import FileLocation, Finding, Level, failing
-from .lint import lint
+from .lint import LintReport, lint
 from .migrations import ApplyResult, MigrationSet, ProgressCallback
 from .project import Project
 from .server import EphemeralServer, version_mismatch
@@ -29,7 +30,9 @@ T = TypeVar("T")
 
 @dataclass
 class CheckReport:
-    """What ``check`` did and found; ``ok`` is false when any finding reaches the fail level."""
+    """What ``check`` did and found; ``ok`` is false when any finding reaches the fail level, or
+    when the build failed (``error``: a failing migration or seed file, whose finding is among
+    ``findings``, after the lint findings known by then)."""
 
     project: Path
     server_version: str = ""
@@ -37,10 +40,52 @@ class CheckReport:
     findings: list[Finding] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     fail_on: str = "error"
+    error: SupamigrateError | None = None
+    # Info lines about the run rather than the project: the baseline's count of held-back lint
+    # findings, files sqlfluff did not get to. They never fail it.
+    notes: list[Finding] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not failing(self.findings, self.fail_on)
+        return self.error is None and not failing(self.findings, self.fail_on)
+
+
+def failure_finding(error: SupamigrateError) -> Finding:
+    """The finding a failed build is: a failing statement at its file:line:col with PostgreSQL's
+    SQLSTATE, message, DETAIL and CONTEXT (in ``detail``) and HINT."""
+    if not isinstance(error, MigrationError):
+        return Finding(Level.ERROR, "build-failed", error.message, hint=error.hint)
+    state = f"{error.sqlstate} " if error.sqlstate else ""
+    said = (("DETAIL", error.detail), ("CONTEXT", error.context))
+    detail = "\n".join(f"{name}: {text}" for name, text in said if text)
+    return Finding(
+        Level.ERROR,
+        "apply-failed",
+        f"{state}{error.message}",
+        FileLocation(error.path, error.line, error.column),
+        hint=error.hint,
+        detail=detail or None,
+        source="postgresql",
+        extras={"sqlstate": error.sqlstate},
+    )
+
+
+def _lint_notes(lint_report: LintReport, *, cancelled: bool) -> list[Finding]:
+    """The lint report's notes, and one on the files sqlfluff did not get to because the build
+    failed first."""
+    found = list(lint_report.notes)
+    if cancelled and lint_report.unlinted:
+        count = len(lint_report.unlinted)
+        found.append(
+            Finding(
+                Level.INFO,
+                "sqlfluff-stopped",
+                f"sqlfluff stopped when the build failed: {count} file{'s' if count != 1 else ''} not linted",
+                hint="`supamigrate lint` lints them all",
+                source="sqlfluff",
+            )
+        )
+    return found
 
 
 def apply(
@@ -82,13 +127,18 @@ def check(
     fail_on: str = "error",
     cache: Cache | None = None,
     lint_cache_dir: Path | None = None,
+    since: str | None = None,
+    judge_all: bool = False,
     on_progress: ProgressCallback | None = None,
     on_step: Callable[[str], None] | None = None,
 ) -> CheckReport:
     """Apply everything to an ephemeral server, run the advisors and compare the schema snapshot.
 
-    The server is gone when this returns. Findings: skipped files, a server version other than
-    config.toml's, the database advisors' advice, and a stale ``supabase/schema.sql``.
+    The server is gone when this returns. Findings: the lint findings (``since`` and ``judge_all``
+    as ``lint`` takes them), skipped files, a server version other than config.toml's, the
+    database advisors' advice, and a stale ``supabase/schema.sql``. A failing migration or seed
+    file does not raise: the report holds it (``error``, and its finding) after the lint
+    findings known by then; sqlfluff is stopped rather than waited for.
 
     With a ``cache``, a stubbed empty cluster is reused between runs (initdb and stub skipped).
     ``pg_bin``, ``os_user``, ``run_root`` and ``lint_cache_dir`` (sqlfluff's results live beneath it)
@@ -99,7 +149,12 @@ def check(
     # Lint first in the plan, but in parallel in time: sqlfluff works in processes of its own while
     # the server starts and the migrations apply.
     linting = ThreadPoolExecutor(max_workers=1)
-    linted = linting.submit(_timed, lambda p: lint(p, cache_dir=lint_cache_dir), project)
+    stop_lint = threading.Event()
+    linted = linting.submit(
+        _timed,
+        lambda p: lint(p, cache_dir=lint_cache_dir, since=since, judge_all=judge_all, cancel=stop_lint),
+        project,
+    )
     advisor_settings = AdvisorSettings.from_project(project)
     mset = MigrationSet.discover(project.migrations_dir)
     for w in mset.warnings():
@@ -109,10 +164,26 @@ def check(
     if on_step:
         on_step("starting PostgreSQL")
     server_choice = ServerChoice(pg_bin=pg_bin, os_user=os_user, run_root=run_root, cache=cache)
-    built = _working_database(
-        project, "check", server_choice, statement_timeout_ms=statement_timeout_ms, on_progress=on_progress,
-        on_step=on_step,
-    )
+    try:
+        built = _working_database(
+            project, "check", server_choice, statement_timeout_ms=statement_timeout_ms, on_progress=on_progress,
+            on_step=on_step,
+        )
+    except SupamigrateError as exc:
+        # Report what lint knows by now, without waiting for sqlfluff's slow files.
+        stop_lint.set()
+        linting.shutdown(wait=True)
+        lint_report, report.timings["lint"] = linted.result()
+        report.error = exc
+        report.findings[:0] = [f.relative_to(project.root) for f in lint_report.findings]
+        report.notes = _lint_notes(lint_report, cancelled=True)
+        report.findings.append(failure_finding(exc).relative_to(project.root))
+        report.timings["total"] = time.perf_counter() - started
+        return report
+    except BaseException:
+        stop_lint.set()
+        linting.shutdown(wait=True)
+        raise
     server = built.server
     assert isinstance(server, EphemeralServer)
     try:
@@ -161,6 +232,7 @@ def check(
         linting.shutdown(wait=True)
     lint_report, report.timings["lint"] = linted.result()
     report.findings[:0] = [f.relative_to(project.root) for f in lint_report.findings]
+    report.notes = _lint_notes(lint_report, cancelled=False)
     report.timings["total"] = time.perf_counter() - started
     return report
 

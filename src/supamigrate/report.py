@@ -139,6 +139,10 @@ def lint_text(report: LintReport) -> str:
             lines.append(f"  {place.line}:{place.column}  {f.code}{level}  {f.message}")
             if f.hint:
                 lines.append(f"      fix: {f.hint}")
+    for note in report.notes:  # what concerns no one file: the baseline's count, ...
+        lines.append(f"{note.level}: {note.message}")
+        if note.hint:
+            lines.append(f"      {note.hint}")
     files = len(report.by_file())
     suppressed = f", {report.suppressed} suppressed" if report.suppressed else ""
     if report.findings:
@@ -159,6 +163,8 @@ def _lint_data(report: LintReport) -> dict[str, Any]:
         "errors": len(report.errors),
         "warnings": len(report.warnings),
         "suppressed": report.suppressed,
+        "held_back": len(report.held_back),
+        "notes": [finding_json(f) for f in report.notes],
     }
 
 
@@ -168,7 +174,7 @@ def lint_json(report: LintReport) -> str:
 
 def lint_github(report: LintReport) -> str:
     """The lint findings as annotations, then a summary line."""
-    lines = github_annotations(report.findings)
+    lines = github_annotations([*report.findings, *report.notes])
     lines.append(
         f"supamigrate lint: {len(report.errors)} error(s), {len(report.warnings)} warning(s)"
         f" in {len(report.files)} file(s)"
@@ -229,6 +235,8 @@ def check_text(report: CheckReport) -> str:
         lines.append(f"  seed files: {len(b.apply.seeded)}")
         lines.extend(f"    {p.name}" for p in b.apply.seeded)
     lines.extend(findings_text(report.findings))
+    for note in report.notes:
+        lines.append(f"{note.level}: {note.message}" + (f" ({note.hint})" if note.hint else ""))
     timing = ", ".join(f"{k} {v:.2f}s" for k, v in report.timings.items())
     lines.append(f"{'OK' if report.ok else 'FAILED'} ({timing})")
     return "\n".join(lines)
@@ -243,14 +251,37 @@ def check_json(report: CheckReport) -> str:
         "applied": [m.filename for m in report.build.apply.applied] if report.build else [],
         "seeded": [str(p) for p in report.build.apply.seeded] if report.build else [],
         "findings": [finding_json(f) for f in report.findings],
+        "error": _error_json(report),
+        "notes": [finding_json(f) for f in report.notes],
         "timings": report.timings,
     }
     return json.dumps(data, indent=2)
 
 
+def _error_json(report: CheckReport) -> dict[str, Any] | None:
+    """The build's failure as JSON (None when it did not fail): where, SQLSTATE, what PostgreSQL said."""
+    from .errors import MigrationError  # the error type only; nothing of the core is run
+
+    error = report.error
+    if error is None:
+        return None
+    data: dict[str, Any] = {"message": error.message, "hint": error.hint}
+    if isinstance(error, MigrationError):
+        place = FileLocation(error.path, error.line, error.column).relative_to(report.project)
+        data.update(
+            file=place.path.as_posix(),  # as the findings name it: relative to the project
+            line=error.line,
+            column=error.column,
+            sqlstate=error.sqlstate,
+            detail=error.detail,
+            context=error.context,
+        )
+    return data
+
+
 def check_github(report: CheckReport) -> str:
     """The findings as annotations (paths taken relative to the project), then the verdict."""
-    lines = github_annotations(report.findings, report.project)
+    lines = github_annotations([*report.findings, *report.notes], report.project)
     lines.append(f"supamigrate check: {'OK' if report.ok else 'FAILED'} ({len(report.findings)} finding(s))")
     return "\n".join(lines)
 

@@ -169,6 +169,9 @@ def run_sqlfluff_cancellable(
     run = SqlfluffRun()
     if not paths:
         return run
+    if cancel is not None and cancel.is_set():
+        run.unfinished = list(paths)
+        return run
     wanted = {str(p.resolve()): p for p in paths}
     if bundled is None:
         bundled = uses_bundled_defaults(paths)

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ...findings import Level
 from ...migrations import MigrationListing
 from ...project import Project
 from ...sql.schema_model import SchemaModel
@@ -32,10 +33,15 @@ class Context:
     def api_schemas(self) -> tuple[str, ...]:
         return self.project.config.api_schemas
 
-    def at(self, rule: Rule, stmt: ParsedStatement, message: str, offset: int | None = None) -> Finding:
-        """A finding at ``offset`` in ``stmt``'s file (the statement's first keyword by default)."""
+    def at(
+        self, rule: Rule, stmt: ParsedStatement, message: str, offset: int | None = None, *, level: Level | None = None
+    ) -> Finding:
+        """A finding at ``offset`` in ``stmt``'s file (the statement's first keyword by default),
+        at the rule's level unless ``level`` says otherwise."""
         line, col = stmt.file.line_col(stmt.start if offset is None else offset)
-        return at(stmt.file.path, line, col, rule.id, message, level=rule.level, fix=rule.fix, span=stmt.span)
+        return at(
+            stmt.file.path, line, col, rule.id, message, level=level or rule.level, fix=rule.fix, span=stmt.span
+        )
 
     def on_file(self, rule: Rule, path: Path, message: str) -> Finding:
         """A finding about a whole file, placed on its first line."""

@@ -4,7 +4,9 @@ On a database shared with other tools (the dashboard, another project's migratio
 run) such a statement meets an object of the same name, keeps it or silently replaces it, and
 the migration is recorded as applied anyway. Over an object an earlier migration created, the
 clause is harmless. Schemas and extensions are not checked: ``create extension if not exists``
-is the documented way to enable one, and a schema is only a namespace.
+is the documented way to enable one, and a schema is only a namespace. ``CREATE OR REPLACE
+FUNCTION`` (and PROCEDURE) is the idiomatic way to write a function, and replacing a function of
+the same signature keeps no data: a warning. On a table, view, index or sequence it is an error.
 """
 
 from __future__ import annotations
@@ -14,10 +16,14 @@ from collections.abc import Iterator
 from pglast import ast
 from pglast.enums import AlterTableType, ObjectType
 
+from ...findings import Level
 from ...sql.schema_model import SchemaModel, schema_of
 from ...sql.source import ParsedStatement
 from ..findings import Finding, Rule
 from .base import Context, Family
+
+# Kinds where the clause is how everyone writes it and what it replaces holds no data.
+IDIOMATIC = frozenset({"function"})
 
 UNOWNED_IDEMPOTENT = Rule(
     "SB003",
@@ -63,6 +69,7 @@ def on_statement(stmt: ParsedStatement, ctx: Context) -> Iterator[Finding]:
                 f"{clause} {_display(kind, name)}: no earlier migration creates it, so where a {kind} of that"
                 " name already exists this keeps or replaces it without a word",
                 stmt.at(location),
+                level=Level.WARNING if kind in IDIOMATIC else None,
             )
     node = stmt.node
     if isinstance(node, ast.AlterTableStmt) and node.objtype == ObjectType.OBJECT_TABLE:

@@ -1,11 +1,16 @@
 """SB001, SB002: foreign keys to users. Supabase keeps accounts in ``auth.users``; a second users
-table drifts from it, and a key to ``auth.users`` with no ON DELETE blocks deleting accounts."""
+table drifts from it, and a key to ``auth.users`` with no ON DELETE blocks deleting accounts.
+
+A users table outside auth whose key itself references ``auth.users (id)`` is the profiles table
+SB001 recommends (one row per account, by the account's id): keys to it are fine."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ...sql.schema_model import ForeignKey
+from pglast import ast
+
+from ...sql.schema_model import ForeignKey, SchemaModel
 from ...sql.source import ParsedStatement
 from ..findings import Finding, Rule
 from .base import Context, Family
@@ -46,10 +51,25 @@ def has_on_delete(fk: ForeignKey[ParsedStatement]) -> bool:
     return False
 
 
+def _referenced_columns(fk: ForeignKey[ParsedStatement]) -> tuple[str, ...]:
+    """The target's columns a key references (its primary key, taken as ``id``, when unnamed)."""
+    named = tuple(str(n.sval) for n in fk.constraint.pk_attrs or () if isinstance(n, ast.String))
+    return named or ("id",)
+
+
+def profiles_of_auth_users(fk: ForeignKey[ParsedStatement], state: SchemaModel[ParsedStatement]) -> bool:
+    """Whether ``fk``'s target references ``auth.users`` by the very columns ``fk`` references."""
+    target = state.tables.get(fk.target)
+    if target is None:
+        return False
+    wanted = _referenced_columns(fk)
+    return any(own.target == "auth.users" and own.columns == wanted for own in target.foreign_keys)
+
+
 def on_statement(stmt: ParsedStatement, ctx: Context) -> Iterator[Finding]:
     for fk in ctx.state.foreign_keys(stmt):
         schema, _, name = fk.target.partition(".")
-        if name == "users" and schema != "auth":
+        if name == "users" and schema != "auth" and not profiles_of_auth_users(fk, ctx.state):
             yield ctx.at(
                 USERS_OUTSIDE_AUTH,
                 stmt,
