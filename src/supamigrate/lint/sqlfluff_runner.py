@@ -18,6 +18,7 @@ import json
 import multiprocessing
 import os
 import queue
+import signal
 import sys
 import threading
 from collections.abc import Sequence
@@ -221,7 +222,7 @@ def _in_workers(
     and the results so far returned (a ``None`` result stands for a file sqlfluff skipped)."""
     done: queue.Queue[tuple[str, tuple[str, list[Finding]] | None]] = queue.Queue()
     results: list[tuple[str, list[Finding]] | None] = []
-    pool = multiprocessing.get_context("fork").Pool(processes)
+    pool = multiprocessing.get_context("fork").Pool(processes, initializer=_worker_signals)
     try:
         for path in paths:
             pool.apply_async(
@@ -243,6 +244,13 @@ def _in_workers(
         pool.terminate()  # kills workers still linting when cancelled; a no-op for finished ones
         pool.join()
     return results
+
+
+def _worker_signals() -> None:
+    """A worker ends quietly when terminated and leaves Ctrl-C to its parent (which stops it):
+    the parent's handlers, inherited by the fork, would turn either into a traceback here."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _failed(path: str, exc: BaseException) -> tuple[str, list[Finding]]:
