@@ -133,3 +133,14 @@ def test_counts_on_the_real_style_project(tmp_path: Path, capsys: pytest.Capture
     assert codes == ["SB002", "SB003", "SB003", "SB006", "SB010", "SB010", "SB010", "SB010", "SB014", "SB014"]
     assert (data["errors"], data["warnings"]) == (9, 1)
     assert sorted(APPLIED) == sorted(p.name for p in (tmp_path / "supabase" / "migrations").iterdir())
+
+
+def test_the_wheel_takes_the_bundled_defaults_along() -> None:
+    # The settings are package data: pyproject's package-data names them, as it names the stub.
+    import fnmatch
+    import tomllib
+
+    root = Path(__file__).resolve().parents[2]
+    patterns = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["supamigrate"]
+    relative = sqlfluff_defaults_path().relative_to(root / "src" / "supamigrate").as_posix()
+    assert any(fnmatch.fnmatch(relative, pattern) for pattern in patterns)
