@@ -79,6 +79,26 @@ def test_a_projects_own_sqlfluff_is_honoured_with_its_warnings(tmp_path: Path) -
     assert {level for _, _, level, _ in sqlfluff_of(Project.load(tmp_path))} == {"warning"}
 
 
+def test_the_bundled_settings_copied_as_the_projects_sqlfluff_still_count_as_the_defaults(tmp_path: Path) -> None:
+    # As `supamigrate init` writes them: findings stay warnings. Edited, they are the project's.
+    project = write_teamwork(tmp_path, repository=False)
+    (project.migrations_dir / COUNTRIES).write_text(countries_sql() + "SELECT 1 WHERE 1 = NULL;\n")
+    (tmp_path / ".sqlfluff").write_text(sqlfluff_defaults(), encoding="utf-8")
+    assert [(code, level) for _, code, level, _ in sqlfluff_of(project)] == [("CV05", "warning")]
+    (tmp_path / ".sqlfluff").write_text(sqlfluff_defaults() + "# ours now\n", encoding="utf-8")
+    assert [(code, level) for _, code, level, _ in sqlfluff_of(project)] == [("CV05", "error")]
+
+
+def test_a_file_skipped_for_its_size_is_a_finding_not_a_log_line(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    project = write_teamwork(tmp_path, repository=False)
+    (tmp_path / ".sqlfluff").write_text("[sqlfluff]\ndialect = postgres\n")  # sqlfluff's 20 kB limit
+    found = sqlfluff_of(project)
+    assert (COUNTRIES, "SKIP", "error", 1) in found
+    assert "Skipping to avoid parser lock" not in capfd.readouterr().err
+
+
 def test_sql_postgresql_parses_but_sqlfluff_does_not_is_at_most_a_warning(tmp_path: Path) -> None:
     # sqlfluff's postgres dialect does not know a dotted setting name; PostgreSQL does (no SB000).
     sql = "CREATE TABLE public.t (id INT PRIMARY KEY);\nALTER TABLE public.t ENABLE ROW LEVEL SECURITY;\n" \

@@ -53,7 +53,12 @@ def _configures(path: Path) -> bool:
 
 def own_sqlfluff_config(files: Iterable[Path]) -> list[Path]:
     """The sqlfluff settings files of the project (not the user's) that apply to ``files``: in the
-    directories from ``/`` down to each file (a monorepo's ``.sqlfluff`` above the project counts)."""
+    directories from ``/`` down to each file (a monorepo's ``.sqlfluff`` above the project counts).
+
+    A ``.sqlfluff`` that is the bundled settings word for word (``supamigrate init`` writes it) is
+    not the project's own choice: it counts as the defaults. Edited, it is the project's.
+    """
+    bundled = sqlfluff_defaults_path().read_bytes()
     found: dict[Path, None] = {}
     seen: set[Path] = set()
     for f in files:
@@ -65,5 +70,7 @@ def own_sqlfluff_config(files: Iterable[Path]) -> list[Path]:
             for name in CONFIG_FILES:
                 candidate = d / name
                 if name != ".sqlfluffignore" and candidate.is_file() and _configures(candidate):
+                    if name == ".sqlfluff" and candidate.read_bytes() == bundled:
+                        continue
                     found[candidate] = None
     return list(found)

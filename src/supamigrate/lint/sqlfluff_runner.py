@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import multiprocessing
 import os
 import queue
@@ -80,6 +81,17 @@ def load_config(root: Path, *, bundled: bool = False) -> FluffConfig:
         overrides["ignore"] = kept or None
     return FluffConfig.from_path(str(root), extra_config_path=extra, overrides=overrides) if overrides else config
 
+
+class _SizeSkipFilter(logging.Filter):
+    """Drops sqlfluff's log line about a file skipped for its size: the SKIP finding reports it,
+    with its file and the setting to change (the log line points at a config file that may not
+    exist, and goes to stderr beside the report)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Skipping to avoid parser lock" not in record.getMessage()
+
+
+logging.getLogger("sqlfluff.linter").addFilter(_SizeSkipFilter())
 
 # The linter a forked worker inherits from its parent (set just before the pool starts).
 _worker_linter: Linter | None = None
