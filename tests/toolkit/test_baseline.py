@@ -120,6 +120,22 @@ def test_the_baseline_command_and_the_toml_baseline(tmp_path: Path, capsys: pyte
     assert lint(Project.load(tmp_path)).findings == []
 
 
+def test_the_baseline_command_leaves_a_file_it_cannot_edit_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_teamwork(tmp_path, repository=False)
+    inline = 'lint = { disable = ["SB014"] }\n'
+    (tmp_path / "supamigrate.toml").write_text(inline)
+    code, _, err = run(capsys, "baseline", "--project-dir", str(tmp_path))
+    assert code == 1 and "could not set [lint] baseline" in err and 'baseline = "20240103000000"' in err
+    assert (tmp_path / "supamigrate.toml").read_text() == inline
+    empty = tmp_path / "empty"
+    (empty / "supabase" / "migrations").mkdir(parents=True)
+    (empty / "supabase" / "config.toml").write_text('project_id = "empty"\n')
+    code, _, err = run(capsys, "baseline", "--project-dir", str(empty))
+    assert code == 1 and "no migrations in" in err and not (empty / "supamigrate.toml").exists()
+
+
 def test_the_toml_baseline_wins_over_head_and_since_over_both(tmp_path: Path) -> None:
     write_teamwork(tmp_path, {NEW: MISTAKE})
     git(tmp_path, "add", ".")
@@ -137,6 +153,7 @@ def test_check_judges_as_lint_does(tmp_path: Path, capsys: pytest.CaptureFixture
     report = commands.check(clean)
     assert report.ok, [f for f in report.findings if f.level == "error"]
     assert [n.code for n in report.notes] == ["baseline"]
+    assert run(capsys, "check", "--project-dir", str(tmp_path / "clean"), "--all")[0] == 1
     write_teamwork(tmp_path / "mistake", {NEW: MISTAKE}, wrapped=False)
     code, out, _ = run(capsys, "check", "--project-dir", str(tmp_path / "mistake"))
     line, column = at(MISTAKE, "public.users")

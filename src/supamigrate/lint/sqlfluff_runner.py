@@ -316,7 +316,11 @@ def run_sqlfluff_cached(
     if cache_dir is None:
         return run_sqlfluff_cancellable(paths, root=root, jobs=jobs, bundled=bundled, cancel=cancel)
     seen: dict[Path, list[str | bytes]] = {}
-    keys = {p: cache_dir / f"{digest([*_config_fingerprint(root, p, seen), p.read_bytes()])}.json" for p in paths}
+    # Whether the bundled settings apply depends on every file's directories, not only this one's.
+    mode = "bundled" if bundled else "own"
+    keys = {
+        p: cache_dir / f"{digest([*_config_fingerprint(root, p, seen), mode, p.read_bytes()])}.json" for p in paths
+    }
     findings: list[Finding] = []
     missing = []
     for path, entry in keys.items():
