@@ -48,7 +48,7 @@ def test_applied_migrations_findings_are_one_info_line_new_ones_fail(
     assert {file_of(f).path.name for f in held} == {"20240101000000_setup.sql", "20240102000000_profiles.sql"}
     assert {f.code for f in held} == {"SB002", "SB003", "SB006", "SB010", "SB014"}
     (note,) = report.notes
-    assert note.message == f"{len(held)} findings in 2 applied migrations (up to git HEAD), see --all"
+    assert note.message == f"{len(held)} findings in 2 applied migrations (committed in HEAD), see --all"
     code, out, _ = run(capsys, "lint", "--project-dir", str(tmp_path))
     assert code == 1
     assert f"supabase/migrations/{NEW}" in out and "SB003" in out and "SB010" not in out

@@ -43,7 +43,7 @@ AUTHORING = frozenset(
 
 @dataclass(frozen=True)
 class Baseline:
-    """The migrations counted as applied, and what says so (``git HEAD``, ``[lint] baseline``...);
+    """The migrations counted as applied, and what says so (``committed in HEAD``, ...);
     ``known`` is false when nothing could tell (no git work tree, no baseline)."""
 
     applied: frozenset[Path]
@@ -64,10 +64,10 @@ def baseline_of(
         applied = frozenset(
             m.path.resolve() for m in listing.migrations if _version_key(m.version) <= _version_key(version)
         )
-        return Baseline(applied, f'[lint] baseline = "{version}"')
+        return Baseline(applied, f'up to [lint] baseline = "{version}"')
     if new_in_git is not None:
         new = {p.resolve() for p in new_in_git}
-        return Baseline(frozenset(p for p in paths if p not in new), f"git {ref}")
+        return Baseline(frozenset(p for p in paths if p not in new), f"committed in {ref}")
     return Baseline(frozenset(), "", known=False)
 
 
@@ -86,7 +86,7 @@ def summary(held: Sequence[Finding], baseline: Baseline) -> Finding:
     return Finding(
         Level.INFO,
         "baseline",
-        f"{found} in {migrations} (up to {baseline.source}), see --all",
+        f"{found} in {migrations} ({baseline.source}), see --all",
         hint="applied migrations cannot be edited; fix what matters in a new migration",
     )
 
