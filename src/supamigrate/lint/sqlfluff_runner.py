@@ -190,7 +190,7 @@ def run_sqlfluff_cancellable(
         bundled = uses_bundled_defaults(paths)
     linter = Linter(config=load_config(root, bundled=bundled))
     processes = default_processes(len(wanted), jobs)
-    results: list[tuple[str, list[Finding]] | None] = []
+    results: dict[str, tuple[str, list[Finding]] | None] = {}
     forked = sys.platform.startswith("linux") and (processes > 1 or cancel is not None)
     _worker_linter = linter
     try:
@@ -198,19 +198,18 @@ def run_sqlfluff_cancellable(
             linter.lint_string("select 1\n")  # load the dialect once, before the workers fork
             results = _in_workers(list(wanted), processes, cancel)
         else:
-            results = [_lint_file(p) for p in wanted]
+            results = {p: _lint_file(p) for p in wanted}
     finally:
         _worker_linter = None
     linted: set[str] = set()
-    for item in results:
+    for item in results.values():
         if item is not None:
             linted.add(item[0])
             run.findings.extend(_moved(f, wanted[item[0]]) for f in item[1])
-    cancelled = cancel is not None and cancel.is_set()
     for key, path in wanted.items():
         if key in linted:
             continue
-        if cancelled:
+        if key not in results:  # cancelled before sqlfluff got to it
             run.unfinished.append(path)
             continue
         run.findings.append(
@@ -229,11 +228,11 @@ def run_sqlfluff_cancellable(
 
 def _in_workers(
     paths: list[str], processes: int, cancel: threading.Event | None
-) -> list[tuple[str, list[Finding]] | None]:
-    """``_lint_file`` over ``paths`` in forked workers; on ``cancel`` the workers are terminated
-    and the results so far returned (a ``None`` result stands for a file sqlfluff skipped)."""
+) -> dict[str, tuple[str, list[Finding]] | None]:
+    """``_lint_file`` over ``paths`` in forked workers, by path; on ``cancel`` the workers are
+    terminated and the results so far returned (``None``: a file sqlfluff skipped)."""
     done: queue.Queue[tuple[str, tuple[str, list[Finding]] | None]] = queue.Queue()
-    results: list[tuple[str, list[Finding]] | None] = []
+    results: dict[str, tuple[str, list[Finding]] | None] = {}
     pool = multiprocessing.get_context("fork").Pool(processes, initializer=_worker_signals)
     try:
         for path in paths:
@@ -248,10 +247,10 @@ def _in_workers(
             if cancel is not None and cancel.is_set():
                 break
             try:
-                _, result = done.get(timeout=0.05)
+                path, result = done.get(timeout=0.05)
             except queue.Empty:
                 continue
-            results.append(result)
+            results[path] = result
     finally:
         pool.terminate()  # kills workers still linting when cancelled; a no-op for finished ones
         pool.join()
