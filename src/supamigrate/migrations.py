@@ -1,9 +1,11 @@
 """The migration set on disk and applying it the way ``supabase db push`` does.
 
 The CLI's rules, reproduced here: a file counts when its name matches ``<digits>_<name>.sql``
-(anything else is skipped with a warning); files apply in version order; each file runs statement
-by statement inside one transaction together with its row in
-``supabase_migrations.schema_migrations``; seed files follow, each in its own transaction.
+(anything else is skipped with a warning); files apply in version order; each file runs as the
+CLI's one batch with its row in ``supabase_migrations.schema_migrations`` (see ``_Session``: a
+transaction that is not a transaction block, so BEGIN/COMMIT in the file act as they do there);
+seed files follow, each a batch of its own, and ``supabase/roles.sql`` runs before the migrations
+(``run_globals``).
 """
 
 from __future__ import annotations
@@ -351,9 +353,9 @@ class _Session:
         whose hash alone the CLI updates).
         """
         if self.prelude:
+            # The CLI's RESET ALL is a query of its own; run in the batch's transaction it has the
+            # same effect, one round trip fewer (a statement run alone commits it first).
             self.conn.execute(self.prelude)
-            if self.block is None:
-                self.conn.commit()  # the CLI's RESET ALL is a query of its own
         self.fresh = self.block is None
         committed: SqlLocation | None = None
         for stmt in file.statements if statements else ():
@@ -451,6 +453,7 @@ class _Session:
                 )
             if self.fresh and stmt.outside_only is not None:
                 # First in the transaction: PostgreSQL runs it on its own and commits at once.
+                self.conn.commit()
                 self.conn.autocommit = True
                 try:
                     self._execute(file, stmt, committed)

@@ -249,3 +249,15 @@ def test_apply_db_url_onto_a_new_plain_cluster_succeeds_the_first_time(
         assert code == 0, capsys.readouterr().err
         assert query(url, "select count(*) from public.notes") == [(1,)]
         assert query(url, "select who from public.roles_ran_as") == [("postgres",)]
+
+
+def test_a_seed_in_begin_commit_applies_and_is_recorded(
+    make_project: ProjectFactory, database: tuple[Server, str]
+) -> None:
+    server, name = database
+    seed = "begin;\ninsert into public.channels (slug) values ('general');\ncommit;\n"
+    result = build_database(server, name, make_project({"1_channels.sql": CHANNELS}, seed=seed))
+    conninfo = server.conninfo(name)
+    assert [p.name for p in result.apply.seeded] == ["seed.sql"]
+    assert query(conninfo, "select slug from public.channels") == [("general",)]
+    assert query(conninfo, "select path from supabase_migrations.seed_files") == [("supabase/seed.sql",)]
