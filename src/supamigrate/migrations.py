@@ -336,6 +336,7 @@ class _Session:
         self.block: SqlLocation | None = None  # the BEGIN of the open transaction block
         self.fresh = True  # nothing has run yet in the current transaction
         self.pending: list[_Pending] = []
+        self.prelude_uncommitted = False  # the prelude ran in the open transaction
         self.lost: list[LostWork] = []
         self.warnings: list[str] = []
 
@@ -354,8 +355,10 @@ class _Session:
         """
         if self.prelude:
             # The CLI's RESET ALL is a query of its own; run in the batch's transaction it has the
-            # same effect, one round trip fewer (a statement run alone commits it first).
+            # same effect, one round trip fewer (a statement run alone commits it first, and a
+            # ROLLBACK runs it again: see _lose).
             self.conn.execute(self.prelude)
+        self.prelude_uncommitted = bool(self.prelude) and self.block is None
         self.fresh = self.block is None
         committed: SqlLocation | None = None
         for stmt in file.statements if statements else ():
@@ -383,6 +386,7 @@ class _Session:
         if self.block is None:  # the Sync ends the transaction unless a BEGIN left a block open
             self.conn.commit()
             self.pending.clear()
+            self.prelude_uncommitted = False
 
     def close(self) -> None:
         """End the session as the CLI's ends: a block still open is rolled back, its work lost."""
@@ -406,7 +410,7 @@ class _Session:
                 self.warnings.append(f"{here}: WARNING 25P01 there is no transaction in progress")
             self.conn.commit()
             self.pending.clear()
-            self.block, self.fresh = None, True
+            self.block, self.fresh, self.prelude_uncommitted = None, True, False
             return True
         if kind is TransactionStmtKind.TRANS_STMT_ROLLBACK:
             if self.block is None:
@@ -427,6 +431,8 @@ class _Session:
             self.lost.append(LostWork(cause, why, statements, versions))
         if rollback:
             self.conn.rollback()
+            if self.prelude_uncommitted:  # the CLI's RESET ALL was committed before the batch
+                self.conn.execute(self.prelude)
         self.pending.clear()
         self.block, self.fresh = None, True
 
@@ -454,6 +460,7 @@ class _Session:
             if self.fresh and stmt.outside_only is not None:
                 # First in the transaction: PostgreSQL runs it on its own and commits at once.
                 self.conn.commit()
+                self.prelude_uncommitted = False
                 self.conn.autocommit = True
                 try:
                     self._execute(file, stmt, committed)

@@ -261,3 +261,18 @@ def test_a_seed_in_begin_commit_applies_and_is_recorded(
     assert [p.name for p in result.apply.seeded] == ["seed.sql"]
     assert query(conninfo, "select slug from public.channels") == [("general",)]
     assert query(conninfo, "select path from supabase_migrations.seed_files") == [("supabase/seed.sql",)]
+
+
+def test_after_a_rollback_the_file_still_runs_with_the_reset_settings(
+    make_project: ProjectFactory, database: tuple[Server, str]
+) -> None:
+    # The CLI's RESET ALL before each file is committed on its own: a ROLLBACK in the file cannot
+    # bring back the search_path the previous file set for the session.
+    server, name = database
+    first = "select pg_catalog.set_config('search_path', '', false);\n"
+    second = "select 1;\nrollback;\ncreate table channels (id int);\n"
+    project = with_toolconfig(
+        make_project({"1_path.sql": first, "2_rolled.sql": second}), "[migrations]\nallow_lost_work = true\n"
+    )
+    build_database(server, name, project)
+    assert query(server.conninfo(name), TABLES) == [("channels",)]
