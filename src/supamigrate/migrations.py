@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Protocol
 
 import psycopg
+from pglast import ast
 from pglast.enums import TransactionStmtKind
 from psycopg import sql
 
@@ -399,6 +400,16 @@ class _Session:
     def _control(self, file: SqlFile, stmt: Statement, kind: TransactionStmtKind) -> bool:
         """Do what BEGIN, COMMIT or ROLLBACK does in the CLI's batch; True for a COMMIT."""
         here = file.location(stmt.start)
+        chain = isinstance(stmt.tree, ast.TransactionStmt) and bool(stmt.tree.chain)
+        if chain and self.block is None:
+            self._abort()
+            raise MigrationError(
+                here,
+                f"{TRANSACTION_CONTROL[kind]} AND CHAIN can only be used in transaction blocks",
+                sqlstate="25P01",
+                hint=PIPELINE_HINT,
+                statement=stmt.text,
+            )
         if kind in (TransactionStmtKind.TRANS_STMT_BEGIN, TransactionStmtKind.TRANS_STMT_START):
             if self.block is not None:
                 self.warnings.append(f"{here}: WARNING 25001 there is already a transaction in progress")
@@ -410,12 +421,14 @@ class _Session:
                 self.warnings.append(f"{here}: WARNING 25P01 there is no transaction in progress")
             self.conn.commit()
             self.pending.clear()
-            self.block, self.fresh, self.prelude_uncommitted = None, True, False
+            self.block, self.fresh, self.prelude_uncommitted = (here if chain else None), True, False
             return True
         if kind is TransactionStmtKind.TRANS_STMT_ROLLBACK:
             if self.block is None:
                 self.warnings.append(f"{here}: WARNING 25P01 there is no transaction in progress")
             self._lose(here, f"{stmt.keyword} undoes what ran since the transaction began", rollback=True)
+            if chain:
+                self.block = here
             return False
         raise MigrationError(
             here,
@@ -447,6 +460,9 @@ class _Session:
     def _statement(self, file: SqlFile, stmt: Statement, committed: SqlLocation | None) -> None:
         here = file.location(stmt.start)
         if self.block is None:
+            if stmt.keyword == "SET" and isinstance(stmt.tree, ast.VariableSetStmt) and stmt.tree.is_local:
+                # PostgreSQL warns, and the setting still lasts until the batch's transaction ends.
+                self.warnings.append(f"{here}: WARNING 25P01 SET LOCAL can only be used in transaction blocks")
             needs_block = stmt.block_only
             if needs_block is not None:
                 self._abort()

@@ -276,3 +276,18 @@ def test_after_a_rollback_the_file_still_runs_with_the_reset_settings(
     )
     build_database(server, name, project)
     assert query(server.conninfo(name), TABLES) == [("channels",)]
+
+
+def test_commit_and_chain_outside_begin_fails_and_set_local_warns_as_in_the_cli(
+    make_project: ProjectFactory, supamigrate_server: Server, database: tuple[Server, str]
+) -> None:
+    chained = "create table public.undone (id int);\ncommit and chain;\n"
+    with pytest.raises(MigrationError) as exc:
+        build_database(supamigrate_server, unique_name("toolkit_batch"), make_project({"1_chain.sql": chained}))
+    assert (exc.value.line, exc.value.sqlstate) == (2, "25P01")
+    assert exc.value.message == "COMMIT AND CHAIN can only be used in transaction blocks"
+    server, name = database
+    local = "set local search_path = public;\ncreate table channels (id int);\n"
+    result = build_database(server, name, make_project({"1_local.sql": local}))
+    assert query(server.conninfo(name), TABLES) == [("channels",)]
+    assert any("1_local.sql:1:1: WARNING 25P01 SET LOCAL can only be used" in w for w in result.apply.warnings)
