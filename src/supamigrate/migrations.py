@@ -302,6 +302,7 @@ class _Pending:
 
     location: SqlLocation
     version: str | None = None
+    row: bool = False  # a history row (a seed file's has no version)
 
 
 class _Session:
@@ -383,7 +384,7 @@ class _Session:
                     hint="the file's row in the history table could not be written",
                     pg_error=exc,
                 ) from exc
-            self.pending.append(_Pending(file.location(0), version or None))
+            self.pending.append(_Pending(file.location(0), version or None, row=True))
         if self.block is None:  # the Sync ends the transaction unless a BEGIN left a block open
             self.conn.commit()
             self.pending.clear()
@@ -438,7 +439,7 @@ class _Session:
         )
 
     def _lose(self, cause: SqlLocation, why: str, *, rollback: bool) -> None:
-        statements = tuple(p.location for p in self.pending if p.version is None)
+        statements = tuple(p.location for p in self.pending if not p.row)
         versions = tuple(p.version for p in self.pending if p.version is not None)
         if statements or versions:
             self.lost.append(LostWork(cause, why, statements, versions))

@@ -291,3 +291,18 @@ def test_commit_and_chain_outside_begin_fails_and_set_local_warns_as_in_the_cli(
     result = build_database(server, name, make_project({"1_local.sql": local}))
     assert query(server.conninfo(name), TABLES) == [("channels",)]
     assert any("1_local.sql:1:1: WARNING 25P01 SET LOCAL can only be used" in w for w in result.apply.warnings)
+
+
+def test_a_seed_that_never_commits_its_begin_is_lost_work(
+    make_project: ProjectFactory, supamigrate_server: Server
+) -> None:
+    seed = (
+        "insert into public.channels (slug) values ('kept');\ncommit;\n"
+        "begin;\ninsert into public.channels (slug) values ('lost');\n"
+    )
+    project = make_project({"1_channels.sql": CHANNELS}, seed=seed)
+    with pytest.raises(LostWorkError) as exc:
+        build_database(supamigrate_server, unique_name("toolkit_batch"), project)
+    assert (exc.value.path.name, exc.value.line) == ("seed.sql", 3)
+    assert exc.value.detail is not None and ": 1 statements lost (" in exc.value.detail
+    assert f"{project.supabase_dir / 'seed.sql'}:4:1)" in exc.value.detail
