@@ -19,6 +19,7 @@ from supamigrate.build import ProjectDatabase, Target, apply_project, build_data
 from supamigrate.cli import run
 from supamigrate.database import Server, create_database, drop_database, unique_name
 from supamigrate.errors import LostWorkError, MigrationError, ProjectError
+from supamigrate.migrations import MigrationSet, apply_migrations
 from supamigrate.project import Project
 from supamigrate.server import EphemeralServer, ServerOptions
 
@@ -306,3 +307,82 @@ def test_a_seed_that_never_commits_its_begin_is_lost_work(
     assert (exc.value.path.name, exc.value.line) == ("seed.sql", 3)
     assert exc.value.detail is not None and ": 1 statements lost (" in exc.value.detail
     assert f"{project.supabase_dir / 'seed.sql'}:4:1)" in exc.value.detail
+
+
+# -- the runner against a real pipeline, as pgx sends it ------------------------------------------
+
+
+def t(name: str) -> str:
+    return f"create table public.{name} (id int);\n"
+
+
+PIPELINE_CASES: dict[str, list[str]] = {
+    "wrapped": ["begin;\n" + t("a") + "commit;\n", t("b")],
+    "concurrently first": [t("a"), "create index concurrently ai on public.a (id);\n"],
+    "concurrently second": [t("a") + "create index concurrently ai on public.a (id);\n"],
+    "commit mid-file, then a failure": [t("a") + "commit;\n" + t("b") + "select 1/0;\n"],
+    "rollback without begin": [t("a") + "rollback;\n" + t("b")],
+    "cli#5047": [t("a") + "commit;\nbegin;\n" + t("b"), t("c")],
+    "lock outside begin": [t("a") + "lock table public.a;\n"],
+    "savepoint in begin": ["begin;\n" + t("a") + "savepoint s;\n" + t("b") + "rollback to s;\ncommit;\n"],
+    "commit and chain in begin": ["begin;\n" + t("a") + "commit and chain;\n" + t("b")],
+    "begin inside an open block": ["begin;\n" + t("a"), "begin;\n" + t("b") + "commit;\n"],
+    "comment, then concurrently": [t("a"), "-- no lock\ncreate index concurrently ai on public.a (id);\n"],
+    "set local, then a table": ["set local search_path = nothing;\ncreate table a (id int);\n"],
+}
+
+
+def cli_push(url: str, files: list[Path]) -> str | None:
+    """What ``supabase db push`` does to ``url``: per file RESET ALL, then one pipeline of its
+    statements and its history row ended by one Sync; the session ends at the first error."""
+    from supamigrate.migrations import HISTORY_INSERT, Migration, ensure_history_table
+
+    with psycopg.connect(url) as conn:
+        ensure_history_table(conn)
+    conn = psycopg.connect(url, autocommit=True)
+    try:
+        for path in files:
+            m = Migration(path=path, version=path.name.split("_")[0], name=path.stem.split("_", 1)[1])
+            conn.execute("RESET ALL")
+            try:
+                with conn.pipeline() as pipeline:
+                    for s in m.statements:
+                        conn.execute(s.text, prepare=False)
+                    conn.execute(HISTORY_INSERT, (m.version, m.name, [s.text for s in m.statements]), prepare=False)
+                    pipeline.sync()
+            except psycopg.Error as exc:
+                return exc.sqlstate
+        return None
+    finally:
+        conn.close()  # an open transaction block is rolled back here, as when the CLI exits
+
+
+def state(url: str) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]], list[tuple[object, ...]]]:
+    indexes = "select indexname::text from pg_indexes where schemaname = 'public' order by 1"
+    return query(url, TABLES), query(url, indexes), query(url, HISTORY)
+
+
+@pytest.mark.parametrize("case", list(PIPELINE_CASES), ids=lambda c: c.replace(" ", "-"))
+def test_the_runner_leaves_what_a_real_pipeline_leaves(
+    case: str, make_project: ProjectFactory, supamigrate_server: Server
+) -> None:
+    files = {f"{n + 1}_f{n + 1}.sql": text for n, text in enumerate(PIPELINE_CASES[case])}
+    project = with_toolconfig(make_project(files), "[migrations]\nallow_lost_work = true\n")
+    paths = sorted(project.migrations_dir.iterdir())
+    names = unique_name("toolkit_cli"), unique_name("toolkit_ours")
+    for name in names:
+        create_database(supamigrate_server, name)
+    try:
+        cli_url, our_url = (supamigrate_server.conninfo(n) for n in names)
+        expected_error = cli_push(cli_url, paths)
+        ours: str | None = None
+        with psycopg.connect(our_url) as conn:
+            try:
+                apply_migrations(conn, MigrationSet.discover(project.migrations_dir), role=None, allow_lost_work=True)
+            except MigrationError as exc:
+                ours = exc.sqlstate
+        assert ours == expected_error
+        assert state(our_url) == state(cli_url)
+    finally:
+        for name in names:
+            drop_database(supamigrate_server, name)
