@@ -329,6 +329,10 @@ PIPELINE_CASES: dict[str, list[str]] = {
     "begin inside an open block": ["begin;\n" + t("a"), "begin;\n" + t("b") + "commit;\n"],
     "comment, then concurrently": [t("a"), "-- no lock\ncreate index concurrently ai on public.a (id);\n"],
     "set local, then a table": ["set local search_path = nothing;\ncreate table a (id int);\n"],
+    "vacuum first": [t("a"), "vacuum public.a;\n" + t("b")],
+    "reindex schema first": [t("a"), "reindex schema public;\n"],
+    "concurrently after a commit": [t("a") + "commit;\ncreate index concurrently ai on public.a (id);\n" + t("b")],
+    "two concurrently": [t("a"), "create index concurrently ai on public.a (id);\n" * 2],
 }
 
 

@@ -195,6 +195,8 @@ def outside_only(node: ast.Node | None) -> str | None:
             return "REINDEX CONCURRENTLY"
         if node.kind in (ReindexObjectType.REINDEX_OBJECT_SYSTEM, ReindexObjectType.REINDEX_OBJECT_DATABASE):
             return "REINDEX DATABASE/SYSTEM"
+        if node.kind == ReindexObjectType.REINDEX_OBJECT_SCHEMA:
+            return "REINDEX SCHEMA"
     if isinstance(node, ast.VacuumStmt) and node.is_vacuumcmd:
         return "VACUUM"
     if isinstance(node, ast.ClusterStmt) and node.relation is None:
