@@ -33,7 +33,7 @@ from .cache import Cache, Hit
 from .database import ExternalServer, Server, connect, create_database, drop_database, unique_name
 from .digest import digest
 from .errors import SupamigrateError
-from .migrations import ApplyResult, MigrationSet, ProgressCallback, apply_migrations, run_seed
+from .migrations import ApplyResult, MigrationSet, ProgressCallback, apply_migrations, run_globals, run_seed
 from .platform import apply_stub, stub_digest
 from .platform.extensions import ExtensionPolicy, created_extensions, server_settings
 from .project import TOOL_CONFIG, Project
@@ -71,6 +71,31 @@ class BuildResult:
 
 # -- the steps, on one connection ------------------------------------------------------------------
 
+ROLES_FILE = "roles.sql"
+
+
+def setup_platform(
+    conn: psycopg.Connection, project: Project, *, statement_timeout_ms: int | None = None
+) -> tuple[bool, list[str]]:
+    """The platform stub (if missing), then ``supabase/roles.sql`` on a cluster the stub set up.
+
+    As ``supabase db reset`` after its platform setup: the file runs once per new cluster, before
+    the migrations, as ``postgres`` (``migrations.run_globals``). Roles belong to the cluster, so
+    a cluster whose platform roles were there before (an earlier run on a server reached by URL,
+    a cached cluster) already has them. Returns whether the stub was installed, and the warnings.
+    """
+    row = conn.execute("SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = 'authenticator')").fetchone()
+    conn.rollback()
+    stubbed = apply_stub(conn)
+    roles = project.supabase_dir / ROLES_FILE
+    if not stubbed or (row is not None and row[0]) or not roles.is_file():
+        return stubbed, []
+    warnings = run_globals(
+        conn, roles, statement_timeout_ms=statement_timeout_ms,
+        allow_lost_work=project.tool.migrations.allow_lost_work,
+    )
+    return stubbed, warnings
+
 
 def apply_project(
     conn: psycopg.Connection,
@@ -92,7 +117,9 @@ def apply_project(
     t = time.perf_counter()
     if on_step:
         on_step("platform stub")
-    stubbed = apply_stub(conn) if stub else False
+    stubbed, warnings = (
+        setup_platform(conn, project, statement_timeout_ms=statement_timeout_ms) if stub else (False, [])
+    )
     timings["stub"] = time.perf_counter() - t
     t = time.perf_counter()
     result = apply_migrations(
@@ -102,7 +129,9 @@ def apply_project(
         include_all=include_all,
         on_progress=on_progress,
         extensions=extensions,
+        allow_lost_work=project.tool.migrations.allow_lost_work,
     )
+    result.warnings[:0] = warnings
     timings["migrations"] = time.perf_counter() - t
     if seed:
         t = time.perf_counter()
@@ -110,7 +139,7 @@ def apply_project(
             on_step("seed")
         result.seeded = run_seed(
             conn, project.seed_files(), root=project.root, statement_timeout_ms=statement_timeout_ms,
-            extensions=extensions,
+            extensions=extensions, allow_lost_work=project.tool.migrations.allow_lost_work,
         )
         timings["seed"] = time.perf_counter() - t
     return BuildResult(str(conn.info.dbname), stubbed, result, time.perf_counter() - started, timings)
@@ -169,10 +198,9 @@ def _file_parts(root: Path, paths: Iterable[Path]) -> list[str | bytes]:
 
 
 def base_key(install: PgInstall, project: Project) -> str:
-    """What shapes a stubbed, empty cluster: toolkit, server build, stub, toolkit settings."""
-    return digest(
-        [__version__, install.version_line, stub_digest(), *_file_parts(project.root, [project.root / TOOL_CONFIG])]
-    )
+    """What shapes a stubbed, empty cluster: toolkit, server build, stub, toolkit settings, roles.sql."""
+    files = [project.root / TOOL_CONFIG, project.supabase_dir / ROLES_FILE]
+    return digest([__version__, install.version_line, stub_digest(), *_file_parts(project.root, files)])
 
 
 def template_key(
@@ -360,7 +388,7 @@ class ProjectDatabase:
             if template:
                 result, meta = cls._template(ephemeral, hit, project, mset, with_pgtap=with_pgtap, steps=steps)
             else:
-                meta = _prepare_base(ephemeral, hit)
+                meta = _prepare_base(ephemeral, hit, project, statement_timeout_ms)
                 base_ready = True
                 result = build_database(ephemeral, dbname, project, migrations=mset, template=BASE, **steps)
         except Exception:
@@ -450,12 +478,15 @@ class ProjectDatabase:
         self.stop()
 
 
-def _prepare_base(server: EphemeralServer, hit: Hit | None) -> dict[str, Any]:
-    """Make the stubbed, empty database every working database is copied from (a miss only)."""
+def _prepare_base(
+    server: EphemeralServer, hit: Hit | None, project: Project, statement_timeout_ms: int | None
+) -> dict[str, Any]:
+    """Make the stubbed, empty database every working database is copied from (a miss only),
+    with roles.sql run on the cluster (see ``setup_platform``)."""
     if hit is None:
         create_database(server, BASE)
         with connect(server.conninfo(BASE)) as conn:
-            apply_stub(conn)
+            setup_platform(conn, project, statement_timeout_ms=statement_timeout_ms)
         _seal(server, BASE)
     return {"dbname": BASE}
 

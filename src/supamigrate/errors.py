@@ -212,3 +212,16 @@ class MigrationError(SupamigrateError):
 
 class SettingsError(SupamigrateError):
     """A setting's value (from a flag, an environment variable or an ini key) is not of its type."""
+
+
+class LostWorkError(MigrationError):
+    """Work the Supabase CLI would lose without an error (a ROLLBACK, a BEGIN never committed).
+
+    Located at the first cause; ``losses`` holds every ``migrations.LostWork`` found, each naming
+    the statements lost. Raised after the run, with the database as the CLI leaves it, unless the
+    project sets ``[migrations] allow_lost_work = true``.
+    """
+
+    def __init__(self, location: SqlLocation, message: str, *, losses: tuple[Any, ...], **kw: Any) -> None:
+        super().__init__(location, message, **kw)
+        self.losses = losses

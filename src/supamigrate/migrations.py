@@ -1,9 +1,11 @@
 """The migration set on disk and applying it the way ``supabase db push`` does.
 
 The CLI's rules, reproduced here: a file counts when its name matches ``<digits>_<name>.sql``
-(anything else is skipped with a warning); files apply in version order; each file runs statement
-by statement inside one transaction together with its row in
-``supabase_migrations.schema_migrations``; seed files follow, each in its own transaction.
+(anything else is skipped with a warning); files apply in version order; each file runs as the
+CLI's one batch with its row in ``supabase_migrations.schema_migrations`` (see ``_Session``: a
+transaction that is not a transaction block, so BEGIN/COMMIT in the file act as they do there);
+seed files follow, each a batch of its own, and ``supabase/roles.sql`` runs before the migrations
+(``run_globals``).
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ from pathlib import Path
 from typing import Protocol
 
 import psycopg
+from pglast import ast
+from pglast.enums import TransactionStmtKind
 from psycopg import sql
 
-from .errors import HistoryMismatch, MigrationError, ProjectError, SupamigrateError
-from .sql.statement import Statement
+from .errors import HistoryMismatch, LostWorkError, MigrationError, ProjectError, SqlLocation, SupamigrateError
+from .sql.statement import TRANSACTION_CONTROL, Statement
 from .sql.text import SqlFile
 
 MIGRATION_FILE = re.compile(r"^([0-9]+)_(.*)\.sql$")
@@ -246,8 +250,77 @@ def ensure_history_table(conn: psycopg.Connection) -> None:
             conn.execute(ddl)
 
 
-class _Runner:
-    """Runs one file's statements on a connection, turning failures into MigrationError."""
+# Said where a statement fails only because the CLI's pipeline is not a transaction block.
+PIPELINE_HINT = (
+    "the Supabase CLI sends each migration file as one pipeline, which PostgreSQL runs as a"
+    " transaction but not a transaction block; wrap the file in BEGIN; ... COMMIT; if it needs one"
+)
+_IN_BLOCK = "cannot run inside a transaction block"
+_LISTED = 10  # lost statements named one by one in a report; the rest are counted
+
+
+@dataclass(frozen=True)
+class LostWork:
+    """Statements the Supabase CLI runs and then loses without an error.
+
+    A ``ROLLBACK`` undoes what ran since the transaction began; a ``BEGIN`` never committed leaves
+    the CLI's session with a transaction open, which ends (rolled back) when the CLI disconnects,
+    with the history rows of the files run in it. ``cause`` is that ROLLBACK or BEGIN, ``lost``
+    the first keyword of each statement lost, ``versions`` the migrations whose row is lost.
+    """
+
+    cause: SqlLocation
+    why: str
+    lost: tuple[SqlLocation, ...]
+    versions: tuple[str, ...] = ()
+
+    def render(self) -> str:
+        """``path:line:col: <why>`` and the places lost, the first ten named."""
+        named = ", ".join(str(loc) for loc in self.lost[:_LISTED])
+        more = f" and {len(self.lost) - _LISTED} more" if len(self.lost) > _LISTED else ""
+        rows = f"; and the history rows of migrations {', '.join(self.versions)}" if self.versions else ""
+        return f"{self.cause}: {self.why}: {len(self.lost)} statements lost ({named}{more}){rows}"
+
+
+def lost_work_error(losses: Sequence[LostWork]) -> LostWorkError:
+    """The error for work the CLI would lose, at the first cause, every loss in its detail."""
+    first = losses[0]
+    return LostWorkError(
+        first.cause,
+        f"the Supabase CLI would lose work here without an error: {first.why}",
+        detail="\n".join(loss.render() for loss in losses),
+        hint="end the file's transaction with COMMIT (and drop the ROLLBACK) so the work is kept;"
+        " or, to accept the loss as the CLI does, set allow_lost_work = true under [migrations] in"
+        " supamigrate.toml",
+        losses=tuple(losses),
+    )
+
+
+@dataclass
+class _Pending:
+    """A statement (or a history row: ``version``) run in the open transaction, not yet committed."""
+
+    location: SqlLocation
+    version: str | None = None
+    row: bool = False  # a history row (a seed file's has no version)
+
+
+class _Session:
+    """Runs files on one connection the way the Supabase CLI does (``pkg/migration/file.go``).
+
+    The CLI sends each file as one pgx batch: every statement and the file's history row over the
+    extended protocol, then one Sync. PostgreSQL runs that as one transaction that is not a
+    transaction block, so, reproduced here on a real block:
+
+    - a statement that needs a block (LOCK TABLE, SAVEPOINT) fails with 25P01 outside a BEGIN;
+    - one that refuses a block (CREATE INDEX CONCURRENTLY) runs, and commits at once, only as the
+      first statement of the batch or the first after a COMMIT; elsewhere it fails ("cannot be
+      executed within a pipeline");
+    - COMMIT and ROLLBACK end the transaction at once and the next statement starts another; BEGIN
+      opens a block that the file's Sync does not end, so it carries into the next files.
+
+    ``lost`` collects the work a ROLLBACK or a never committed BEGIN discards (see LostWork).
+    """
 
     def __init__(
         self,
@@ -262,40 +335,209 @@ class _Runner:
         self.extensions = extensions
         # Run before each file, as the CLI's RESET ALL: one file's SET must not leak into the next.
         self.prelude = prelude
+        self.block: SqlLocation | None = None  # the BEGIN of the open transaction block
+        self.fresh = True  # nothing has run yet in the current transaction
+        self.pending: list[_Pending] = []
+        self.prelude_uncommitted = False  # the prelude ran in the open transaction
+        self.lost: list[LostWork] = []
+        self.warnings: list[str] = []
 
-    def run(self, file: SqlFile) -> None:
+    def run(
+        self,
+        file: SqlFile,
+        finish: tuple[str, tuple[object, ...]] | None = None,
+        version: str = "",
+        *,
+        statements: bool = True,
+    ) -> None:
+        """Run ``file`` as one batch, then ``finish`` (its history row: ``version``), then the Sync.
+
+        ``statements=False`` sends the batch without the file's statements (a changed seed file,
+        whose hash alone the CLI updates).
+        """
         if self.prelude:
+            # The CLI's RESET ALL is a query of its own; run in the batch's transaction it has the
+            # same effect, one round trip fewer (a statement run alone commits it first, and a
+            # ROLLBACK runs it again: see _lose).
             self.conn.execute(self.prelude)
-        for stmt in file.statements:
-            if stmt.is_transaction_control:
+        self.prelude_uncommitted = bool(self.prelude) and self.block is None
+        self.fresh = self.block is None
+        committed: SqlLocation | None = None
+        for stmt in file.statements if statements else ():
+            if stmt.is_comment_only:
+                continue  # an empty query: PostgreSQL runs nothing and no state changes
+            kind = stmt.transaction_kind
+            if kind is None:
+                self._statement(file, stmt, committed)
+            elif self._control(file, stmt, kind):
+                committed = file.location(stmt.start)
+        if finish is not None:
+            try:
+                self.conn.execute(finish[0], finish[1])
+            except psycopg.Error as exc:
+                self._abort()
                 raise MigrationError(
-                    file.location(stmt.start),
-                    f"transaction control statement not allowed: {stmt.keyword}",
-                    hint="each migration file already runs in its own transaction (as with"
-                    " `supabase db push`); remove BEGIN/COMMIT from the file",
+                    file.location(0),
+                    exc.diag.message_primary or str(exc),
+                    sqlstate=exc.diag.sqlstate,
+                    detail=exc.diag.message_detail,
+                    hint="the file's row in the history table could not be written",
+                    pg_error=exc,
+                ) from exc
+            self.pending.append(_Pending(file.location(0), version or None, row=True))
+        if self.block is None:  # the Sync ends the transaction unless a BEGIN left a block open
+            self.conn.commit()
+            self.pending.clear()
+            self.prelude_uncommitted = False
+
+    def close(self) -> None:
+        """End the session as the CLI's ends: a block still open is rolled back, its work lost."""
+        if self.block is not None:
+            self._lose(self.block, "BEGIN is never committed, so the CLI's session ends with its"
+                       " transaction open and PostgreSQL rolls it back", rollback=True)
+
+    # -- transaction control ------------------------------------------------------------------
+
+    def _control(self, file: SqlFile, stmt: Statement, kind: TransactionStmtKind) -> bool:
+        """Do what BEGIN, COMMIT or ROLLBACK does in the CLI's batch; True for a COMMIT."""
+        here = file.location(stmt.start)
+        chain = isinstance(stmt.tree, ast.TransactionStmt) and bool(stmt.tree.chain)
+        if chain and self.block is None:
+            self._abort()
+            raise MigrationError(
+                here,
+                f"{TRANSACTION_CONTROL[kind]} AND CHAIN can only be used in transaction blocks",
+                sqlstate="25P01",
+                hint=PIPELINE_HINT,
+                statement=stmt.text,
+            )
+        if kind in (TransactionStmtKind.TRANS_STMT_BEGIN, TransactionStmtKind.TRANS_STMT_START):
+            if self.block is not None:
+                self.warnings.append(f"{here}: WARNING 25001 there is already a transaction in progress")
+            else:
+                self.block = here
+            return False
+        if kind is TransactionStmtKind.TRANS_STMT_COMMIT:
+            if self.block is None:
+                self.warnings.append(f"{here}: WARNING 25P01 there is no transaction in progress")
+            self.conn.commit()
+            self.pending.clear()
+            self.block, self.fresh, self.prelude_uncommitted = (here if chain else None), True, False
+            return True
+        if kind is TransactionStmtKind.TRANS_STMT_ROLLBACK:
+            if self.block is None:
+                self.warnings.append(f"{here}: WARNING 25P01 there is no transaction in progress")
+            self._lose(here, f"{stmt.keyword} undoes what ran since the transaction began", rollback=True)
+            if chain:
+                self.block = here
+            return False
+        raise MigrationError(
+            here,
+            f"transaction control statement not supported: {TRANSACTION_CONTROL[kind]}",
+            hint="two-phase commit has no place in a migration; remove it",
+            statement=stmt.text,
+        )
+
+    def _lose(self, cause: SqlLocation, why: str, *, rollback: bool) -> None:
+        statements = tuple(p.location for p in self.pending if not p.row)
+        versions = tuple(p.version for p in self.pending if p.version is not None)
+        if statements or versions:
+            self.lost.append(LostWork(cause, why, statements, versions))
+        if rollback:
+            self.conn.rollback()
+            if self.prelude_uncommitted:  # the CLI's RESET ALL was committed before the batch
+                self.conn.execute(self.prelude)
+        self.pending.clear()
+        self.block, self.fresh = None, True
+
+    def _abort(self) -> None:
+        """A failed statement: the CLI stops, and what its open transaction held is rolled back."""
+        self.conn.rollback()
+        self.pending.clear()
+        self.block, self.fresh = None, True
+
+    # -- statements ---------------------------------------------------------------------------
+
+    def _statement(self, file: SqlFile, stmt: Statement, committed: SqlLocation | None) -> None:
+        here = file.location(stmt.start)
+        if self.block is None:
+            if stmt.keyword == "SET" and isinstance(stmt.tree, ast.VariableSetStmt) and stmt.tree.is_local:
+                # PostgreSQL warns, and the setting still lasts until the batch's transaction ends.
+                self.warnings.append(f"{here}: WARNING 25P01 SET LOCAL can only be used in transaction blocks")
+            needs_block = stmt.block_only
+            if needs_block is not None:
+                self._abort()
+                raise MigrationError(
+                    here,
+                    f"{needs_block} can only be used in transaction blocks",
+                    sqlstate="25P01",
+                    hint=PIPELINE_HINT,
                     statement=stmt.text,
                 )
-            if stmt.is_comment_only:
-                continue
-            # A superuser session acting as `role` steps up for extension statements, standing in
-            # for supautils, which lets `postgres` create the platform's extensions on Supabase.
-            elevate = self.role is not None and stmt.is_extension_statement
-            text = stmt.text
-            try:
-                if elevate:
-                    self.conn.execute("RESET ROLE")
-                if self.extensions is not None and self.extensions.wants(stmt):
-                    text = self.extensions(self.conn, stmt)
-                self.conn.execute(text)
-                if elevate:
-                    self.conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(self.role or "")))
-            except psycopg.Error as exc:
-                raise located_error(exc, file, stmt, replaced=text != stmt.text) from exc
-            except SupamigrateError as exc:
-                # At the statement's first keyword: a leading comment is not what failed.
-                raise MigrationError(
+            if self.fresh and stmt.outside_only is not None:
+                # First in the transaction: PostgreSQL runs it on its own and commits at once.
+                self.conn.commit()
+                self.prelude_uncommitted = False
+                self.conn.autocommit = True
+                try:
+                    self._execute(file, stmt, committed)
+                finally:
+                    self.conn.autocommit = False
+                # PostgreSQL refuses a second one in the same pipeline until a COMMIT (measured).
+                self.fresh = False
+                return
+        self._execute(file, stmt, committed)
+        self.fresh = False
+        self.pending.append(_Pending(here))
+
+    def _execute(self, file: SqlFile, stmt: Statement, committed: SqlLocation | None) -> None:
+        # A superuser session acting as `role` steps up for extension statements, standing in
+        # for supautils, which lets `postgres` create the platform's extensions on Supabase.
+        elevate = self.role is not None and stmt.is_extension_statement
+        text = stmt.text
+        try:
+            if elevate:
+                self.conn.execute("RESET ROLE")
+            if self.extensions is not None and self.extensions.wants(stmt):
+                text = self.extensions(self.conn, stmt)
+            self.conn.execute(text)
+            if elevate:
+                self.conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(self.role or "")))
+        except psycopg.Error as exc:
+            in_pipeline = self.block is None
+            if not self.conn.autocommit:
+                self._abort()
+            error = located_error(exc, file, stmt, replaced=text != stmt.text)
+            if in_pipeline and error.sqlstate == "25001" and error.message.endswith(_IN_BLOCK):
+                error.message = error.message[: -len(_IN_BLOCK)] + "cannot be executed within a pipeline"
+                error.hint = (
+                    "the Supabase CLI sends each migration file as one pipeline, and PostgreSQL runs"
+                    " this statement in one only as the first of its transaction: move it to a"
+                    " migration file of its own"
+                )
+                error.args = (error.message,)
+            raise _kept(error, committed) from exc
+        except SupamigrateError as exc:
+            if not self.conn.autocommit:
+                self._abort()
+            # At the statement's first keyword: a leading comment is not what failed.
+            raise _kept(
+                MigrationError(
                     file.location(stmt.start), exc.message, hint=exc.hint, statement=stmt.text, reason=exc
-                ) from exc
+                ),
+                committed,
+            ) from exc
+
+
+def _kept(error: MigrationError, committed: SqlLocation | None) -> MigrationError:
+    """Say so when a COMMIT earlier in the file keeps the statements before it (as with the CLI)."""
+    if committed is not None:
+        note = (
+            f"the statements before the COMMIT at {committed} stay applied, as with the Supabase CLI;"
+            " the file is not recorded in supabase_migrations.schema_migrations"
+        )
+        error.detail = f"{error.detail}\n{note}" if error.detail else note
+    return error
 
 
 def located_error(
@@ -369,17 +611,23 @@ def _act_as(conn: psycopg.Connection, role: str | None, statement_timeout_ms: in
     assert row is not None
     current, superuser, exists = row
     acting = role if role is not None and current != role and superuser and exists else None
+    # Whom a fresh login would give the role's settings to: the role acted as, or the session's
+    # own user when it is the role. Settings an ALTER ROLE ... SET made after this session logged
+    # in (the stub's search_path, on a new cluster reached by URL) reach it only this way.
+    target = acting if acting is not None else (role if role is not None and current == role else None)
     settings: list[tuple[str, str]] = []
-    if acting is not None:
+    if target is not None:
         for (config,) in conn.execute(
-            "SELECT unnest(setconfig) FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole"
-            " WHERE r.rolname = %s AND s.setdatabase IN (0, (SELECT oid FROM pg_database"
-            " WHERE datname = current_database())) ORDER BY s.setdatabase",
-            (acting,),
+            "SELECT unnest(setconfig) FROM pg_db_role_setting s WHERE s.setrole IN (0, (SELECT oid"
+            " FROM pg_roles WHERE rolname = %s)) AND s.setdatabase IN (0, (SELECT oid FROM pg_database"
+            " WHERE datname = current_database())) AND (s.setrole, s.setdatabase) <> (0, 0)"
+            " ORDER BY s.setrole <> 0, s.setdatabase <> 0",
+            (target,),
         ):
             name, _, value = str(config).partition("=")
             if name not in _LOGIN_ONLY_SETTINGS:
                 settings.append((name, value))
+    if acting is not None:
         conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(acting)))
     if statement_timeout_ms is not None:
         settings.append(("statement_timeout", str(int(statement_timeout_ms))))
@@ -409,13 +657,17 @@ def apply_migrations(
     include_all: bool = False,
     on_progress: ProgressCallback | None = None,
     extensions: ExtensionHook | None = None,
+    allow_lost_work: bool = False,
 ) -> ApplyResult:
-    """Apply the pending migrations of ``mset``, each file in its own transaction.
+    """Apply the pending migrations of ``mset`` as ``supabase db push`` does (see ``_Session``).
 
     ``conn`` must be in autocommit-off mode with no open transaction. When its session user is a
     superuser and ``role`` exists, statements run as ``role`` (as migrations run as ``postgres`` on
-    the platform). A failing file raises MigrationError; it and everything after it are not applied.
-    ``extensions`` answers extension statements (see ``platform.extensions.ExtensionPolicy``).
+    the platform). A failing file raises MigrationError; what the CLI would roll back is rolled
+    back, and nothing after it runs. Work the CLI would lose without an error (a ROLLBACK, a BEGIN
+    never committed) is lost here too and raised as LostWorkError after the run, or reported in
+    the warnings with ``allow_lost_work``. ``extensions`` answers extension statements (see
+    ``platform.extensions.ExtensionPolicy``).
     """
     started = time.perf_counter()
     result = ApplyResult(warnings=mset.warnings())
@@ -431,23 +683,63 @@ def apply_migrations(
                 f"{m.path.name}: already applied, but its statements differ from those recorded in"
                 " supabase_migrations.schema_migrations (the file changed after it was pushed)"
             )
-        runner = _Runner(conn, role=identity.role, prelude=identity.prelude, extensions=extensions)
+        session = _Session(conn, role=identity.role, prelude=identity.prelude, extensions=extensions)
         result.warnings.extend(
             f"{m.path.name}: empty migration (no statements); it is recorded as applied"
             for m in plan.pending
             if not m.statements
         )
-        for index, m in enumerate(plan.pending, 1):
-            if on_progress is not None:
-                on_progress(index, len(plan.pending), m)
-            with conn.transaction():
-                runner.run(m)
-                conn.execute(HISTORY_INSERT, (m.version, m.name, [s.text for s in m.statements]))
-            result.applied.append(m)
+        try:
+            for index, m in enumerate(plan.pending, 1):
+                if on_progress is not None:
+                    on_progress(index, len(plan.pending), m)
+                row = (m.version, m.name, [s.text for s in m.statements])
+                session.run(m, (HISTORY_INSERT, row), m.version)
+                result.applied.append(m)
+            session.close()
+        finally:
+            result.warnings.extend(session.warnings)
+        _report_lost(session, result, allow_lost_work=allow_lost_work)
     finally:
         _restore(conn, identity)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _report_lost(session: _Session, result: ApplyResult, *, allow_lost_work: bool) -> None:
+    """Take the lost files out of ``applied``; raise the loss, or warn of it when allowed."""
+    if not session.lost:
+        return
+    gone = {v for loss in session.lost for v in loss.versions}
+    result.applied = [m for m in result.applied if m.version not in gone]
+    if not allow_lost_work:
+        raise lost_work_error(session.lost)
+    result.warnings.extend(f"{loss.render()} (as with the Supabase CLI)" for loss in session.lost)
+
+
+def run_globals(
+    conn: psycopg.Connection,
+    path: Path,
+    *,
+    role: str | None = "postgres",
+    statement_timeout_ms: int | None = None,
+    allow_lost_work: bool = False,
+) -> list[str]:
+    """Run ``supabase/roles.sql`` as ``supabase db reset`` does before the migrations.
+
+    The CLI's ``SeedGlobals``: the file as one batch, as ``postgres``, with no history row. A
+    failure raises MigrationError and rolls the file back. Returns the warnings.
+    """
+    identity = _act_as(conn, role, statement_timeout_ms)
+    session = _Session(conn, role=identity.role, prelude=identity.prelude)
+    try:
+        session.run(SqlFile(path))
+        session.close()
+        result = ApplyResult()
+        _report_lost(session, result, allow_lost_work=allow_lost_work)
+    finally:
+        _restore(conn, identity)
+    return [*session.warnings, *result.warnings]
 
 
 def run_seed(
@@ -458,8 +750,9 @@ def run_seed(
     role: str | None = "postgres",
     statement_timeout_ms: int | None = None,
     extensions: ExtensionHook | None = None,
+    allow_lost_work: bool = False,
 ) -> list[Path]:
-    """Run pending seed files, each in one transaction with its row in ``seed_files``.
+    """Run pending seed files, each as one batch with its row in ``seed_files`` (as the CLI).
 
     As the CLI: a file is recorded by its path relative to the project ``root`` and the SHA-256 of
     its bytes; an unchanged file is skipped, a changed one only has its hash updated. Returns the
@@ -476,18 +769,19 @@ def run_seed(
                 conn.execute(ddl)
             rows = conn.execute("SELECT path, hash FROM supabase_migrations.seed_files").fetchall()
             known: dict[str, str] = {str(p): str(h) for p, h in rows}
-        runner = _Runner(conn, role=identity.role, prelude=identity.prelude, extensions=extensions)
+        session = _Session(conn, role=identity.role, prelude=identity.prelude, extensions=extensions)
         for path in files:
             seed = SqlFile(path)
             rel = path.resolve().relative_to(root.resolve()).as_posix()
             digest = hashlib.sha256(path.read_bytes()).hexdigest()
             if known.get(rel) == digest:
                 continue
-            with conn.transaction():
-                if rel not in known:
-                    runner.run(seed)
-                    done.append(path)
-                conn.execute(SEED_UPSERT, (rel, digest))
+            # A changed file only has its hash updated: an empty batch with the upsert.
+            session.run(seed, (SEED_UPSERT, (rel, digest)), statements=rel not in known)
+            if rel not in known:
+                done.append(path)
+        session.close()
+        _report_lost(session, ApplyResult(), allow_lost_work=allow_lost_work)
     finally:
         _restore(conn, identity)
     return done

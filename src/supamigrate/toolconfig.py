@@ -51,6 +51,14 @@ class AdvisorsSection:
     ignore: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class MigrationsSection:
+    """``[migrations]``: ``allow_lost_work``, apply a file whose work the Supabase CLI would lose
+    (a ROLLBACK, a BEGIN never committed) with a warning instead of an error."""
+
+    allow_lost_work: bool = False
+
+
 # What each key of each section holds, as the error message says it.
 _EXPECTED: dict[str, dict[str, str]] = {
     "platform": {"shims": "a list of extension names"},
@@ -60,11 +68,13 @@ _EXPECTED: dict[str, dict[str, str]] = {
         "sqlfluff_level": f"one of {', '.join(SQLFLUFF_LEVELS)}",
     },
     "advisors": {"disable": "a list of strings (advisor ids)", "ignore": 'a list of strings ("advisor:object")'},
+    "migrations": {"allow_lost_work": "true or false"},
 }
-_SECTIONS: dict[str, type[PlatformSection | LintSection | AdvisorsSection]] = {
+_SECTIONS: dict[str, type[PlatformSection | LintSection | AdvisorsSection | MigrationsSection]] = {
     "platform": PlatformSection,
     "lint": LintSection,
     "advisors": AdvisorsSection,
+    "migrations": MigrationsSection,
 }
 
 
@@ -82,6 +92,7 @@ class ToolConfig:
     platform: PlatformSection = PlatformSection()
     lint: LintSection = LintSection()
     advisors: AdvisorsSection = AdvisorsSection()
+    migrations: MigrationsSection = MigrationsSection()
     settings: dict[str, Any] = field(default_factory=dict)  # [settings]: checked by settings.resolve
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -135,12 +146,18 @@ def _valid_text(name: str, key: str, value: str) -> bool:
 def _section(kind: type[Any], name: str, table: Mapping[str, Any], path: Path) -> Any:
     keys = [f.name for f in fields(kind)]
     lists = {f.name for f in fields(kind) if isinstance(f.default, tuple)}
+    flags = {f.name for f in fields(kind) if isinstance(f.default, bool)}
     values: dict[str, Any] = {}
     for key, value in table.items():
         if key not in keys:
             raise tool_error(path, name, key, "a known key", f"unknown key {key}",
                              hint=f"[{name}] takes {', '.join(keys)}")
-        if key in lists:
+        if key in flags:
+            if not isinstance(value, bool):
+                raise tool_error(path, name, key, _EXPECTED[name][key], repr(value),
+                                 hint=f"write {key} = true or {key} = false")
+            values[key] = value
+        elif key in lists:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise tool_error(path, name, key, _EXPECTED[name][key], repr(value),
                                  hint=f"[{name}] takes {', '.join(keys)}; {key} is a list of strings")

@@ -22,7 +22,7 @@ from supamigrate.errors import (
     StubFailed,
     SupamigrateError,
 )
-from supamigrate.migrations import MigrationSet, apply_migrations
+from supamigrate.migrations import LostWork, MigrationSet, apply_migrations
 from supamigrate.platform import apply_stub
 from supamigrate.platform.extensions import ExtensionUnavailable as ReExported
 from supamigrate.project import Project
@@ -78,6 +78,19 @@ EXAMPLES: list[SupamigrateError] = [
         statement="insert ...",
         reason=ExtensionUnavailable("inner"),
     ),
+    errors.LostWorkError(
+        SqlLocation(Path("supabase/migrations/2_b.sql"), 3, 1),
+        "the Supabase CLI would lose work here without an error: ROLLBACK undoes what ran",
+        detail="supabase/migrations/2_b.sql:3:1: ROLLBACK undoes what ran: 1 statements lost (...)",
+        hint="set allow_lost_work = true under [migrations]",
+        losses=(
+            LostWork(
+                SqlLocation(Path("supabase/migrations/2_b.sql"), 3, 1),
+                "ROLLBACK undoes what ran",
+                (SqlLocation(Path("supabase/migrations/2_b.sql"), 1, 1),),
+            ),
+        ),
+    ),
 ]
 
 
@@ -99,7 +112,10 @@ def test_every_error_pickles_with_its_message_hint_and_attributes(error: Supamig
             error.line,
             error.column,
         )
-        assert isinstance(restored.reason, ExtensionUnavailable) and restored.reason.message == "inner"
+        if error.reason is not None:
+            assert isinstance(restored.reason, ExtensionUnavailable) and restored.reason.message == "inner"
+        if isinstance(error, errors.LostWorkError):
+            assert isinstance(restored, errors.LostWorkError) and restored.losses == error.losses
 
 
 def test_a_unique_violation_keeps_the_psycopg_error(make_project: ProjectFactory, supamigrate_server: Server) -> None:

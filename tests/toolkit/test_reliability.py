@@ -45,15 +45,17 @@ BAD_INPUT = {
         "create function public.f() returns int language sql as $$\n  select nope\n$$;\n",
         r"2_bad\.sql:2:10: 42703 column \"nope\" does not exist",
     ),
-    "own BEGIN/COMMIT": (
-        "begin;\ncreate table public.a (id int);\ncommit;\n",
-        r"2_bad\.sql:1:1: transaction control statement not allowed: BEGIN\n"
-        r"HINT: each migration file already runs in its own transaction",
+    # Issue 14: a file in BEGIN/COMMIT applies as with the CLI; a LOCK outside one fails as with it.
+    "LOCK TABLE outside BEGIN": (
+        "create table public.a (id int);\nlock table public.a;\n",
+        r"2_bad\.sql:2:1: 25P01 LOCK TABLE can only be used in transaction blocks\n"
+        r"HINT: the Supabase CLI sends each migration file as one pipeline",
     ),
     "CREATE INDEX CONCURRENTLY": (
         "create table public.a (id int);\ncreate index concurrently a_id on public.a (id);\n",
-        r"2_bad\.sql:2:1: 25001 CREATE INDEX CONCURRENTLY cannot run inside a transaction block\n"
-        r"HINT: this statement cannot run inside the transaction each migration file runs in",
+        r"2_bad\.sql:2:1: 25001 CREATE INDEX CONCURRENTLY cannot be executed within a pipeline\n"
+        r"HINT: the Supabase CLI sends each migration file as one pipeline, and PostgreSQL runs this"
+        r" statement in one only as the first of its transaction",
     ),
     "a missing extension": (
         "\ncreate extension no_such_extension;\n",

@@ -225,17 +225,33 @@ def test_an_extension_error_after_a_comment_is_located_at_the_create(
     assert err.statement == "-- webhooks; later\n/* a /* b */ */  create /* the real one */ extension pg_net"
 
 
-def test_transaction_control_after_a_comment_is_located_at_its_keyword(
+def test_a_commit_without_begin_applies_with_the_clis_warning_at_its_keyword(
     make_project: ProjectFactory, supamigrate_server: Server
 ) -> None:
-    err = build_error(supamigrate_server, make_project({"1_tx.sql": GOOD + "/* c */\n  commit;\n"}))
-    assert (err.line, err.column) == (3, 3)
-    assert err.message == "transaction control statement not allowed: COMMIT"
+    # Issue 14: the CLI's batch runs it (PostgreSQL warns, the file applies); it used to be refused.
+    name = unique_name("tx")
+    result = build_database(supamigrate_server, name, make_project({"1_tx.sql": GOOD + "/* c */\n  commit;\n"}))
+    try:
+        assert [m.filename for m in result.apply.applied] == ["1_tx.sql"]
+        warning = "1_tx.sql:3:3: WARNING 25P01 there is no transaction in progress"
+        assert any(warning in w for w in result.apply.warnings)
+    finally:
+        drop_database(supamigrate_server, name)
 
 
 def test_savepoints_and_commented_begin_are_no_transaction_control(
     make_project: ProjectFactory, built: Callable[..., str]
 ) -> None:
-    sql = GOOD + "-- begin;\nsavepoint a;\ninsert into public.a values (1);\nrollback to savepoint a;\nrelease a;\n"
-    conninfo = built(make_project({"1_sp.sql": sql}))
+    # Issue 14: savepoints need a transaction block, which the CLI's batch is not, so the file opens one.
+    body = "-- begin;\nsavepoint a;\ninsert into public.a values (1);\nrollback to savepoint a;\nrelease a;\n"
+    conninfo = built(make_project({"1_sp.sql": "begin;\n" + GOOD + body + "commit;\n"}))
     assert query(conninfo, "select count(*) from public.a") == [(0,)]
+
+
+def test_a_savepoint_outside_begin_fails_as_in_the_clis_batch(
+    make_project: ProjectFactory, supamigrate_server: Server
+) -> None:
+    err = build_error(supamigrate_server, make_project({"1_sp.sql": GOOD + "\n  savepoint a;\n"}))
+    assert (err.path.name, err.line, err.column, err.sqlstate) == ("1_sp.sql", 3, 3, "25P01")
+    assert err.message == "SAVEPOINT can only be used in transaction blocks"
+    assert err.hint is not None and "BEGIN; ... COMMIT;" in err.hint

@@ -13,7 +13,7 @@ from functools import cached_property
 import pglast
 import pglast.parser
 from pglast import ast
-from pglast.enums import ObjectType, TransactionStmtKind
+from pglast.enums import AlterTableType, ObjectType, ReindexObjectType, TransactionStmtKind
 from pglast.parser import Token
 
 COMMENT_TOKENS = frozenset({"SQL_COMMENT", "C_COMMENT"})
@@ -32,6 +32,16 @@ TRANSACTION_CONTROL: dict[TransactionStmtKind, str] = {
 # seed of 100,000 INSERTs is never parsed just to learn that it holds no BEGIN.
 _CONTROL_WORDS = frozenset({"BEGIN", "START", "COMMIT", "END", "ABORT", "ROLLBACK", "PREPARE"})
 _EXTENSION_WORDS = frozenset({"CREATE", "DROP", "ALTER", "COMMENT"})
+# First keywords of the statements PostgreSQL refuses inside a transaction block (see outside_only).
+_OUTSIDE_WORDS = frozenset({"CREATE", "DROP", "REINDEX", "VACUUM", "CLUSTER", "ALTER"})
+# Statements PostgreSQL runs only inside a transaction block (RequireTransactionBlock): outside one
+# they fail with 25P01 "<name> can only be used in transaction blocks".
+_BLOCK_ONLY_WORDS = frozenset({"LOCK", "SAVEPOINT", "RELEASE", "ROLLBACK", "DECLARE"})
+_SAVEPOINT_KINDS: dict[TransactionStmtKind, str] = {
+    TransactionStmtKind.TRANS_STMT_SAVEPOINT: "SAVEPOINT",
+    TransactionStmtKind.TRANS_STMT_RELEASE: "RELEASE SAVEPOINT",
+    TransactionStmtKind.TRANS_STMT_ROLLBACK_TO: "ROLLBACK TO SAVEPOINT",
+}
 
 
 @dataclass(frozen=True)
@@ -122,6 +132,38 @@ class Statement:
         return isinstance(node, ast.TransactionStmt) and node.kind in TRANSACTION_CONTROL
 
     @property
+    def transaction_kind(self) -> TransactionStmtKind | None:
+        """The kind of a transaction control statement (``is_transaction_control``), else None."""
+        if not self.is_transaction_control:
+            return None
+        node = self.tree
+        assert isinstance(node, ast.TransactionStmt) and node.kind is not None
+        return TransactionStmtKind(node.kind)
+
+    @property
+    def outside_only(self) -> str | None:
+        """The name of a statement PostgreSQL refuses inside a transaction block (``CREATE INDEX
+        CONCURRENTLY``, ``VACUUM``, ...), else None."""
+        if self.keyword not in _OUTSIDE_WORDS:
+            return None
+        return outside_only(self.tree)
+
+    @property
+    def block_only(self) -> str | None:
+        """The name PostgreSQL gives a statement that needs a transaction block (``LOCK TABLE``,
+        ``SAVEPOINT``, ``DECLARE CURSOR`` without HOLD), else None."""
+        if self.keyword not in _BLOCK_ONLY_WORDS:
+            return None
+        node = self.tree
+        if isinstance(node, ast.LockStmt):
+            return "LOCK TABLE"
+        if isinstance(node, ast.TransactionStmt) and node.kind is not None:
+            return _SAVEPOINT_KINDS.get(TransactionStmtKind(node.kind))
+        if isinstance(node, ast.DeclareCursorStmt) and not (node.options or 0) & 0x0020:  # CURSOR_OPT_HOLD
+            return "DECLARE CURSOR"
+        return None
+
+    @property
     def is_extension_statement(self) -> bool:
         """CREATE / DROP / ALTER EXTENSION (UPDATE, ADD, DROP, SET SCHEMA), COMMENT ON EXTENSION."""
         if self.keyword not in _EXTENSION_WORDS:
@@ -140,3 +182,40 @@ def is_extension_node(node: ast.Node | None) -> bool:
     if isinstance(node, ast.AlterObjectSchemaStmt):
         return node.objectType == ObjectType.OBJECT_EXTENSION
     return False
+
+
+def outside_only(node: ast.Node | None) -> str | None:
+    """The name of a statement that PostgreSQL refuses inside a transaction block, or None."""
+    if isinstance(node, ast.IndexStmt) and node.concurrent:
+        return "CREATE INDEX CONCURRENTLY"
+    if isinstance(node, ast.DropStmt) and node.concurrent:
+        return "DROP INDEX CONCURRENTLY"
+    if isinstance(node, ast.ReindexStmt):
+        if any(isinstance(p, ast.DefElem) and p.defname == "concurrently" for p in node.params or ()):
+            return "REINDEX CONCURRENTLY"
+        if node.kind in (ReindexObjectType.REINDEX_OBJECT_SYSTEM, ReindexObjectType.REINDEX_OBJECT_DATABASE):
+            return "REINDEX DATABASE/SYSTEM"
+        if node.kind == ReindexObjectType.REINDEX_OBJECT_SCHEMA:
+            return "REINDEX SCHEMA"
+    if isinstance(node, ast.VacuumStmt) and node.is_vacuumcmd:
+        return "VACUUM"
+    if isinstance(node, ast.ClusterStmt) and node.relation is None:
+        return "CLUSTER without a table"
+    if isinstance(node, ast.AlterTableStmt):
+        for cmd in node.cmds or ():
+            if (
+                isinstance(cmd, ast.AlterTableCmd)
+                and cmd.subtype == AlterTableType.AT_DetachPartition
+                and isinstance(cmd.def_, ast.PartitionCmd)
+                and cmd.def_.concurrent
+            ):
+                return "DETACH PARTITION CONCURRENTLY"
+    names = {
+        ast.AlterSystemStmt: "ALTER SYSTEM",
+        ast.CreatedbStmt: "CREATE DATABASE",
+        ast.DropdbStmt: "DROP DATABASE",
+        ast.CreateTableSpaceStmt: "CREATE TABLESPACE",
+        ast.DropTableSpaceStmt: "DROP TABLESPACE",
+        ast.CreateSubscriptionStmt: "CREATE SUBSCRIPTION",
+    }
+    return names.get(type(node)) if node is not None else None

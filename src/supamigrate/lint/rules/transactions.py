@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pglast import ast
-from pglast.enums import AlterTableType, ReindexObjectType
 
 from ...sql.source import MIGRATION, SEED, ParsedStatement
 from ...sql.statement import TRANSACTION_CONTROL as _CONTROL  # kind -> its name in messages
+from ...sql.statement import outside_only as _outside_only
 from ..findings import Finding, Rule
 from .base import Context, Family
 
@@ -29,41 +29,6 @@ TRANSACTION_CONTROL = Rule(
     "remove it: the file already runs in one transaction; use SAVEPOINT if you need a partial undo",
 )
 
-
-
-def _outside_only(node: ast.Node | None) -> str | None:
-    """The name of a statement that PostgreSQL refuses inside a transaction block, or None."""
-    if isinstance(node, ast.IndexStmt) and node.concurrent:
-        return "CREATE INDEX CONCURRENTLY"
-    if isinstance(node, ast.DropStmt) and node.concurrent:
-        return "DROP INDEX CONCURRENTLY"
-    if isinstance(node, ast.ReindexStmt):
-        if any(isinstance(p, ast.DefElem) and p.defname == "concurrently" for p in node.params or ()):
-            return "REINDEX CONCURRENTLY"
-        if node.kind in (ReindexObjectType.REINDEX_OBJECT_SYSTEM, ReindexObjectType.REINDEX_OBJECT_DATABASE):
-            return "REINDEX DATABASE/SYSTEM"
-    if isinstance(node, ast.VacuumStmt) and node.is_vacuumcmd:
-        return "VACUUM"
-    if isinstance(node, ast.ClusterStmt) and node.relation is None:
-        return "CLUSTER without a table"
-    if isinstance(node, ast.AlterTableStmt):
-        for cmd in node.cmds or ():
-            if (
-                isinstance(cmd, ast.AlterTableCmd)
-                and cmd.subtype == AlterTableType.AT_DetachPartition
-                and isinstance(cmd.def_, ast.PartitionCmd)
-                and cmd.def_.concurrent
-            ):
-                return "DETACH PARTITION CONCURRENTLY"
-    names = {
-        ast.AlterSystemStmt: "ALTER SYSTEM",
-        ast.CreatedbStmt: "CREATE DATABASE",
-        ast.DropdbStmt: "DROP DATABASE",
-        ast.CreateTableSpaceStmt: "CREATE TABLESPACE",
-        ast.DropTableSpaceStmt: "DROP TABLESPACE",
-        ast.CreateSubscriptionStmt: "CREATE SUBSCRIPTION",
-    }
-    return names.get(type(node)) if node is not None else None
 
 
 def on_statement(stmt: ParsedStatement, ctx: Context) -> Iterator[Finding]:
