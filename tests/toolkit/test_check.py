@@ -16,6 +16,8 @@ from supamigrate import cli, commands, report
 from supamigrate.commands import CheckReport
 from supamigrate.project import Project
 
+from .conftest import PG_BIN
+
 FIXTURE = Path(__file__).parent / "fixtures" / "advised"
 
 
@@ -28,7 +30,7 @@ def advised(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def checked(advised: Path) -> CheckReport:
-    return commands.check(Project.load(advised))
+    return commands.check(Project.load(advised), pg_bin=PG_BIN)
 
 
 def codes(result: CheckReport, level: str) -> list[tuple[str, str]]:
@@ -89,9 +91,10 @@ def test_dump_then_check_from_the_command_line(advised: Path, capsys: pytest.Cap
     assert levels["function_search_path_mutable"] == "warning"
 
 
+@pytest.mark.plpgsql_check
 def test_check_runs_plpgsql_check_on_trigger_functions_too() -> None:
     fixture = Path(__file__).parent / "fixtures" / "plpgsql"
-    report = commands.check(Project.load(fixture))
+    report = commands.check(Project.load(fixture), pg_bin=PG_BIN)
     found = {(f.level, f.where, f.message) for f in report.findings if f.code == "plpgsql_check"}
     assert (
         "error",
@@ -116,7 +119,7 @@ def test_check_lints_first_and_catches_the_teams_original_mistake(tmp_path: Path
         ");\n"
         "alter table public.research_sessions enable row level security;\n"
     )
-    result = commands.check(Project.load(root))
+    result = commands.check(Project.load(root), pg_bin=PG_BIN)
     lint_hits = {(f.code, f.where) for f in result.findings if f.code.startswith("SB")}
     migration = "supabase/migrations/20251101050000_research_sessions.sql"
     assert ("SB003", f"{migration}:1:28") in lint_hits  # at the table name, public.users

@@ -23,7 +23,7 @@ set -euo pipefail
 
 EMBEDDED_VERSION=${PG17_EMBEDDED_VERSION:-17.10.0-beta.17}
 CELERP_VERSION=${PG17_CELERP_VERSION:-17.10.0}
-if [ "$(id -u)" = 0 ]; then default=/opt/supamigrate/pg17; else default=${XDG_CACHE_HOME:-$HOME/.cache}/supamigrate/pg17; fi
+if [ "$(id -u)" = 0 ]; then default=/opt/supamigrate/pg17; else default=$HOME/.cache/supamigrate/pg17; fi
 DIR=${1:-${PG17_DIR:-$default}}
 PYTHON=${PYTHON:-python3}
 stamp="$DIR/.installed-$EMBEDDED_VERSION-$CELERP_VERSION"

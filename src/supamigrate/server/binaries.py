@@ -25,13 +25,12 @@ def registry_install_dirs(major: int) -> list[Path]:
     """Where ``tools/pg17/install.sh`` puts PostgreSQL ``major`` from registry packages.
 
     ``/opt/supamigrate/pg<major>`` (its default under root: a directory the ``postgres`` OS user
-    may enter) and ``$XDG_CACHE_HOME`` or ``~/.cache``, ``supamigrate/pg<major>`` (its default
-    for anyone else); each holds ``bin/`` as a Debian install does.
+    may enter) and ``~/.cache/supamigrate/pg<major>`` (its default for anyone else); each holds
+    ``bin/`` as a Debian install does.
     """
     dirs = [Path(f"/opt/supamigrate/pg{major}")]
     with contextlib.suppress(RuntimeError):  # no home directory to be found: only /opt
-        cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-        dirs.append(cache / "supamigrate" / f"pg{major}")
+        dirs.append(Path.home() / ".cache" / "supamigrate" / f"pg{major}")
     return dirs
 
 
