@@ -19,7 +19,7 @@ from supamigrate.cli import run
 from supamigrate.errors import ServerError
 from supamigrate.server import EphemeralServer, ServerOptions, find_bindir, leftovers, reap_stale
 
-from .conftest import ProjectFactory, absent_major, cli_server_major, query, server_major
+from .conftest import SUITE_MAJOR, ProjectFactory, absent_major, cli_server_major, query, server_major
 
 HISTORY = "select count(*) from supabase_migrations.schema_migrations"
 REPO = Path(__file__).resolve().parents[2]
@@ -181,7 +181,7 @@ def test_missing_server_binaries_name_the_package(make_project: ProjectFactory, 
     assert run(["check", "--project-dir", str(project.root), "--pg-bin", str(tmp_path / "nowhere")]) == 1
     err = capsys.readouterr().err
     assert f"error: no PostgreSQL server binaries (pg_ctl, initdb, postgres) in {tmp_path / 'nowhere'}" in err
-    assert "apt-get install postgresql-15 postgresql-contrib" in err
+    assert f"apt-get install postgresql-{SUITE_MAJOR} postgresql-contrib" in err  # config.toml's major
 
 
 def test_server_of_another_major_version_than_config_is_a_warning(
@@ -210,6 +210,21 @@ def test_the_configured_major_is_found_where_the_pg17_installer_puts_it(
     assert find_bindir(major=major) == bindir  # before PATH and pg_config, which find another major
     assert find_bindir(major=None) != bindir  # without a major it is not looked at
     assert find_bindir(real, major=major) == real  # an explicit --pg-bin still wins
+
+
+def test_binaries_the_server_user_cannot_reach_are_a_clear_error(tmp_path: Path, shared_tmp: Path) -> None:
+    real = find_bindir()
+    bindir = tmp_path / "pg" / "bin"  # under pytest's private tmp dir, as under root's home
+    bindir.mkdir(parents=True)
+    for name in ("pg_ctl", "initdb", "postgres"):
+        (bindir / name).symlink_to(real / name)
+    if os.geteuid() == 0:  # the server's OS user cannot pass through it
+        with pytest.raises(ServerError, match=r"^the server runs as OS user \w+, who cannot reach the binaries in /"):
+            EphemeralServer(ServerOptions(bindir=bindir, tmp_root=shared_tmp)).start()
+        assert list(shared_tmp.iterdir()) == []
+    else:  # an ordinary user's server runs as that user, who can
+        with EphemeralServer(ServerOptions(bindir=bindir, tmp_root=shared_tmp)) as server:
+            assert server.connect().execute("select 1").fetchone() == (1,)
 
 
 def test_a_port_that_is_taken_is_a_clear_error(shared_tmp: Path) -> None:

