@@ -15,9 +15,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from supamigrate import pgtap
 from supamigrate.cli import run
 from supamigrate.errors import ServerError
-from supamigrate.server import EphemeralServer, ServerOptions, find_bindir, leftovers, reap_stale
+from supamigrate.server import EphemeralServer, PgInstall, ServerOptions, find_bindir, leftovers, reap_stale
 
 from .conftest import SUITE_MAJOR, ProjectFactory, absent_major, cli_server_major, query, server_major
 
@@ -210,6 +211,20 @@ def test_the_configured_major_is_found_where_the_pg17_installer_puts_it(
     assert find_bindir(major=major) == bindir  # before PATH and pg_config, which find another major
     assert find_bindir(major=None) != bindir  # without a major it is not looked at
     assert find_bindir(real, major=major) == real  # an explicit --pg-bin still wins
+
+
+def test_an_install_without_pg_config_has_its_libraries_and_extensions_beside_bin(tmp_path: Path) -> None:
+    # The npm build of 17 (tools/pg17/install.sh) has no pg_config: lib/postgresql and
+    # share/postgresql beside bin/, as PostgreSQL lays out a prefix that names no "postgres".
+    root = tmp_path / "pg17"
+    (root / "bin").mkdir(parents=True)
+    (root / "lib" / "postgresql").mkdir(parents=True)
+    (root / "share" / "postgresql" / "extension").mkdir(parents=True)
+    install = PgInstall(root / "bin", 17, "postgres (PostgreSQL) 17")
+    assert (install.pkglibdir, install.sharedir) == (root / "lib" / "postgresql", root / "share" / "postgresql")
+    assert not pgtap.available_on_disk(root / "bin")
+    (root / "share" / "postgresql" / "extension" / "pgtap.control").write_text("")
+    assert pgtap.available_on_disk(root / "bin")  # part of the template cache key
 
 
 def test_binaries_the_server_user_cannot_reach_are_a_clear_error(tmp_path: Path, shared_tmp: Path) -> None:
