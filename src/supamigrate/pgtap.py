@@ -10,7 +10,6 @@ plan the file did not keep, assertions out of sequence, ``Bail out!``.
 from __future__ import annotations
 
 import re
-import subprocess
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -20,6 +19,7 @@ from psycopg import sql
 
 from .errors import MigrationError, SupamigrateError
 from .migrations import located_error
+from .server.binaries import sharedir
 from .sql.text import SqlFile, SqlText
 
 # The files `supabase test db` runs: pg_prove --ext .pg --ext .sql -r supabase/tests
@@ -59,11 +59,8 @@ def test_files(project_root: Path) -> list[Path]:
 
 def available_on_disk(bindir: Path) -> bool:
     """Whether the server binaries in ``bindir`` have pgTAP installed beside them (its control file)."""
-    try:
-        out = subprocess.run([str(bindir / "pg_config"), "--sharedir"], capture_output=True, text=True, timeout=30)
-    except OSError:
-        return False
-    return out.returncode == 0 and (Path(out.stdout.strip()) / "extension" / "pgtap.control").is_file()
+    # pg_config's answer, or the layout beside bin/ where there is none (the npm build of 17).
+    return (sharedir(bindir) / "extension" / "pgtap.control").is_file()
 
 
 def _server_major(conn: psycopg.Connection) -> int:

@@ -119,7 +119,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("db_url", "db_url", TEXT, None, "none: start an ephemeral server",
             "run the tests against this existing server instead of starting one",
             env=("SUPAMIGRATE_DB_URL",)),
-    Setting("pg_bin", "pg_bin", PATH, None, "found on PATH / pg_config / `/usr/lib/postgresql/*/bin`",
+    Setting("pg_bin", "pg_bin", PATH, None,
+            "config.toml's major (`/usr/lib/postgresql/<major>/bin`, `make pg17`'s), else PATH / pg_config"
+            " / `/usr/lib/postgresql/*/bin`",
             "directory of the PostgreSQL server binaries (pg_ctl, initdb)",
             env=("SUPAMIGRATE_PG_BIN",), cli="--pg-bin"),
     Setting("statement_timeout", "statement_timeout_ms", MILLISECONDS, None, "none",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from supamigrate import plpgsql
 from supamigrate.database import Server, connect
 from supamigrate.migrations import MigrationSet
@@ -9,6 +11,7 @@ from supamigrate.plugin import TestDatabase
 from supamigrate.project import Project
 
 
+@pytest.mark.plpgsql_check
 def test_plpgsql_check_finds_nothing(
     supamigrate_server: Server, supamigrate_database: TestDatabase, supamigrate_project: Project
 ) -> None:

@@ -14,12 +14,19 @@ import pytest
 from supamigrate.build import build_database
 from supamigrate.database import Server, connect, create_database, drop_database, unique_name
 from supamigrate.project import Project
+from supamigrate.server import PgInstall, registry_install_dirs
 
-CONFIG = """project_id = "toolkit-test"
+# The binaries the suite runs on: SUPAMIGRATE_PG_BIN's (`make test-pg17` sets it) for the faces and
+# for the tests that call the core with pg_bin=PG_BIN, else those found for this repository's 15.
+# The projects the tests write name that major, as a project made for it would.
+PG_BIN: Path | None = Path(os.environ["SUPAMIGRATE_PG_BIN"]) if os.environ.get("SUPAMIGRATE_PG_BIN") else None
+SUITE_MAJOR = PgInstall.find(PG_BIN, major=15).major
+
+CONFIG = f"""project_id = "toolkit-test"
 [api]
 schemas = ["public", "graphql_public"]
 [db]
-major_version = 15
+major_version = {SUITE_MAJOR}
 [db.seed]
 enabled = true
 sql_paths = ["./seed.sql"]
@@ -89,6 +96,28 @@ def built(supamigrate_server: Server) -> Iterator[Callable[..., str]]:
     yield factory
     for name in names:
         drop_database(supamigrate_server, name)
+
+
+def cli_server_major(config_major: int) -> int:
+    """The major of the binaries a command picks here for a project of ``config_major``.
+
+    SUPAMIGRATE_PG_BIN's when set (`make test-pg17` sets it), else as binaries.find_bindir chooses.
+    """
+    return PgInstall.find(PG_BIN, major=config_major).major
+
+
+def absent_major() -> int:
+    """A PostgreSQL major with no binaries on this machine, for a config.toml that names another."""
+    for major in (16, 14, 13, 18, 12):
+        places = [Path(f"/usr/lib/postgresql/{major}"), *registry_install_dirs(major)]
+        if not any((d / "bin" / "postgres").exists() for d in places):
+            return major
+    raise AssertionError("every major from 12 to 18 is installed here")
+
+
+def server_major(conninfo: str) -> int:
+    """The major version of the server at ``conninfo``."""
+    return int(str(query(conninfo, "show server_version_num")[0][0])) // 10000
 
 
 def query(conninfo: str, sql: str) -> list[tuple[object, ...]]:

@@ -37,12 +37,14 @@ def invoke(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, st
     return code, out, err
 
 
+@pytest.mark.pg_cron
 def test_check_builds_the_pg_cron_project(cron_project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = invoke(capsys, "check", "--project-dir", str(cron_project))
     assert (code, NOT_PRELOADED in err) == (0, False), out + err
     assert "migrations applied: 1" in out
 
 
+@pytest.mark.pg_cron
 def test_dump_writes_the_pg_cron_projects_snapshot_and_dump_check_agrees(
     cron_project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -57,12 +59,15 @@ def test_dump_writes_the_pg_cron_projects_snapshot_and_dump_check_agrees(
     assert code == 0 and "schema-snapshot-stale" not in out, out + err
 
 
+@pytest.mark.pg_cron
+@pytest.mark.plpgsql_check
 def test_lint_plpgsql_builds_the_pg_cron_project(cron_project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = invoke(capsys, "lint", "--plpgsql", "--project-dir", str(cron_project))
     assert (code, NOT_PRELOADED in err) == (0, False), out + err
     assert "function(s) checked, 0 problem(s)" in out
 
 
+@pytest.mark.pg_cron
 def test_the_plugin_builds_the_pg_cron_project_with_the_real_extension(
     cron_project: Path, pytester: pytest.Pytester
 ) -> None:

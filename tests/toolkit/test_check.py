@@ -15,6 +15,9 @@ import pytest
 from supamigrate import cli, commands, report
 from supamigrate.commands import CheckReport
 from supamigrate.project import Project
+from supamigrate.server import PgInstall
+
+from .conftest import PG_BIN, SUITE_MAJOR
 
 FIXTURE = Path(__file__).parent / "fixtures" / "advised"
 
@@ -23,12 +26,14 @@ FIXTURE = Path(__file__).parent / "fixtures" / "advised"
 def advised(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("advised")
     shutil.copytree(FIXTURE, root, dirs_exist_ok=True)
+    config = root / "supabase" / "config.toml"  # a project of the major the suite runs on (test-pg17)
+    config.write_text(config.read_text().replace("major_version = 15", f"major_version = {SUITE_MAJOR}"))
     return root
 
 
 @pytest.fixture(scope="module")
 def checked(advised: Path) -> CheckReport:
-    return commands.check(Project.load(advised))
+    return commands.check(Project.load(advised), pg_bin=PG_BIN)
 
 
 def codes(result: CheckReport, level: str) -> list[tuple[str, str]]:
@@ -38,13 +43,22 @@ def codes(result: CheckReport, level: str) -> list[tuple[str, str]]:
 def test_advisor_findings_at_each_level(checked: CheckReport) -> None:
     assert ("rls_disabled_in_public", "public.notes") in codes(checked, "error")
     assert codes(checked, "warning") == [("function_search_path_mutable", "public.note_count()")]
-    assert codes(checked, "info") == [
+    # plpgsql_check's own info (the extension missing, as on the registry build of 17) is not an advisor's.
+    assert [c for c in codes(checked, "info") if c[0] != "plpgsql_check"] == [
         ("no_primary_key", "public.audit_log"),
         ("rls_enabled_no_policy", "public.audit_log"),
         ("unindexed_foreign_keys", "public.notes: foreign key notes_user_id_fkey"),
     ]
     assert not checked.ok
     assert "advisors" in checked.timings
+
+
+def test_check_says_plpgsql_check_is_missing_exactly_when_the_server_lacks_it(checked: CheckReport) -> None:
+    install = PgInstall.find(PG_BIN, major=SUITE_MAJOR)
+    missing = not (install.sharedir / "extension" / "plpgsql_check.control").is_file()
+    notes = [f for f in checked.findings if f.code == "plpgsql_check" and "not installed" in f.message]
+    assert [f.level for f in notes] == (["info"] if missing else [])
+    assert all(f"apt-get install postgresql-{install.major}-plpgsql-check" in (f.hint or "") for f in notes)
 
 
 def test_stale_snapshot_is_an_error_with_a_diff(checked: CheckReport) -> None:
@@ -89,9 +103,10 @@ def test_dump_then_check_from_the_command_line(advised: Path, capsys: pytest.Cap
     assert levels["function_search_path_mutable"] == "warning"
 
 
+@pytest.mark.plpgsql_check
 def test_check_runs_plpgsql_check_on_trigger_functions_too() -> None:
     fixture = Path(__file__).parent / "fixtures" / "plpgsql"
-    report = commands.check(Project.load(fixture))
+    report = commands.check(Project.load(fixture), pg_bin=PG_BIN)
     found = {(f.level, f.where, f.message) for f in report.findings if f.code == "plpgsql_check"}
     assert (
         "error",
@@ -116,7 +131,7 @@ def test_check_lints_first_and_catches_the_teams_original_mistake(tmp_path: Path
         ");\n"
         "alter table public.research_sessions enable row level security;\n"
     )
-    result = commands.check(Project.load(root))
+    result = commands.check(Project.load(root), pg_bin=PG_BIN)
     lint_hits = {(f.code, f.where) for f in result.findings if f.code.startswith("SB")}
     migration = "supabase/migrations/20251101050000_research_sessions.sql"
     assert ("SB003", f"{migration}:1:28") in lint_hits  # at the table name, public.users

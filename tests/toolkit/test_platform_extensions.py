@@ -20,6 +20,7 @@ from supamigrate.platform.extensions import SHIMS, server_settings
 from supamigrate.project import Project
 from supamigrate.server import EphemeralServer, PgInstall, ServerOptions
 
+from .conftest import PG_BIN, server_major
 from .platform_projects import PROJECTS, act_as, app_conninfo, built, copy_project, session, user_claims
 
 CUSTOMER = "c3c3c3c3-0000-4000-8000-000000000001"
@@ -349,7 +350,8 @@ def test_a_missing_extension_with_a_package_names_the_package(
     with pytest.raises(MigrationError) as failed, built(supamigrate_server, root):
         pass
     assert failed.value.line == 3
-    assert failed.value.hint is not None and "apt-get install postgresql-15-postgis-3" in failed.value.hint
+    package = f"postgresql-{server_major(supamigrate_server.conninfo())}-postgis-3"  # for the server's own major
+    assert failed.value.hint is not None and f"apt-get install {package}" in failed.value.hint
     assert "no shim for postgis" in failed.value.hint
 
 
@@ -369,6 +371,7 @@ def test_unknown_shim_names_are_a_project_error(supamigrate_server: Server, tmp_
 # -- pg_cron: the real extension where the server preloads it, else the shim or an error ---------
 
 
+@pytest.mark.pg_cron
 def test_real_pg_cron_lives_in_the_database_the_server_was_started_for(tmp_path: Path) -> None:
     name = unique_name("cron")
     settings = server_settings({"pg_cron"}, database=name, pkglibdir=PgInstall.find().pkglibdir)
@@ -394,14 +397,16 @@ def test_real_pg_cron_lives_in_the_database_the_server_was_started_for(tmp_path:
     assert shims == (None,)
 
 
+@pytest.mark.pg_cron
 def test_check_starts_its_server_with_pg_cron_for_a_project_that_uses_it() -> None:
-    report = check(Project.load(PROJECTS / "pg_cron_real"))
+    report = check(Project.load(PROJECTS / "pg_cron_real"), pg_bin=PG_BIN)
     assert report.ok, report.findings
     assert report.build is not None and [m.filename for m in report.build.apply.applied] == [
         "20240501000000_cleanup_job.sql"
     ]
 
 
+@pytest.mark.pg_cron
 def test_pg_cron_elsewhere_explains_cron_database_name(supamigrate_server: Server) -> None:
     with pytest.raises(MigrationError) as failed, built(supamigrate_server, "pg_cron_real"):
         pass

@@ -17,6 +17,9 @@ from supamigrate.lint import lint
 from supamigrate.migrations import MigrationSet
 from supamigrate.project import Project
 
+# Every test here runs plpgsql_check (`make test-pg17` deselects them where the server has none).
+pytestmark = pytest.mark.plpgsql_check
+
 FIXTURE = Path(__file__).parent / "fixtures" / "plpgsql"
 NOTES = FIXTURE / "supabase" / "migrations" / "20250101000000_notes.sql"
 REDEFINE = FIXTURE / "supabase" / "migrations" / "20250102000000_redefine.sql"

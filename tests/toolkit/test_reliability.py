@@ -15,11 +15,12 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from supamigrate import pgtap
 from supamigrate.cli import run
 from supamigrate.errors import ServerError
-from supamigrate.server import EphemeralServer, ServerOptions, leftovers, reap_stale
+from supamigrate.server import EphemeralServer, PgInstall, ServerOptions, find_bindir, leftovers, reap_stale
 
-from .conftest import ProjectFactory, query
+from .conftest import SUITE_MAJOR, ProjectFactory, absent_major, cli_server_major, query, server_major
 
 HISTORY = "select count(*) from supabase_migrations.schema_migrations"
 REPO = Path(__file__).resolve().parents[2]
@@ -59,7 +60,7 @@ BAD_INPUT = {
     ),
     "a missing extension": (
         "\ncreate extension no_such_extension;\n",
-        r"2_bad\.sql:2:1: extension \"no_such_extension\" is not available on this server \(PostgreSQL 15\),"
+        r"2_bad\.sql:2:1: extension \"no_such_extension\" is not available on this server \(PostgreSQL {major}\),"
         r" nor shimmed\nHINT: install the package that provides no_such_extension",
     ),
 }
@@ -73,6 +74,7 @@ def test_bad_migration_is_reported_exactly_and_nothing_of_it_applied(
     project = make_project({"1_ok.sql": "create table public.ok (id int);", "2_bad.sql": sql})
     code, _, err = apply(capsys, project.root, stubbed_db)
     assert code == 1
+    expected = expected.replace("{major}", str(server_major(stubbed_db)))  # the server's own major
     assert re.search(expected, err), err
     assert history(stubbed_db) == 1
     assert query(stubbed_db, "select to_regclass('public.a'), to_regproc('public.f')") == [(None, None)]
@@ -182,16 +184,64 @@ def test_missing_server_binaries_name_the_package(make_project: ProjectFactory, 
     assert run(["check", "--project-dir", str(project.root), "--pg-bin", str(tmp_path / "nowhere")]) == 1
     err = capsys.readouterr().err
     assert f"error: no PostgreSQL server binaries (pg_ctl, initdb, postgres) in {tmp_path / 'nowhere'}" in err
-    assert "apt-get install postgresql-15 postgresql-contrib" in err
+    assert f"apt-get install postgresql-{SUITE_MAJOR} postgresql-contrib" in err  # config.toml's major
 
 
 def test_server_of_another_major_version_than_config_is_a_warning(
     make_project: ProjectFactory, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    project = make_project({}, config="[db]\nmajor_version = 17\n")
+    # A major not installed here: with 17 installed (`make pg17`), a project naming 17 runs on it.
+    major = absent_major()
+    project = make_project({}, config=f"[db]\nmajor_version = {major}\n")
     assert run(["check", "--project-dir", str(project.root)]) == 0
     out = capsys.readouterr().out
-    assert re.search(r"config.toml says major_version = 17, but the server binaries are PostgreSQL 15 \(/", out)
+    server = cli_server_major(major)
+    said = rf"config.toml says major_version = {major}, but the server binaries are PostgreSQL {server} \(/"
+    assert re.search(said, out)
+
+
+def test_the_configured_major_is_found_where_the_pg17_installer_puts_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # tools/pg17/install.sh's default for an ordinary user: ~/.cache/supamigrate/pg<major>/bin.
+    major, real = absent_major(), find_bindir()
+    bindir = tmp_path / ".cache" / "supamigrate" / f"pg{major}" / "bin"
+    bindir.mkdir(parents=True)
+    for name in ("pg_ctl", "initdb", "postgres"):
+        (bindir / name).symlink_to(real / name)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert find_bindir(major=major) == bindir  # before PATH and pg_config, which find another major
+    assert find_bindir(major=None) != bindir  # without a major it is not looked at
+    assert find_bindir(real, major=major) == real  # an explicit --pg-bin still wins
+
+
+def test_an_install_without_pg_config_has_its_libraries_and_extensions_beside_bin(tmp_path: Path) -> None:
+    # The npm build of 17 (tools/pg17/install.sh) has no pg_config: lib/postgresql and
+    # share/postgresql beside bin/, as PostgreSQL lays out a prefix that names no "postgres".
+    root = tmp_path / "pg17"
+    (root / "bin").mkdir(parents=True)
+    (root / "lib" / "postgresql").mkdir(parents=True)
+    (root / "share" / "postgresql" / "extension").mkdir(parents=True)
+    install = PgInstall(root / "bin", 17, "postgres (PostgreSQL) 17")
+    assert (install.pkglibdir, install.sharedir) == (root / "lib" / "postgresql", root / "share" / "postgresql")
+    assert not pgtap.available_on_disk(root / "bin")
+    (root / "share" / "postgresql" / "extension" / "pgtap.control").write_text("")
+    assert pgtap.available_on_disk(root / "bin")  # part of the template cache key
+
+
+def test_binaries_the_server_user_cannot_reach_are_a_clear_error(tmp_path: Path, shared_tmp: Path) -> None:
+    real = find_bindir()
+    bindir = tmp_path / "pg" / "bin"  # under pytest's private tmp dir, as under root's home
+    bindir.mkdir(parents=True)
+    for name in ("pg_ctl", "initdb", "postgres"):
+        (bindir / name).symlink_to(real / name)
+    if os.geteuid() == 0:  # the server's OS user cannot pass through it
+        with pytest.raises(ServerError, match=r"^the server runs as OS user \w+, who cannot reach the binaries in /"):
+            EphemeralServer(ServerOptions(bindir=bindir, tmp_root=shared_tmp)).start()
+        assert list(shared_tmp.iterdir()) == []
+    else:  # an ordinary user's server runs as that user, who can
+        with EphemeralServer(ServerOptions(bindir=bindir, tmp_root=shared_tmp)) as server:
+            assert server.connect().execute("select 1").fetchone() == (1,)
 
 
 def test_a_port_that_is_taken_is_a_clear_error(shared_tmp: Path) -> None:
@@ -361,12 +411,13 @@ def test_a_full_disk_is_a_clear_error_and_leaves_nothing(shared_tmp: Path) -> No
 
 def test_the_plugin_warns_when_the_server_is_not_the_configured_major_version(pytester: pytest.Pytester) -> None:
     (pytester.path / "supabase" / "migrations").mkdir(parents=True)
-    (pytester.path / "supabase" / "config.toml").write_text("[db]\nmajor_version = 17\n")
+    major = absent_major()
+    (pytester.path / "supabase" / "config.toml").write_text(f"[db]\nmajor_version = {major}\n")
     pytester.makepyfile("def test_it(db):\n    assert db.execute('select 1').fetchone() == (1,)\n")
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, warnings=1)
-    result.stdout.re_match_lines([r".*SupamigrateWarning: config.toml says major_version = 17, but the server"
-                                  r" binaries are PostgreSQL 15 .*"])
+    result.stdout.re_match_lines([rf".*SupamigrateWarning: config.toml says major_version = {major}, but the server"
+                                  rf" binaries are PostgreSQL {cli_server_major(major)} .*"])
 
 
 def test_a_deep_run_directory_gets_its_socket_in_a_short_one(shared_tmp: Path) -> None:

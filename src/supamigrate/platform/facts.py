@@ -34,6 +34,7 @@ _LIST_ELEMENT = re.compile(r'\s*(?:"((?:[^"]|"")*)"|([^,\s]+))\s*(?:,|$)')
 _ON_DELETE = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
 _VOLATILITY = {"i": "immutable", "s": "stable", "v": "volatile"}
 _DEFAULT_ACL_KINDS = {"r": "tables", "S": "sequences", "f": "functions"}
+_ALL_ON_TABLES_17 = {"DELETE", "INSERT", "MAINTAIN", "REFERENCES", "SELECT", "TRIGGER", "TRUNCATE", "UPDATE"}
 # The reference was read by supabase_admin, whose search path renders auth's sequences unqualified.
 _READER_SEARCH_PATH = "public, auth, extensions"
 
@@ -279,6 +280,10 @@ def _default_privileges(conn: psycopg.Connection, schema: str) -> dict[str, dict
     )
     result: dict[str, dict[str, list[str]]] = {}
     for creator, kind, grantee, privileges in rows:
+        if kind == "r" and set(privileges.split(",")) == _ALL_ON_TABLES_17:
+            # PostgreSQL 17 added MAINTAIN to what GRANT ALL ON TABLES grants; the reference, read on
+            # the platform's 15, spells the same grant without it.
+            privileges = privileges.replace(",MAINTAIN", "")
         result.setdefault(creator, {}).setdefault(_DEFAULT_ACL_KINDS.get(kind, kind), []).append(
             f"{grantee}: {privileges}"
         )

@@ -7,7 +7,15 @@ in as ``ServerOptions.extra_settings``, and every location and user comes in as 
 
 from __future__ import annotations
 
-from .binaries import PACKAGE_HINT, PgInstall, find_bindir, pkglibdir, server_version
+from .binaries import (
+    PACKAGE_HINT,
+    PgInstall,
+    find_bindir,
+    pkglibdir,
+    registry_install_dirs,
+    server_version,
+    sharedir,
+)
 from .ephemeral import SUPERUSER, TEST_SETTINGS, EphemeralServer, ServerOptions, free_port, version_mismatch
 from .osuser import server_os_user, traversable
 from .rundirs import (
@@ -41,8 +49,10 @@ __all__ = [
     "pid_alive",
     "pkglibdir",
     "reap_stale",
+    "registry_install_dirs",
     "server_os_user",
     "server_version",
+    "sharedir",
     "traversable",
     "version_mismatch",
 ]

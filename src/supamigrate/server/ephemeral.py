@@ -132,6 +132,14 @@ class EphemeralServer:
                 hint=f"use a directory every user can traverse ({RUN_ROOT_VARIABLE}=/tmp or /var/tmp),"
                 f" or set {OS_USER_VARIABLE}",
             )
+        if self.os_user is not None and not traversable(self.bindir, self.os_user):
+            # Binaries installed under root's home (tools/pg17/install.sh ~/.cache/...) would fail
+            # in initdb with "could not find a postgres to execute".
+            raise ServerError(
+                f"the server runs as OS user {self.os_user.pw_name}, who cannot reach the binaries in {self.bindir}",
+                hint="install them where every user can traverse (tools/pg17/install.sh defaults to"
+                " /opt/supamigrate/pg17 as root)",
+            )
         for place in {root, Path("/tmp")}:  # /tmp: the short socket directories of deep run directories
             reap_stale(place)
         try:
