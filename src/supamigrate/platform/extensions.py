@@ -32,6 +32,7 @@ from pglast.enums import DropBehavior, ObjectType
 from pglast.stream import RawStream
 from psycopg import sql
 
+from .. import testhelpers
 from ..errors import ExtensionUnavailable as ExtensionUnavailable  # re-exported: it lived here
 from ..project import Project
 from ..sql.statement import Statement
@@ -242,6 +243,9 @@ class ExtensionPolicy:
             if node.if_not_exists:
                 return "SELECT"
             return _raise_sql(f'extension "{name}" already exists', "42710")
+        if name in testhelpers.BUILTINS:
+            # Built in, no opt-in (the test helpers from database.dev): ours, any version clause.
+            return self._shim_sql(conn, name, None, body=testhelpers.extension_sql(name))
         available = bool(
             _scalar(conn, "SELECT EXISTS (SELECT FROM pg_available_extensions WHERE name = %s)", (name,))
         )
@@ -255,8 +259,8 @@ class ExtensionPolicy:
             return self._shim_sql(conn, name, schema)
         raise _unavailable(conn, name, cron_problem, shim=name in SHIMS)
 
-    def _shim_sql(self, conn: psycopg.Connection, name: str, schema: str | None) -> str:
-        own = SHIMS[name]
+    def _shim_sql(self, conn: psycopg.Connection, name: str, schema: str | None, body: str | None = None) -> str:
+        own = SHIMS[name] if body is None else testhelpers.BUILTINS[name]
         target = own or schema or str(_scalar(conn, "SELECT current_schema()", ()) or "public")
         for needed in SHIM_REQUIRES.get(name, ()):
             if not _scalar(conn, "SELECT EXISTS (SELECT FROM pg_extension WHERE extname = %s)", (needed,)):
@@ -265,7 +269,7 @@ class ExtensionPolicy:
                     hint=f"create it first (`create extension {needed} with schema extensions`),"
                     " as the platform has it",
                 )
-        body = _shim_text(f"{name}.sql")
+        body = _shim_text(f"{name}.sql") if body is None else body
         pgcrypto = _scalar(
             conn, "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pgcrypto'", ()
         )
