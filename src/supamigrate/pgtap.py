@@ -8,6 +8,10 @@ statement returns is a line of TAP output, its columns joined with ``|`` as psql
 unaligned; it is parsed into the plan, the numbered assertions (with their directives and
 diagnostics) and the file-level problems a TAP harness fails a file for: an SQL error, no plan, a
 plan the file did not keep, assertions out of sequence, ``Bail out!``.
+
+The parser is our own rather than tap.py's: pgTAP prints descriptions as given (``ok 3 - issue
+#12``), which tap.py cuts at the first ``#`` where TAP::Harness only looks for ``# TODO`` /
+``# SKIP``, and each result keeps the line of the statement that printed it.
 """
 
 from __future__ import annotations
