@@ -481,7 +481,9 @@ def run_session(conninfo: str, path: Path, *, extensions: Rewriter | None = None
     if statements is None:
         return run
     parser = _Parser(run)
-    with connect(conninfo, autocommit=True) as conn, _notices(conn, run):
+    # Never prepared, as psql never prepares: a repeated statement must not meet a cached plan
+    # that the file's own DDL has since changed the result type of.
+    with connect(conninfo, autocommit=True, prepare_threshold=None) as conn, _notices(conn, run):
         for stmt in statements:
             if stmt.is_comment_only:
                 continue
