@@ -13,6 +13,7 @@ import pytest
 
 from supamigrate import pgtap, testhelpers
 from supamigrate.database import Server
+from supamigrate.errors import ExtensionUnavailable
 from supamigrate.platform.extensions import ExtensionPolicy
 from supamigrate.server import EphemeralServer, ServerOptions
 from supamigrate.sql.statement import Statement
@@ -296,3 +297,52 @@ def test_pgtap_on_a_server_the_project_does_not_start(pytester: pytest.Pytester)
     with EphemeralServer(ServerOptions(superuser="postgres")) as server:
         result = pytester.runpytest("--supamigrate-db-url", server.url("postgres", "postgres"))
     result.assert_outcomes(passed=4)
+
+
+# -- pg_tle and database.dev's client, as dbdev's docs install them ----------------------------------
+
+
+def test_the_dbdev_client_bootstrap_runs_offline(db: psycopg.Connection) -> None:
+    # The docs' order: http, pg_tle, the client's SQL fetched from database.dev and installed as a
+    # TLE, then the client itself; here the registry answers from the http shim.
+    policy = ExtensionPolicy(frozenset({"http"}))
+    db.execute(policy(db, Statement("create extension if not exists http with schema extensions", 0)))
+    db.execute(policy(db, Statement("create extension if not exists pg_tle", 0)))
+    db.execute(policy(db, Statement('drop extension if exists "supabase-dbdev"', 0)))
+    assert one(db, "select pgtle.uninstall_extension_if_exists('supabase-dbdev')") is False
+    installed = one(
+        db,
+        "select pgtle.install_extension('supabase-dbdev', resp.contents ->> 'version', 'package manager',"
+        " resp.contents ->> 'sql')"
+        " from extensions.http(('GET', 'https://api.database.dev/rest/v1/package_versions?select=sql,version'"
+        " || '&package_name=eq.supabase-dbdev&order=version.desc&limit=1', null, null, null)) x,"
+        " lateral (select ((row_to_json(x) -> 'content') #>> '{}')::json -> 0) resp(contents)",
+    )
+    assert installed is True
+    for statement in ['create extension "supabase-dbdev"', 'drop extension if exists "supabase-dbdev"',
+                      'create extension "supabase-dbdev"']:
+        db.execute(policy(db, Statement(statement, 0)))
+    assert one(db, "select dbdev.install('supabase-dbdev')") is True
+    assert one(db, "select dbdev.install('basejump-supabase_test_helpers')") is True
+    create(db, 'create extension if not exists "basejump-supabase_test_helpers" version \'0.0.6\'')
+    assert one(db, "select tests.create_supabase_user('via_dbdev') is not null") is True
+
+
+def test_an_extension_installed_with_pg_tle_is_created_from_its_sql(db: psycopg.Connection) -> None:
+    # What `dbdev add` writes into a migration: the package's SQL handed to pgtle.install_extension.
+    create(db, "create extension if not exists pg_tle")
+    db.execute(
+        "select pgtle.install_extension('acme-slugify', '1.0.0', 'URL slugs', $ext$"
+        " create function @extschema@.slugify(value text) returns text language sql immutable"
+        " as $$ select trim(both '-' from regexp_replace(lower(value), '[^a-z0-9]+', '-', 'g')) $$;"
+        " $ext$)"
+    )
+    with pytest.raises(psycopg.errors.DuplicateObject), db.transaction():
+        db.execute("select pgtle.install_extension('acme-slugify', '1.0.1', 'again', 'select 1')")
+    assert db.execute("select * from pgtle.available_extensions()").fetchall() == [
+        ("acme-slugify", "1.0.0", "URL slugs")
+    ]
+    with pytest.raises(ExtensionUnavailable):
+        create(db, "create extension \"acme-slugify\" version '9.9.9'")  # a version never installed
+    create(db, "create extension \"acme-slugify\" version '1.0.0' schema public")
+    assert one(db, "select public.slugify('Hello, World!')") == "hello-world"
