@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import subprocess
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -59,6 +59,8 @@ _RESULT = re.compile(r"^(not\s+)?ok\b\s*(\d+)?\s*(?:-\s*)?(.*)$", re.IGNORECASE)
 # A TAP directive: an unescaped "#" followed by TODO or SKIP.
 _DIRECTIVE = re.compile(r"(?<!\\)#\s*(TODO|SKIP)\S*\s*(.*)$", re.IGNORECASE)
 _BAIL_OUT = re.compile(r"^Bail out!\s*(.*)$", re.IGNORECASE)
+# A call into database.dev's client (`select dbdev.install(...)`) in a test file.
+_DBDEV_CALL = re.compile(r"\bdbdev\s*\.", re.IGNORECASE)
 _BEGIN_KINDS = frozenset({TransactionStmtKind.TRANS_STMT_BEGIN, TransactionStmtKind.TRANS_STMT_START})
 
 
@@ -553,13 +555,24 @@ class TapSuite:
         return self.results[path]
 
 
-def prepare_database(conn: psycopg.Connection) -> None:
+def prepare_database(conn: psycopg.Connection, files: Iterable[Path] | None = None) -> None:
     """What a test database has beside the template: ``dbdev.install`` when the project has no dbdev.
 
     database.dev's client is set up by hand in the dashboard, not by a migration, and the test
-    files call it (``select dbdev.install('basejump-supabase_test_helpers')``).
+    files call it (``select dbdev.install('basejump-supabase_test_helpers')``). Given ``files``,
+    only when one of them names ``dbdev.``: an extra schema would change what ``schemas_are()``
+    sees for everyone else.
     """
+    if files is not None and not any(_DBDEV_CALL.search(_read(p)) for p in files):
+        return
     with conn.transaction():
         present = conn.execute("SELECT to_regnamespace(%s) IS NOT NULL", (testhelpers.DBDEV_SCHEMA,)).fetchone()
         if not (present and present[0]):
             conn.execute(testhelpers.dbdev_sql())
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""

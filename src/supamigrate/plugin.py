@@ -377,11 +377,12 @@ def supamigrate_pgtap(
                 pgtap.require(conn)
             except SupamigrateError as exc:
                 missing = exc
-            pgtap.prepare_database(conn)
+            files = [p.resolve() for p in pgtap.test_files(supamigrate_project.root)]
+            pgtap.prepare_database(conn, files)
         wanted = {item.path.resolve() for item in request.session.items if isinstance(item, PgTapItem)}
         suite = pgtap.TapSuite(
             TestDatabase(server, name).conninfo,
-            [p.resolve() for p in pgtap.test_files(supamigrate_project.root)],
+            files,
             wanted=wanted,
             extensions=ExtensionPolicy.for_project(supamigrate_project),
         )

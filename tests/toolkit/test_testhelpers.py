@@ -94,9 +94,16 @@ def test_dbdev_install_of_the_helpers_is_a_no_op_that_succeeds(db: psycopg.Conne
     assert "basejump-supabase_test_helpers" in (exc.value.diag.message_hint or "")
 
 
-def test_a_pgtap_database_has_dbdev_unless_the_project_made_its_own(db: psycopg.Connection) -> None:
+def test_a_pgtap_database_has_dbdev_unless_the_project_made_its_own(db: psycopg.Connection, tmp_path: Path) -> None:
+    plain = tmp_path / "010-plain.test.sql"
+    plain.write_text("select plan(1);\nselect pass('no dbdev here');\n")
     with db.transaction():
-        pgtap.prepare_database(db)
+        pgtap.prepare_database(db, [plain])  # no file calls dbdev: no extra schema for schemas_are()
+    assert one(db, "select to_regnamespace('dbdev')") is None
+    calls = tmp_path / "000-setup.sql"
+    calls.write_text("SELECT DbDev.install('basejump-supabase_test_helpers');\n")
+    with db.transaction():
+        pgtap.prepare_database(db, [plain, calls])
     assert one(db, "select dbdev.install('basejump-supabase_test_helpers')") is True
     db.execute(
         "create or replace function dbdev.install(package_name text) returns boolean language sql as 'select false'"
