@@ -556,19 +556,35 @@ class TapSuite:
 
 
 def prepare_database(conn: psycopg.Connection, files: Iterable[Path] | None = None) -> None:
-    """What a test database has beside the template: ``dbdev.install`` when the project has no dbdev.
+    """What a test database has beside the template, made by a connection that may (the superuser).
 
-    database.dev's client is set up by hand in the dashboard, not by a migration, and the test
-    files call it (``select dbdev.install('basejump-supabase_test_helpers')``). Given ``files``,
-    only when one of them names ``dbdev.``: an extra schema would change what ``schemas_are()``
-    sees for everyone else.
+    - The shim registry the build left (``supamigrate.shims``, when the migrations shim something)
+      owned by ``postgres``, whom the files run as: an extension a file creates (the test
+      helpers, pg_tle) is recorded there, as the superuser records those of the migrations.
+    - ``dbdev.install`` when the project has no dbdev: database.dev's client is set up by hand in
+      the dashboard, not by a migration, and the test files call it (``select
+      dbdev.install('basejump-supabase_test_helpers')``). Given ``files``, only when one of them
+      names ``dbdev.``: an extra schema would change what ``schemas_are()`` sees for everyone else.
     """
-    if files is not None and not any(_DBDEV_CALL.search(_read(p)) for p in files):
-        return
     with conn.transaction():
+        conn.execute(_REGISTRY_FOR_POSTGRES)
+        if files is not None and not any(_DBDEV_CALL.search(_read(p)) for p in files):
+            return
         present = conn.execute("SELECT to_regnamespace(%s) IS NOT NULL", (testhelpers.DBDEV_SCHEMA,)).fetchone()
         if not (present and present[0]):
             conn.execute(testhelpers.dbdev_sql())
+
+
+_REGISTRY_FOR_POSTGRES = """
+DO $grant$
+BEGIN
+  IF pg_catalog.to_regclass('supamigrate.shims') IS NOT NULL AND pg_catalog.to_regrole('postgres') IS NOT NULL THEN
+    -- Owner, as when postgres made it: the registry's DDL (COMMENT, GRANT) runs again per shim.
+    ALTER SCHEMA supamigrate OWNER TO postgres;
+    ALTER TABLE supamigrate.shims OWNER TO postgres;
+  END IF;
+END
+$grant$"""
 
 
 def _read(path: Path) -> str:
