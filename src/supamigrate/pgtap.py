@@ -1,26 +1,50 @@
 """pgTAP files (``supabase/tests/**/*.sql`` and ``*.pg``), run the way ``supabase test db`` runs them.
 
-The CLI hands each file to ``pg_prove``; here a file runs statement by statement on a connection,
-inside a transaction that is always rolled back. Every text value a statement returns is TAP
-output; it is parsed into the plan, the numbered assertions (with their directives and
+The CLI hands the files to ``pg_prove``, which runs each in a psql session of its own, in name
+order, on one database: what a file commits is there for the files after it, a file wrapped in
+``BEGIN``/``ROLLBACK`` leaves nothing behind. ``TapSuite`` does the same (``run_session`` is one
+file's session); ``run_file`` runs a file inside a transaction that is rolled back. Every row a
+statement returns is a line of TAP output, its columns joined with ``|`` as psql prints them
+unaligned; it is parsed into the plan, the numbered assertions (with their directives and
 diagnostics) and the file-level problems a TAP harness fails a file for: an SQL error, no plan, a
 plan the file did not keep, assertions out of sequence, ``Bail out!``.
+
+The parser is our own rather than tap.py's: pgTAP prints descriptions as given (``ok 3 - issue
+#12``), which tap.py cuts at the first ``#`` where TAP::Harness only looks for ``# TODO`` /
+``# SKIP``, and each result keeps the line of the statement that printed it.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Protocol
 
 import psycopg
+from pglast import ast
+from pglast.enums import TransactionStmtKind
 from psycopg import sql
 
+from . import testhelpers
+from .database import connect
 from .errors import MigrationError, SupamigrateError
 from .migrations import located_error
 from .server.binaries import sharedir
+from .sql.statement import Statement
 from .sql.text import SqlFile, SqlText
+
+
+class Rewriter(Protocol):
+    """What the migration runner hands extension statements to (``platform.extensions.ExtensionPolicy``)."""
+
+    def wants(self, statement: Statement) -> bool: ...
+
+    def __call__(self, conn: psycopg.Connection, statement: Statement) -> str: ...
+
 
 # The files `supabase test db` runs: pg_prove --ext .pg --ext .sql -r supabase/tests
 TEST_SUFFIXES = (".sql", ".pg")
@@ -35,6 +59,9 @@ _RESULT = re.compile(r"^(not\s+)?ok\b\s*(\d+)?\s*(?:-\s*)?(.*)$", re.IGNORECASE)
 # A TAP directive: an unescaped "#" followed by TODO or SKIP.
 _DIRECTIVE = re.compile(r"(?<!\\)#\s*(TODO|SKIP)\S*\s*(.*)$", re.IGNORECASE)
 _BAIL_OUT = re.compile(r"^Bail out!\s*(.*)$", re.IGNORECASE)
+# A call into database.dev's client (`select dbdev.install(...)`) in a test file.
+_DBDEV_CALL = re.compile(r"\bdbdev\s*\.", re.IGNORECASE)
+_BEGIN_KINDS = frozenset({TransactionStmtKind.TRANS_STMT_BEGIN, TransactionStmtKind.TRANS_STMT_START})
 
 
 class PgTapMissing(SupamigrateError):
@@ -87,9 +114,32 @@ def install(conn: psycopg.Connection) -> str | None:
             conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(SCHEMA)))
             create = sql.SQL("CREATE EXTENSION IF NOT EXISTS pgtap WITH SCHEMA {}")
             conn.execute(create.format(sql.Identifier(SCHEMA)))
+            conn.execute(_GRANT_PGTAP)
     except psycopg.errors.InsufficientPrivilege:
         return None
     return str(row[1])
+
+
+# On the platform pgTAP is created by supabase_admin, so the project's own `ALTER DEFAULT
+# PRIVILEGES ... REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC` (run as postgres) never reaches it. On a
+# server where the URL's user both ran the migrations and creates pgTAP after them, that revoke
+# would take EXECUTE from every pgTAP function and fail each test that calls one as
+# `authenticated`; so pgTAP gets back the privileges a new function has by default.
+_GRANT_PGTAP = """
+DO $grant$
+DECLARE
+  routine regprocedure;
+BEGIN
+  FOR routine IN
+    SELECT d.objid::regprocedure FROM pg_catalog.pg_depend d
+     WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.deptype = 'e'
+       AND d.refclassid = 'pg_catalog.pg_extension'::regclass
+       AND d.refobjid = (SELECT oid FROM pg_catalog.pg_extension WHERE extname = 'pgtap')
+  LOOP
+    EXECUTE pg_catalog.format('GRANT EXECUTE ON ROUTINE %s TO PUBLIC', routine);
+  END LOOP;
+END
+$grant$"""
 
 
 def require(conn: psycopg.Connection) -> str:
@@ -334,44 +384,208 @@ class TestFile(SqlFile):
         return None
 
 
-def run_file(conn: psycopg.Connection, path: Path) -> TapRun:
-    """Run one pgTAP file on ``conn`` and return its TAP, rolling back everything it did.
+def row_text(row: tuple[object, ...]) -> str:
+    """A result row as psql prints it unaligned (``pg_prove`` reads that): values joined by ``|``."""
+    return "|".join(_value_text(v) for v in row)
 
-    Runs inside a transaction (a savepoint when ``conn`` is already in one) that is always rolled
-    back; the file's own BEGIN/COMMIT/ROLLBACK are ignored, as the whole file is that transaction.
-    An SQL error stops the file (as pg_prove's ON_ERROR_STOP) and is kept with its file:line:col.
-    """
-    file = TestFile(path)
-    run = TapRun(path)
-    try:
-        statements = file.statements
-    except MigrationError as exc:
-        run.error = exc
-        return run
-    run.error = file.unsupported_meta_command()
-    if run.error is not None:
-        return run
-    parser = _Parser(run)
 
+def _value_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    return str(value)
+
+
+def _tap_lines(cur: psycopg.Cursor[tuple[object, ...]]) -> Iterator[str]:
+    """Every row of every result ``cur`` holds, as text (one statement may have run several)."""
+    while True:
+        if cur.description:
+            for row in cur.fetchall():
+                yield row_text(row)
+        if not cur.nextset():
+            return
+
+
+def _statement_sql(conn: psycopg.Connection, stmt: Statement, extensions: Rewriter | None) -> str:
+    return extensions(conn, stmt) if extensions is not None and extensions.wants(stmt) else stmt.text
+
+
+@contextmanager
+def _notices(conn: psycopg.Connection, run: TapRun) -> Iterator[None]:
     def on_notice(diag: psycopg.errors.Diagnostic) -> None:
         run.notices.append(f"{diag.severity}: {diag.message_primary}")
 
     conn.add_notice_handler(on_notice)
     try:
-        with conn.transaction(force_rollback=True):
-            for stmt in statements:
-                if stmt.is_transaction_control or stmt.is_comment_only:
-                    continue
-                try:
-                    cur = conn.execute(stmt.text)
-                    rows = cur.fetchall() if cur.description and len(cur.description) == 1 else []
-                except psycopg.Error as exc:
-                    run.error = located_error(exc, file, stmt)
-                    break
-                line = file.location(stmt.offset).line
-                for (value,) in rows:
-                    if isinstance(value, str):
-                        parser.feed(value, line)
+        yield
     finally:
         conn.remove_notice_handler(on_notice)
+
+
+def _prepared(path: Path) -> tuple[TestFile, TapRun, list[Statement] | None]:
+    file = TestFile(path)
+    run = TapRun(path)
+    try:
+        statements = list(file.statements)
+    except MigrationError as exc:
+        run.error = exc
+        return file, run, None
+    run.error = file.unsupported_meta_command()
+    return file, run, None if run.error is not None else statements
+
+
+def run_file(conn: psycopg.Connection, path: Path, *, extensions: Rewriter | None = None) -> TapRun:
+    """Run one pgTAP file on ``conn`` and return its TAP, rolling back everything it did.
+
+    Runs inside a transaction (a savepoint when ``conn`` is already in one) that is always rolled
+    back; the file's own BEGIN/COMMIT/ROLLBACK are ignored, as the whole file is that transaction.
+    An SQL error stops the file (as pg_prove's ON_ERROR_STOP) and is kept with its file:line:col.
+    ``extensions`` answers the file's extension statements as the migration runner does.
+    """
+    file, run, statements = _prepared(path)
+    if statements is None:
+        return run
+    parser = _Parser(run)
+    with _notices(conn, run), conn.transaction(force_rollback=True):
+        for stmt in statements:
+            if stmt.is_transaction_control or stmt.is_comment_only:
+                continue
+            try:
+                lines = list(_tap_lines(conn.execute(_statement_sql(conn, stmt, extensions))))
+            except (psycopg.Error, SupamigrateError) as exc:
+                run.error = _file_error(exc, file, stmt)
+                break
+            line = file.location(stmt.offset).line
+            for text in lines:
+                parser.feed(text, line)
     return run
+
+
+def _file_error(exc: psycopg.Error | SupamigrateError, file: TestFile, stmt: Statement) -> MigrationError:
+    if isinstance(exc, psycopg.Error):
+        return located_error(exc, file, stmt)
+    return MigrationError(file.location(stmt.start), exc.message, hint=exc.hint)
+
+
+def run_session(conninfo: str, path: Path, *, extensions: Rewriter | None = None) -> TapRun:
+    """Run one pgTAP file in a session of its own, as ``pg_prove`` runs it through psql.
+
+    Statements run as written, in autocommit: what the file commits (a setup file that creates
+    the helpers) stays in the database, its BEGIN ... ROLLBACK undoes what it wraps. The first
+    SQL error stops the file (ON_ERROR_STOP) and ends the session, which rolls back a transaction
+    left open.
+    """
+    file, run, statements = _prepared(path)
+    if statements is None:
+        return run
+    parser = _Parser(run)
+    # Never prepared, as psql never prepares: a repeated statement must not meet a cached plan
+    # that the file's own DDL has since changed the result type of.
+    with connect(conninfo, autocommit=True, prepare_threshold=None) as conn, _notices(conn, run):
+        for stmt in statements:
+            if stmt.is_comment_only:
+                continue
+            try:
+                rewritten = extensions is not None and extensions.wants(stmt)
+                text = _statement_sql(conn, stmt, extensions)
+                if not rewritten or conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                    cur = conn.execute(text)
+                else:
+                    # What takes an extension statement's place may hold savepoints, which need a
+                    # transaction block; one statement is one transaction in autocommit anyway.
+                    with conn.transaction():
+                        cur = conn.execute(text)
+                lines = list(_tap_lines(cur))
+            except (psycopg.Error, SupamigrateError) as exc:
+                run.error = _file_error(exc, file, stmt)
+                break
+            line = file.location(stmt.offset).line
+            for text in lines:
+                parser.feed(text, line)
+    return run
+
+
+def leaves_nothing(path: Path) -> bool:
+    """Whether the file is one ``BEGIN; ... ROLLBACK;``: running it cannot change the database."""
+    try:
+        statements = [s for s in TestFile(path).statements if not s.is_comment_only]
+    except MigrationError:
+        return False
+    control = [i for i, s in enumerate(statements) if s.is_transaction_control]
+    if control != [0, len(statements) - 1] or len(statements) < 2:
+        return False
+    first, last = (statements[i].tree for i in control)
+    return (
+        isinstance(first, ast.TransactionStmt) and first.kind in _BEGIN_KINDS
+        and isinstance(last, ast.TransactionStmt) and last.kind == TransactionStmtKind.TRANS_STMT_ROLLBACK
+    )
+
+
+@dataclass
+class TapSuite:
+    """The pgTAP files of one run on one database, each run once, in name order, as ``pg_prove`` would.
+
+    ``result(path)`` runs first the files before ``path`` that have not run yet: those ``wanted``
+    (the run's other items, whose results are kept for them) and those that may commit (a setup
+    file), so a file sees what it would see in a full run, whatever order its items are asked in
+    (``pytest -k``, ``pytest -n``). A file that only rolls back and is not wanted is skipped.
+    """
+
+    __test__ = False  # not a pytest test class
+
+    conninfo: str
+    files: list[Path]
+    wanted: Collection[Path] = ()
+    extensions: Rewriter | None = None
+    results: dict[Path, TapRun] = field(default_factory=dict)
+
+    def result(self, path: Path) -> TapRun:
+        """The TAP of ``path`` (one of ``files``), running it and the files before it when needed."""
+        if path not in self.results:
+            for before in self.files:
+                if before == path:
+                    break
+                if before not in self.results and (before in self.wanted or not leaves_nothing(before)):
+                    self.results[before] = run_session(self.conninfo, before, extensions=self.extensions)
+            self.results[path] = run_session(self.conninfo, path, extensions=self.extensions)
+        return self.results[path]
+
+
+def prepare_database(conn: psycopg.Connection, files: Iterable[Path] | None = None) -> None:
+    """What a test database has beside the template, made by a connection that may (the superuser).
+
+    - The shim registry the build left (``supamigrate.shims``, when the migrations shim something)
+      owned by ``postgres``, whom the files run as: an extension a file creates (the test
+      helpers, pg_tle) is recorded there, as the superuser records those of the migrations.
+    - ``dbdev.install`` when the project has no dbdev: database.dev's client is set up by hand in
+      the dashboard, not by a migration, and the test files call it (``select
+      dbdev.install('basejump-supabase_test_helpers')``). Given ``files``, only when one of them
+      names ``dbdev.``: an extra schema would change what ``schemas_are()`` sees for everyone else.
+    """
+    with conn.transaction():
+        conn.execute(_REGISTRY_FOR_POSTGRES)
+        if files is not None and not any(_DBDEV_CALL.search(_read(p)) for p in files):
+            return
+        present = conn.execute("SELECT to_regnamespace(%s) IS NOT NULL", (testhelpers.DBDEV_SCHEMA,)).fetchone()
+        if not (present and present[0]):
+            conn.execute(testhelpers.dbdev_sql())
+
+
+_REGISTRY_FOR_POSTGRES = """
+DO $grant$
+BEGIN
+  IF pg_catalog.to_regclass('supamigrate.shims') IS NOT NULL AND pg_catalog.to_regrole('postgres') IS NOT NULL THEN
+    -- Owner, as when postgres made it: the registry's DDL (COMMENT, GRANT) runs again per shim.
+    ALTER SCHEMA supamigrate OWNER TO postgres;
+    ALTER TABLE supamigrate.shims OWNER TO postgres;
+  END IF;
+END
+$grant$"""
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""

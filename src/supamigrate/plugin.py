@@ -27,6 +27,7 @@ from .signals import sigterm_as_interrupt
 if TYPE_CHECKING:
     import psycopg
 
+    from . import pgtap
     from .auth import AuthUser
     from .build import BuildResult, ProjectDatabase
     from .callers import ActAs
@@ -340,23 +341,63 @@ class PgTapFile(pytest.File):
 
 
 class PgTapItem(pytest.Function):
-    """Runs a pgTAP file in the ``db`` fixture's rolled-back transaction."""
+    """Runs a pgTAP file as ``supabase test db`` does: its own session on the run's pgTAP database."""
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         return self.path, None, self.name
 
 
-def _run_pgtap_file(
-    db: psycopg.Connection, subtests: pytest.Subtests, request: pytest.FixtureRequest
-) -> None:
-    from . import pgtap
+@dataclass
+class PgTapRun:
+    """The run's pgTAP database and its files' results (``pgtap.TapSuite``), or why it has none."""
 
-    path = request.node.path
+    suite: pgtap.TapSuite
+    missing: SupamigrateError | None = None
+
+
+@pytest.fixture(scope="session")
+def supamigrate_pgtap(
+    request: pytest.FixtureRequest, supamigrate_templates: ProjectDatabase, supamigrate_project: Project
+) -> Iterator[PgTapRun]:
+    """The database the run's pgTAP files share, cloned from the template at its start.
+
+    As with ``pg_prove``, each file runs in a session of its own, in name order: what a file
+    commits is there for the files after it, and the next run starts from the clean template again.
+    """
+    from . import pgtap
+    from .database import connect, drop_database
+    from .platform.extensions import ExtensionPolicy
+
+    server = supamigrate_templates.server
+    name = supamigrate_templates.clone("supamigrate_pgtap")
     try:
-        pgtap.require(db)
-    except SupamigrateError as exc:
-        _fail(exc)
-    run = pgtap.run_file(db, path)
+        missing: SupamigrateError | None = None
+        with connect(server.conninfo(name)) as conn:
+            try:
+                pgtap.require(conn)
+            except SupamigrateError as exc:
+                missing = exc
+            files = [p.resolve() for p in pgtap.test_files(supamigrate_project.root)]
+            pgtap.prepare_database(conn, files)
+        wanted = {item.path.resolve() for item in request.session.items if isinstance(item, PgTapItem)}
+        suite = pgtap.TapSuite(
+            TestDatabase(server, name).conninfo,
+            files,
+            wanted=wanted,
+            extensions=ExtensionPolicy.for_project(supamigrate_project),
+        )
+        yield PgTapRun(suite, missing)
+    finally:
+        drop_database(server, name)
+
+
+def _run_pgtap_file(
+    supamigrate_pgtap: PgTapRun, subtests: pytest.Subtests, request: pytest.FixtureRequest
+) -> None:
+    path = request.node.path.resolve()
+    if supamigrate_pgtap.missing is not None:
+        _fail(supamigrate_pgtap.missing)
+    run = supamigrate_pgtap.suite.result(path)
     for a in run.assertions:
         with subtests.test(msg=a.title):
             if a.directive == "SKIP":

@@ -10,6 +10,8 @@ import pytest
 
 from supamigrate import pgtap
 from supamigrate.database import Server, connect, create_database, drop_database, unique_name
+from supamigrate.platform.extensions import ExtensionPolicy
+from supamigrate.plugin import TestDatabase
 
 MIGRATION = """
 create table public.notes (id bigint generated always as identity primary key, body text not null);
@@ -261,3 +263,114 @@ def test_assertions_are_reported_and_broken_files_fail_with_file_and_number(
         ]
     )
     assert not [line for line in result.stdout.lines if line.startswith("FAILED") and "notes.test" in line]
+
+
+# -- TAP from rows of several columns ------------------------------------------------------------
+
+
+def test_a_row_of_several_columns_is_read_as_psql_prints_it(db: psycopg.Connection, tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "t.sql",
+        """
+        select plan(3);
+        select ok(true, 'first'), 'extra column';
+        select 'a label', ok(true, 'second');
+        select pass('third'), 42, null::text, true;
+        """,
+    )
+    run = pgtap.run_file(db, path)
+    assert [(a.number, a.description) for a in run.assertions] == [(1, "first|extra column"), (3, "third|42||t")]
+    assert "a label|ok 2 - second" in run.comments  # not at the start of a line: not TAP, as with pg_prove
+    assert run.problems() == [
+        f"{path}: planned 3 test(s) but ran 2",
+        f"{path}: assertion 3 out of sequence (expected 2)",
+    ]
+
+
+def test_a_hash_in_a_description_is_not_a_directive() -> None:
+    run = pgtap.parse_tap("1..1\nok 1 - issue #12 is fixed\n")
+    assert [(a.description, a.directive) for a in run.assertions] == [("issue #12 is fixed", None)]
+
+
+# -- files in sessions of their own, as pg_prove runs them ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("BEGIN;\nselect plan(1);\nselect pass('x');\nROLLBACK;\n", True),
+        ("-- c\nstart transaction;\nselect 1;\nrollback;\n-- end\n", True),
+        ("begin;\nselect 1;\ncommit;\n", False),
+        ("select 1;\nbegin;\nselect 1;\nrollback;\n", False),
+        ("begin;\nselect 1;\nrollback;\nbegin;\nselect 1;\nrollback;\n", False),
+        ("select plan(1);\nselect pass('x');\n", False),
+    ],
+)
+def test_which_files_leave_nothing_behind(tmp_path: Path, text: str, expected: bool) -> None:
+    assert pgtap.leaves_nothing(write(tmp_path / "t.sql", text)) is expected
+
+
+def test_files_run_in_name_order_and_see_what_earlier_files_committed(fresh_db: TestDatabase, tmp_path: Path) -> None:
+    tests = tmp_path / "supabase" / "tests"
+    write(
+        tests / "000-setup.sql",
+        """
+        create table public.shared_rows (n int);
+        insert into public.shared_rows values (1);
+        select plan(1);
+        select pass('setup');
+        set role anon;
+        """,
+    )
+    write(
+        tests / "010-rolled-back.test.sql",
+        "begin;\nselect plan(1);\ninsert into public.shared_rows values (10);\nselect pass('x');\nrollback;\n",
+    )
+    write(
+        tests / "020-reads.test.sql",
+        """
+        begin;
+        select plan(2);
+        select results_eq('select n from public.shared_rows', array[1], 'only what earlier files committed');
+        select is(current_user, session_user, 'a session of its own: the last file''s role is gone');
+        rollback;
+        """,
+    )
+    write(
+        tests / "030-error.test.sql",
+        "begin;\ninsert into public.shared_rows values (30);\nselect plan(1);\nselect * from public.nope;\ncommit;\n",
+    )
+    write(
+        tests / "040-after.test.sql",
+        "select plan(1);\nselect results_eq('select n from public.shared_rows', array[1],"
+        " 'an error ends the session and rolls back its open transaction');\n",
+    )
+    files = pgtap.test_files(tmp_path)
+    setup, _rolled_back, reads, error, after = files
+    suite = pgtap.TapSuite(fresh_db.conninfo, files, wanted={reads, after})
+    assert suite.result(after).ok  # asked first: the files before it run first, in name order
+    # The wanted file ran then, and once; the rolled-back one nobody asked for was skipped.
+    assert list(suite.results) == [setup, reads, error, after]
+    first = suite.results[reads]
+    assert suite.result(reads) is first and first.ok and len(first.assertions) == 2
+    failed = suite.results[error].error
+    assert failed is not None and (failed.line, failed.sqlstate) == (4, "42P01")
+    # A new suite on the same database sees what this one committed; the plugin's next run starts
+    # from the template instead.
+    with psycopg.connect(fresh_db.conninfo) as conn:
+        assert conn.execute("select array_agg(n) from public.shared_rows").fetchone() == ([1],)
+
+
+def test_extension_statements_in_a_session_go_through_the_policy(fresh_db: TestDatabase, tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "000-setup.sql",
+        """
+        create extension if not exists "basejump-supabase_test_helpers" version '0.0.6';
+        select plan(1);
+        select isnt_empty('select tests.create_supabase_user(''kept'')', 'a committed user');
+        """,
+    )
+    run = pgtap.run_session(fresh_db.conninfo, path, extensions=ExtensionPolicy())
+    assert run.ok, run.problems()
+    with psycopg.connect(fresh_db.conninfo) as conn:
+        assert conn.execute("select tests.get_supabase_uid('kept') is not null").fetchone() == (True,)

@@ -32,6 +32,7 @@ from pglast.enums import DropBehavior, ObjectType
 from pglast.stream import RawStream
 from psycopg import sql
 
+from .. import testhelpers
 from ..errors import ExtensionUnavailable as ExtensionUnavailable  # re-exported: it lived here
 from ..project import Project
 from ..sql.statement import Statement
@@ -242,6 +243,13 @@ class ExtensionPolicy:
             if node.if_not_exists:
                 return "SELECT"
             return _raise_sql(f'extension "{name}" already exists', "42710")
+        if name in testhelpers.BUILTINS:
+            # Built in, no opt-in (the test helpers from database.dev): ours, any version clause.
+            return self._shim_sql(conn, name, None, body=testhelpers.extension_sql(name))
+        tle = _tle_sql(conn, name, options.get("new_version"))
+        if tle is not None:  # installed with pgtle.install_extension (the pg_tle stand-in)
+            schema_arg = options.get("schema")
+            return self._shim_sql(conn, name, _string(schema_arg) if schema_arg else None, body=tle)
         available = bool(
             _scalar(conn, "SELECT EXISTS (SELECT FROM pg_available_extensions WHERE name = %s)", (name,))
         )
@@ -249,14 +257,16 @@ class ExtensionPolicy:
         if available and cron_problem is None:
             after = AFTER_CREATE.get(name)
             return statement + (";\n" + _shim_text(after) if after else "")
+        if name in testhelpers.FALLBACKS:
+            return self._shim_sql(conn, name, None, body=testhelpers.extension_sql(name))
         if name in self.shims:
             schema_arg = options.get("schema")
             schema = _string(schema_arg) if schema_arg is not None else None
             return self._shim_sql(conn, name, schema)
         raise _unavailable(conn, name, cron_problem, shim=name in SHIMS)
 
-    def _shim_sql(self, conn: psycopg.Connection, name: str, schema: str | None) -> str:
-        own = SHIMS[name]
+    def _shim_sql(self, conn: psycopg.Connection, name: str, schema: str | None, body: str | None = None) -> str:
+        own = SHIMS[name] if body is None else testhelpers.schema_of(name)
         target = own or schema or str(_scalar(conn, "SELECT current_schema()", ()) or "public")
         for needed in SHIM_REQUIRES.get(name, ()):
             if not _scalar(conn, "SELECT EXISTS (SELECT FROM pg_extension WHERE extname = %s)", (needed,)):
@@ -265,7 +275,7 @@ class ExtensionPolicy:
                     hint=f"create it first (`create extension {needed} with schema extensions`),"
                     " as the platform has it",
                 )
-        body = _shim_text(f"{name}.sql")
+        body = _shim_text(f"{name}.sql") if body is None else body
         pgcrypto = _scalar(
             conn, "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pgcrypto'", ()
         )
@@ -355,6 +365,21 @@ def _string(node: Any) -> str | None:
 def _scalar(conn: psycopg.Connection, query: str, params: tuple[object, ...]) -> Any:
     row = conn.execute(query, params).fetchone()
     return row[0] if row else None
+
+
+def _tle_sql(conn: psycopg.Connection, name: str, version: Any) -> str | None:
+    """The SQL pgtle.install_extension() was given for ``name`` (that version, else the default)."""
+    if not _scalar(conn, "SELECT to_regclass(%s) IS NOT NULL", (testhelpers.TLE_TABLE,)):
+        return None
+    wanted = _string(version) if version is not None else None
+    row = conn.execute(
+        sql.SQL(
+            "SELECT coalesce(ext, '') FROM {} WHERE name = %s"
+            " AND (version = %s::text OR %s::text IS NULL AND is_default)"
+        ).format(sql.SQL(testhelpers.TLE_TABLE)),
+        (name, wanted, wanted),
+    ).fetchone()
+    return str(row[0]) if row else None
 
 
 def _shim_installed(conn: psycopg.Connection, name: str) -> bool:
