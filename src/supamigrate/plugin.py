@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import pytest
 
 from .errors import SupamigrateError
-from .settings import SETTINGS, Settings, resolve
+from .settings import SETTINGS, Settings, as_plugin_spells, resolve
 from .signals import sigterm_as_interrupt
 
 # The core is imported by the fixtures and hooks that use it, not here: pytest imports every
@@ -88,7 +88,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     try:
         resolve_settings(session.config)
     except SupamigrateError as exc:
-        raise pytest.UsageError(exc.render()) from None
+        raise pytest.UsageError(as_plugin_spells(exc.render())) from None
 
 
 class SupamigrateWarning(UserWarning):
@@ -96,7 +96,9 @@ class SupamigrateWarning(UserWarning):
 
 
 def _fail(exc: SupamigrateError) -> None:
-    pytest.fail(exc.render(), pytrace=False)
+    # `from None`: called in an `except` block, the failure would otherwise show the error twice
+    # ("During handling of the above exception ..."). Options are named as pytest spells them.
+    raise pytest.fail.Exception(as_plugin_spells(exc.render()), pytrace=False) from None
 
 
 @pytest.fixture(scope="session")

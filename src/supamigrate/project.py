@@ -76,6 +76,16 @@ def _typed(data: dict[str, Any], key: str, kind: type, path: Path, default: Any,
     return value
 
 
+def find_root(start: str | Path = ".") -> Path:
+    """The project directory as the Supabase CLI finds it: the nearest of ``start`` and its
+    ancestors holding ``supabase/config.toml``; ``start`` itself when none does."""
+    start = Path(start)
+    for directory in (start.resolve(), *start.resolve().parents):
+        if (directory / "supabase" / "config.toml").is_file():
+            return start if directory == start.resolve() else directory
+    return start
+
+
 @dataclass(frozen=True)
 class Project:
     """A Supabase project: the directory holding ``supabase/`` and its parsed configuration.
@@ -97,7 +107,8 @@ class Project:
         if not supabase.is_dir():
             raise ProjectError(
                 f"no supabase/ directory in {root}",
-                hint="run from the project root, pass --project-dir, or create one with `supabase init`",
+                hint="run from the project root (or below it, when it has supabase/config.toml), pass"
+                " --project-dir, or create one with `supabase init`",
             )
         return cls(root=root, config=Config.from_toml(supabase / "config.toml"), tool=ToolConfig.load(root))
 
