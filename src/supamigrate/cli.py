@@ -73,7 +73,8 @@ def add_project_dir(p: argparse.ArgumentParser) -> None:
     add_cli_options(
         p,
         "project_dir",
-        help={"project_dir": "directory holding supabase/ (default: the nearest one from here up with supabase/config.toml)"},
+        help={"project_dir": "directory holding supabase/ (default: the nearest from here up with"
+              " supabase/config.toml)"},
     )
 
 
@@ -154,7 +155,10 @@ def add_apply(sub: Subparsers) -> None:
         "apply",
         "apply stub, pending migrations and seed to an existing database",
         example='supamigrate apply --db-url "postgresql://postgres:postgres@127.0.0.1:54322/postgres"',
-        exits=["0  every pending migration applied", "1  a migration failed (rolled back whole) or the target was refused"],
+        exits=[
+            "0  every pending migration applied",
+            "1  a migration failed (rolled back whole), or the target was refused",
+        ],
     )
     add_project_dir(p)
     add_statement_timeout(p)

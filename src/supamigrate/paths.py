@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-
 # The cache's default bounds (settings cache_max_entries, cache_max_mb): a cluster takes 50 to 75 MB,
 # so one project's template for two xdist workers and `check`'s stubbed base stay warm, and twenty
 # runs on twenty projects leave a quarter of a GB in RAM at most.
