@@ -213,6 +213,35 @@ def run_new(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -- init -----------------------------------------------------------------------------------------
+
+
+def add_init(sub: Subparsers) -> None:
+    p = command_parser(
+        sub,
+        "init",
+        "write what supamigrate needs in an existing Supabase project, never overwriting a file",
+        example="supamigrate init --project-dir path/to/project",
+        exits=["0  written (files that existed are left alone and named)", "1  no Supabase project here"],
+        details="Writes supamigrate.toml (commented defaults), .sqlfluff, .github/workflows/supamigrate.yml,"
+        " .pre-commit-config.yaml and tests/test_database.py; then run `supamigrate check` and `pytest`.",
+    )
+    add_project_dir(p)
+
+
+def run_init(args: argparse.Namespace) -> int:
+    from .init import init
+    from .project import Project
+
+    result = init(Project.load(settings_of(args).project_dir))
+    for path in result.written:
+        print(f"wrote       {path.relative_to(result.root)}")
+    for path in result.kept:
+        print(f"left alone  {path.relative_to(result.root)} (it exists)")
+    print("next: supamigrate check, then pytest")
+    return EXIT_OK
+
+
 # -- cache ----------------------------------------------------------------------------------------
 
 
@@ -390,6 +419,7 @@ COMMANDS: dict[str, tuple[Callable[[Subparsers], None], Callable[[argparse.Names
     "check": (add_check, run_check),
     "apply": (add_apply, run_apply),
     "new": (add_new, run_new),
+    "init": (add_init, run_init),
     "cache": (add_cache, run_cache),
     "dump": (add_dump, run_dump),
     "preflight": (add_preflight, run_preflight),

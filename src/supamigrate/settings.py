@@ -111,6 +111,7 @@ class Setting:
     cli_negates: bool = False  # the flag takes no value and turns the setting off (--no-cache)
     metavar: str | None = None
     cli_help: str | None = None  # the flag's help where it says it the other way round (--no-seed)
+    example: object = None  # a value to show where the default is "none" (supamigrate init's file)
 
     @property
     def ini_key(self) -> str | None:
@@ -132,13 +133,13 @@ SETTINGS: tuple[Setting, ...] = (
             "directory holding supabase/", env=("SUPAMIGRATE_PROJECT_DIR",), cli="--project-dir"),
     Setting("db_url", "db_url", TEXT, None, "none: start an ephemeral server",
             "run the tests against this existing server instead of starting one",
-            env=("SUPAMIGRATE_DB_URL",)),
+            env=("SUPAMIGRATE_DB_URL",), example="postgresql://postgres:postgres@127.0.0.1:54322/postgres"),
     Setting("pg_bin", "pg_bin", PATH, None, "found on PATH / pg_config / `/usr/lib/postgresql/*/bin`",
             "directory of the PostgreSQL server binaries (pg_ctl, initdb)",
-            env=("SUPAMIGRATE_PG_BIN",), cli="--pg-bin"),
+            env=("SUPAMIGRATE_PG_BIN",), cli="--pg-bin", example="/usr/lib/postgresql/15/bin"),
     Setting("statement_timeout", "statement_timeout_ms", MILLISECONDS, None, "none",
             "cancel any migration statement running longer than this many milliseconds",
-            env=("SUPAMIGRATE_STATEMENT_TIMEOUT",), cli="--statement-timeout", metavar="MS"),
+            env=("SUPAMIGRATE_STATEMENT_TIMEOUT",), cli="--statement-timeout", metavar="MS", example=60000),
     Setting("seed", "seed", BOOLEAN, True, "`true`", "run the seed files",
             env=("SUPAMIGRATE_SEED",), cli="--no-seed", cli_negates=True, cli_help="do not run the seed files"),
     Setting("cache", "cache", BOOLEAN, True, "`true`", "reuse migrated clusters between runs",
@@ -146,7 +147,8 @@ SETTINGS: tuple[Setting, ...] = (
             cli_help="start from initdb instead of a cached cluster"),
     Setting("cache_dir", "cache_dir", PATH, None,
             "`/dev/shm/supamigrate-cache-<uid>`, else `~/.cache/supamigrate` (root: `/var/tmp/supamigrate-cache-0`)",
-            "where the cache of migrated clusters lives", env=("SUPAMIGRATE_CACHE_DIR",)),
+            "where the cache of migrated clusters lives", env=("SUPAMIGRATE_CACHE_DIR",),
+            example="/var/tmp/supamigrate-cache"),
     Setting("cache_max_entries", "cache_max_entries", COUNT, CACHE_MAX_ENTRIES, f"`{CACHE_MAX_ENTRIES}`",
             "most clusters the cache keeps; the least recently used go first",
             env=("SUPAMIGRATE_CACHE_MAX_ENTRIES",)),
@@ -155,10 +157,10 @@ SETTINGS: tuple[Setting, ...] = (
             env=("SUPAMIGRATE_CACHE_MAX_MB",)),
     Setting("run_dir", "run_dir", PATH, None, "`/dev/shm/supamigrate-runs-<uid>`, else the temp directory",
             "where servers started without the cache get their run directories",
-            env=("SUPAMIGRATE_RUN_DIR", "TMPDIR")),
+            env=("SUPAMIGRATE_RUN_DIR", "TMPDIR"), example="/var/tmp/supamigrate-runs"),
     Setting("os_user", "os_user", TEXT, None, "`postgres`, else `nobody`",
             "the unprivileged OS user the server runs as when supamigrate runs as root",
-            env=("SUPAMIGRATE_OS_USER",)),
+            env=("SUPAMIGRATE_OS_USER",), example="postgres"),
     Setting("fail_on", "fail_on", _choice(*FAIL_ON), "error", "`error`",
             "lowest finding level that fails `check` and `preflight`",
             env=("SUPAMIGRATE_FAIL_ON",), plugin=False, cli="--fail-on"),
