@@ -147,6 +147,9 @@ def supamigrate_templates(
         mismatch = version_mismatch(ts.server, supamigrate_project.config.major_version)
         if mismatch:
             warnings.warn(mismatch, SupamigrateWarning, stacklevel=1)
+    if settings.seed:
+        for problem in supamigrate_project.seed_warnings():
+            warnings.warn(problem, SupamigrateWarning, stacklevel=1)
     try:
         yield ts
     finally:

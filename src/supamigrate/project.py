@@ -14,6 +14,7 @@ from .toolconfig import TOOL_CONFIG, ToolConfig
 __all__ = ["TOOL_CONFIG", "Config", "Project", "ToolConfig"]
 
 DEFAULT_API_SCHEMAS = ("public", "graphql_public")
+_DEFAULT_SEED = ("./seed.sql", "seed.sql")  # `supabase init`'s [db.seed] sql_paths
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,23 @@ class Project:
     @property
     def tests_dir(self) -> Path:
         return self.supabase_dir / "tests"
+
+    def seed_warnings(self) -> tuple[str, ...]:
+        """What the seed files of ``[db.seed] sql_paths`` leave out, one sentence each: a pattern
+        that matches no file, and a ``supabase/seed.sql`` that ``sql_paths`` do not name (it is not
+        run). The CLI's default pattern matching nothing is a project without a seed: no warning."""
+        if not self.config.seed_enabled:
+            return ()
+        out = []
+        for pattern in self.config.seed_sql_paths:
+            if pattern in _DEFAULT_SEED:
+                continue
+            if not any(Path(m).is_file() for m in glob.glob(str(self.supabase_dir / pattern))):
+                out.append(f"no seed file matches {pattern!r} of [db.seed] sql_paths in supabase/config.toml")
+        default = (self.supabase_dir / "seed.sql").resolve()
+        if default.is_file() and default not in self.seed_files():
+            out.append("supabase/seed.sql is not run: [db.seed] sql_paths in supabase/config.toml does not name it")
+        return tuple(out)
 
     def seed_files(self) -> tuple[Path, ...]:
         """Seed files in config order, each glob sorted, duplicates dropped (as the Supabase CLI)."""

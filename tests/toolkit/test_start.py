@@ -122,3 +122,46 @@ def test_pytest_finds_the_project_above_its_rootdir(make_project: ProjectFactory
                             env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout
+
+
+SEEDED = """project_id = "seeded"
+[db.seed]
+enabled = true
+sql_paths = ["./seeds/*.sql", "./data/countries.sql"]
+"""
+
+
+def test_seed_paths_that_match_nothing_and_a_seed_sql_left_out_are_warnings_naming_them(
+    make_project: ProjectFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = make_project({"1_a.sql": "create table public.a (id int primary key);\n"
+                            "alter table public.a enable row level security;\n"}, config=SEEDED)
+    (project.supabase_dir / "seeds").mkdir()
+    (project.supabase_dir / "seeds" / "01_a.sql").write_text("insert into public.a values (1);\n")
+    (project.supabase_dir / "seed.sql").write_text("insert into public.a values (2);\n")
+    assert project.seed_warnings() == (
+        "no seed file matches './data/countries.sql' of [db.seed] sql_paths in supabase/config.toml",
+        "supabase/seed.sql is not run: [db.seed] sql_paths in supabase/config.toml does not name it",
+    )
+    code = run(["check", "--project-dir", str(project.root), "--format", "json"])
+    import json
+
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0
+    seeds = [f["message"] for f in data["findings"] if f["code"] == "seed-files"]
+    assert seeds == list(project.seed_warnings())
+    assert all(f["level"] == "warning" for f in data["findings"] if f["code"] == "seed-files")
+    # The default pattern with no seed.sql is a project without a seed: nothing to say.
+    (project.supabase_dir / "config.toml").write_text('project_id = "seeded"\n')
+    (project.supabase_dir / "seed.sql").unlink()
+    assert type(project).load(project.root).seed_warnings() == ()
+
+
+def test_pytest_warns_of_a_seed_path_that_matches_nothing(pytester: pytest.Pytester) -> None:
+    (pytester.path / "supabase" / "migrations").mkdir(parents=True)
+    (pytester.path / "supabase" / "config.toml").write_text(SEEDED)
+    pytester.makepyfile(test_app="def test_one(db):\n    pass\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    assert result.ret == 0, result.stdout.str()
+    out = result.stdout.str()
+    assert "SupamigrateWarning: no seed file matches './seeds/*.sql'" in out, out
