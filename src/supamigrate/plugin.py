@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,10 +95,31 @@ class SupamigrateWarning(UserWarning):
     """Something about the test setup worth knowing (e.g. a server version config.toml does not name)."""
 
 
+# The failures of session fixtures raised here: the first test that meets one shows it, the others
+# point to that test (a broken build would otherwise print the same error for every test).
+_FAILURES: set[str] = set()
+_FIRST_SHOWN = pytest.StashKey[dict[str, str]]()
+
+
 def _fail(exc: SupamigrateError) -> None:
     # `from None`: called in an `except` block, the failure would otherwise show the error twice
     # ("During handling of the above exception ..."). Options are named as pytest spells them.
-    raise pytest.fail.Exception(as_plugin_spells(exc.render()), pytrace=False) from None
+    message = as_plugin_spells(exc.render())
+    _FAILURES.add(message)
+    raise pytest.fail.Exception(message, pytrace=False) from None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    error = call.excinfo.value if call.when == "setup" and call.excinfo is not None else None
+    if isinstance(error, pytest.fail.Exception) and str(error) in _FAILURES:
+        first = item.config.stash.setdefault(_FIRST_SHOWN, {}).setdefault(str(error), item.nodeid)
+        if first != item.nodeid:
+            report.longrepr = f"the supamigrate error shown at setup of {first}"
+    return report
 
 
 @pytest.fixture(scope="session")

@@ -105,9 +105,12 @@ def test_pytest_names_its_own_option_and_says_it_once(pytester: pytest.Pytester)
     out = result.stdout.str()
     assert result.ret == 1
     assert "pass --supamigrate-project-dir" in out and "pass --project-dir" not in out, out
-    # Once per test error, not twice ("During handling of the above exception ...").
-    assert out.count(f"no supabase/ directory in {missing}\n") == 2, out
+    # Once: not twice in a test ("During handling of the above exception ..."), and the second test
+    # points to the first instead of repeating it.
+    assert out.count(f"no supabase/ directory in {missing}\n") == 1, out
     assert "During handling" not in out, out
+    assert "the supamigrate error shown at setup of test_app.py::test_one" in out, out
+    assert result.parseoutcomes() == {"errors": 2}
 
 
 def test_pytest_finds_the_project_above_its_rootdir(make_project: ProjectFactory) -> None:
