@@ -75,10 +75,19 @@ def resolve_settings(config: pytest.Config) -> Settings:
             environ=os.environ,
             ini={s.name: config.getini(s.ini_key) for s in PLUGIN_SETTINGS if s.ini_key},
             ini_source=where,
-            defaults={"project_dir": config.rootpath},
+            defaults={"project_dir": _default_project_dir(config)},
         )
         config.stash[_SETTINGS] = settings
     return settings
+
+
+def _default_project_dir(config: pytest.Config) -> Path:
+    """Where the project is when no option names it: found as the Supabase CLI finds it, from the
+    directory pytest was started in, else from pytest's rootdir (``settings.resolve`` searches up)."""
+    from .project import find_root
+
+    here = find_root(config.invocation_params.dir)
+    return here if (here / "supabase" / "config.toml").is_file() else config.rootpath
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -129,7 +129,8 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("project_dir", "project_dir", PATH, None,
-            "the nearest of `.` (CLI) or pytest's rootdir (plugin) and their parents holding `supabase/config.toml`",
+            "the nearest of `.` and its parents holding `supabase/config.toml` (plugin: else the nearest from"
+            " pytest's rootdir up); else `.` (CLI), the rootdir (plugin)",
             "directory holding supabase/", env=("SUPAMIGRATE_PROJECT_DIR",), cli="--project-dir"),
     Setting("db_url", "db_url", TEXT, None, "none: start an ephemeral server",
             "run the tests against this existing server instead of starting one",

@@ -7,6 +7,7 @@ import importlib.metadata
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -168,3 +169,23 @@ def test_pytest_warns_of_a_seed_path_that_matches_nothing(pytester: pytest.Pytes
     assert result.ret == 0, result.stdout.str()
     out = result.stdout.str()
     assert "SupamigrateWarning: no seed file matches './seeds/*.sql'" in out, out
+
+
+def test_pytest_finds_the_project_from_where_it_was_started_in_a_monorepo(
+    make_project: ProjectFactory, tmp_path: Path
+) -> None:
+    # The ini file (and so pytest's rootdir) is at the top of the repository; the Supabase project
+    # is a folder of it, as in a monorepo. Started inside that folder, pytest finds it.
+    repo = tmp_path / "monorepo"
+    repo.mkdir()
+    (repo / "pyproject.toml").write_text('[tool.pytest.ini_options]\naddopts = "-p no:cacheprovider"\n')
+    backend = repo / "backend"
+    shutil.move(healthy(make_project), backend)
+    (backend / "test_backend.py").write_text(
+        "def test_a_exists(db):\n    assert db.execute(\"select to_regclass('public.a')\").fetchone() == ('a',)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "SUPAMIGRATE_PROJECT_DIR"}
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q"], cwd=backend, env=env,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
