@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 from dataclasses import dataclass, fields
 from importlib.resources import files
 from pathlib import Path
@@ -47,14 +48,38 @@ def _filled(name: str, project: Project) -> str:
 
 
 def sqlfluff_config() -> str:
-    """A ``.sqlfluff`` for Supabase SQL: the lint layer's bundled defaults where it has them."""
+    """A ``.sqlfluff`` for Supabase SQL: the lint layer's bundled defaults where it has them, with
+    their rules listed as ``warnings``.
+
+    With no ``.sqlfluff`` a sqlfluff finding is a warning; with a project's own it keeps sqlfluff's
+    verdict, an error unless ``warnings =`` names the rule. So the file lists its rules there, and
+    ``check`` judges the project as it did before ``init``; deleting the line makes them errors.
+    """
     try:
-        # The settings `supamigrate lint` applies to a project without its own (helper "defaults").
+        # The settings `supamigrate lint` applies to a project without its own (package data of lint/).
         defaults = importlib.import_module(f"{__package__}.lint.defaults")
     except ImportError:
-        return template("sqlfluff.tmpl")
-    text: str = defaults.sqlfluff_defaults()
-    return text
+        text = template("sqlfluff.tmpl")
+    else:
+        text = str(defaults.sqlfluff_defaults())
+    return _rules_as_warnings(text)
+
+
+def _rules_as_warnings(text: str) -> str:
+    """``text`` with a ``warnings =`` line naming the rules of its ``rules =`` line (if it has none)."""
+    lines = text.splitlines()
+    if any(re.match(r"\s*warnings\s*=", line) for line in lines):
+        return text
+    for i, line in enumerate(lines):
+        found = re.match(r"\s*rules\s*=\s*(.+?)\s*$", line)
+        if found:
+            lines[i + 1 : i + 1] = [
+                "# supamigrate init: these rules' findings are warnings, as they were before this file",
+                "# existed; delete the line to make them fail `supamigrate check`.",
+                f"warnings = {found.group(1)}",
+            ]
+            break
+    return "\n".join(lines) + "\n"
 
 
 def _toml(value: object) -> str:

@@ -127,3 +127,20 @@ def test_the_pre_commit_config_is_valid_and_runs_the_linter(tmp_path: Path) -> N
     assert validated.returncode == 0, validated.stdout + validated.stderr
     (hook,) = yaml.safe_load(config.read_text())["repos"][0]["hooks"]
     assert hook["entry"] == "supamigrate lint" and hook["files"] == r"^supabase/.*\.sql$"
+
+
+def test_the_sqlfluff_config_keeps_its_rules_warnings_as_they_were_without_it() -> None:
+    import configparser
+
+    parser = configparser.ConfigParser()
+    parser.read_string(init_module.sqlfluff_config())
+    section = parser["sqlfluff"]
+    assert section["dialect"] == "postgres"
+    rules = [r.strip() for r in section["rules"].split(",")]
+    assert rules and [r.strip() for r in section["warnings"].split(",")] == rules
+    assert not [r for r in rules if r.startswith(("LT", "CP"))]  # no layout or capitalisation rule
+    assert section["large_file_skip_byte_limit"] == "0"
+    # A config that lists warnings of its own keeps them.
+    assert init_module._rules_as_warnings("[sqlfluff]\nrules = AM01\nwarnings = \n") == (
+        "[sqlfluff]\nrules = AM01\nwarnings = \n"
+    )
