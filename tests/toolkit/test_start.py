@@ -38,7 +38,7 @@ def test_every_commands_help_has_a_description_an_example_and_the_exit_codes(com
     out = subprocess.run([str(SCRIPT), command, "--help"], capture_output=True, text=True, check=True).stdout
     usage, description, *_ = out.split("\n\n")
     assert usage.startswith(f"usage: supamigrate {command}")
-    first = description.splitlines()[0]
+    first = " ".join(description.split())  # the one-line description (wrapped where it is long)
     assert first[0].isupper() and first.endswith("."), first
     example = out.split("example:\n", 1)[1].split("\n\n", 1)[0]
     assert example.strip().startswith(f"supamigrate {command}"), out
