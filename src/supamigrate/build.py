@@ -299,7 +299,9 @@ class ServerChoice:
             pg_bin=settings.pg_bin,
             os_user=settings.os_user,
             run_root=settings.run_dir,
-            cache=Cache(settings.cache_dir) if settings.cache else None,
+            cache=Cache(settings.cache_dir, max_entries=settings.cache_max_entries, max_mb=settings.cache_max_mb)
+            if settings.cache
+            else None,
         )
 
 

@@ -5,6 +5,9 @@ run directory (so two runs at once never share one), and at a clean shutdown *ch
 A run killed halfway takes its checked-out copy with it (the next run reaps the run directory and
 builds afresh), and a check-in is published with one final rename, so a half-written entry is
 never reused. A key may hold a few slots, so parallel workers (pytest-xdist) each find one.
+
+The cache is bounded: at most ``max_entries`` clusters (slots) and ``max_bytes`` in all. After each
+check-in the least recently used go first: a key's last use is its last check-out or check-in.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .paths import cache_root
+from .paths import CACHE_MAX_ENTRIES, CACHE_MAX_MB, cache_root
 from .server import pid_alive, reap_stale
 
 SLOTS_PER_KEY = 2
@@ -33,6 +36,17 @@ def default_root(cache_dir: str | os.PathLike[str] | None = None) -> Path:
 
 
 @dataclass(frozen=True)
+class CacheInfo:
+    """What ``supamigrate cache info`` shows: where the cache is, what it holds and its bounds."""
+
+    root: Path
+    entries: int
+    bytes: int
+    max_entries: int
+    max_bytes: int
+
+
+@dataclass(frozen=True)
 class Hit:
     """A checked-out entry: its metadata (what was built into it)."""
 
@@ -41,10 +55,19 @@ class Hit:
 
 
 class Cache:
-    """Data directories under ``root/entries/<kind>-<key>/<slot>/{data,meta.json}``."""
+    """Data directories under ``root/entries/<kind>-<key>/<slot>/{data,meta.json}``, bounded in
+    number (``max_entries`` slots) and size (``max_mb`` megabytes)."""
 
-    def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
+    def __init__(
+        self,
+        root: str | os.PathLike[str] | None = None,
+        *,
+        max_entries: int = CACHE_MAX_ENTRIES,
+        max_mb: int = CACHE_MAX_MB,
+    ) -> None:
         self.root = Path(root) if root else default_root()
+        self.max_entries = max_entries
+        self.max_bytes = max_mb * 1_000_000
 
     @property
     def entries(self) -> Path:
@@ -96,17 +119,21 @@ class Cache:
         pending = entry / f"{_PENDING}{os.getpid()}-{uuid.uuid4().hex[:8]}"
         pending.mkdir()
         try:
-            (pending / "meta.json").write_text(json.dumps({**meta, "stored": time.time()}))
+            # Its size is kept with it, so bounding the cache needs no walk of every cluster.
+            stored = {**meta, "stored": time.time(), "bytes": _tree_bytes(datadir)}
+            (pending / "meta.json").write_text(json.dumps(stored))
             datadir.rename(pending / "data")
-            pending.rename(entry / uuid.uuid4().hex[:12])  # publish: visible only once complete
+            slot = entry / uuid.uuid4().hex[:12]
+            pending.rename(slot)  # publish: visible only once complete
         except OSError:
             shutil.rmtree(pending, ignore_errors=True)
             return False
         self._evict(kind)
-        return True
+        return slot.exists()
 
     def _evict(self, kind: str) -> None:
-        """Keep the most recently used few keys of a kind (a changed migration makes a new key)."""
+        """Keep the most recently used few keys of a kind (a changed migration makes a new key),
+        then drop the least recently used clusters until the cache is within both bounds."""
         keyed = sorted(
             (p for p in self.entries.glob(f"{kind}-*") if p.is_dir()),
             key=lambda p: p.stat().st_mtime,
@@ -114,6 +141,42 @@ class Cache:
         )
         for old in keyed[KEYS_PER_KIND:]:
             shutil.rmtree(old, ignore_errors=True)
+        count = total = 0
+        for slot, size in self._slots_by_recency():
+            if count + 1 > self.max_entries or total + size > self.max_bytes:
+                shutil.rmtree(slot, ignore_errors=True)
+                with contextlib.suppress(OSError):
+                    slot.parent.rmdir()  # its key's last slot: the key goes too
+            else:
+                count, total = count + 1, total + size
+
+    def _slots_by_recency(self) -> list[tuple[Path, int]]:
+        """Every published slot with its size, the most recently used key first (its newest slot first)."""
+        found: list[tuple[float, float, Path, int]] = []
+        if not self.entries.is_dir():
+            return []
+        for entry in self.entries.iterdir():
+            try:
+                used = entry.stat().st_mtime  # a check-out touches it; a check-in renames inside it
+                slots = [p for p in entry.iterdir() if not p.name.startswith(_PENDING)]
+            except OSError:
+                continue
+            for slot in slots:
+                try:
+                    text = (slot / "meta.json").read_text()
+                    meta = json.loads(text)
+                except (OSError, ValueError):
+                    continue
+                size = meta.get("bytes")
+                size = size + len(text) if isinstance(size, int) else _tree_bytes(slot)
+                found.append((used, float(meta.get("stored", 0)), slot, size))
+        found.sort(key=lambda t: (t[0], t[1]), reverse=True)
+        return [(slot, size) for _, _, slot, size in found]
+
+    def info(self) -> CacheInfo:
+        """Where the cache is, how many clusters it holds and their bytes, and its bounds."""
+        slots = self._slots_by_recency()
+        return CacheInfo(self.root, len(slots), self.size_bytes(), self.max_entries, self.max_bytes)
 
     def _sweep_pending(self) -> None:
         """Remove claims and check-ins left by runs that died mid-way."""
@@ -135,9 +198,14 @@ class Cache:
         return count
 
     def size_bytes(self) -> int:
-        total = 0
-        for dirpath, _, files in os.walk(self.entries):
-            for f in files:
-                with contextlib.suppress(OSError):
-                    total += os.lstat(os.path.join(dirpath, f)).st_size
-        return total
+        """The bytes of every file under the entries (the clusters and their metadata)."""
+        return _tree_bytes(self.entries)
+
+
+def _tree_bytes(root: Path) -> int:
+    total = 0
+    for dirpath, _, files in os.walk(root):
+        for f in files:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(dirpath, f)).st_size
+    return total

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import report
+from . import __version__, report
 from .errors import SettingsError, SupamigrateError
 from .settings import Settings, add_cli_options, from_cli
 
@@ -29,6 +29,30 @@ EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
 
 Subparsers = Any  # argparse's private _SubParsersAction
+
+# The exit codes every command shares; each command's --help says what 0 and 1 mean for it.
+USAGE_EXIT = "2  usage error (a bad option or setting)"
+
+
+def command_parser(
+    sub: Subparsers, name: str, summary: str, *, example: str, exits: Sequence[str], details: str = ""
+) -> argparse.ArgumentParser:
+    """A subcommand whose ``--help`` gives its one-line ``summary``, an ``example`` and its exit codes.
+
+    ``exits`` are the command's own codes ("0  ...", "1  ..."); the usage error (2) is added.
+    """
+    lines = [summary[0].upper() + summary[1:] + ".", *([f"\n{details}"] if details else [])]
+    epilog = "\n".join(
+        ["example:", *(f"  {line}" for line in example.splitlines()), "", "exit codes:",
+         *(f"  {code}" for code in (*exits, USAGE_EXIT))]
+    )
+    return sub.add_parser(  # type: ignore[no-any-return]
+        name,
+        help=summary,
+        description="\n".join(lines),
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
 
 
 def progress_printer() -> ProgressCallback:
@@ -46,7 +70,12 @@ def progress_printer() -> ProgressCallback:
 
 
 def add_project_dir(p: argparse.ArgumentParser) -> None:
-    add_cli_options(p, "project_dir", help={"project_dir": "directory holding supabase/ (default: .)"})
+    add_cli_options(
+        p,
+        "project_dir",
+        help={"project_dir": "directory holding supabase/ (default: the nearest from here up with"
+              " supabase/config.toml)"},
+    )
 
 
 def add_format(p: argparse.ArgumentParser, help: str = "text, json, or GitHub Actions annotations") -> None:
@@ -82,15 +111,21 @@ def cache_of(settings: Settings) -> Cache | None:
     """The cache of clusters the settings ask for (None with --no-cache / SUPAMIGRATE_CACHE=0)."""
     from .cache import Cache
 
-    return Cache(settings.cache_dir) if settings.cache else None
+    if not settings.cache:
+        return None
+    return Cache(settings.cache_dir, max_entries=settings.cache_max_entries, max_mb=settings.cache_max_mb)
 
 
 # -- check ----------------------------------------------------------------------------------------
 
 
 def add_check(sub: Subparsers) -> None:
-    p = sub.add_parser(
-        "check", help="apply everything to an ephemeral server and report (before `supabase db push`)"
+    p = command_parser(
+        sub,
+        "check",
+        "lint, then apply stub, migrations and seed to an ephemeral server and report (before `supabase db push`)",
+        example="supamigrate check --format github --fail-on warning",
+        exits=["0  no finding reaches --fail-on", "1  a finding reaches --fail-on, or a migration failed"],
     )
     add_project_dir(p)
     add_statement_timeout(p)
@@ -136,7 +171,16 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def add_apply(sub: Subparsers) -> None:
-    p = sub.add_parser("apply", help="apply stub, pending migrations and seed to an existing database")
+    p = command_parser(
+        sub,
+        "apply",
+        "apply stub, pending migrations and seed to an existing database",
+        example='supamigrate apply --db-url "postgresql://postgres:postgres@127.0.0.1:54322/postgres"',
+        exits=[
+            "0  every pending migration applied",
+            "1  a migration failed (rolled back whole), or the target was refused",
+        ],
+    )
     add_project_dir(p)
     add_statement_timeout(p)
     p.add_argument("--db-url", required=True, help="postgresql:// URL of the target database")
@@ -169,7 +213,13 @@ def run_apply(args: argparse.Namespace) -> int:
 
 
 def add_new(sub: Subparsers) -> None:
-    p = sub.add_parser("new", help="create supabase/migrations/<timestamp>_NAME.sql like `supabase migration new`")
+    p = command_parser(
+        sub,
+        "new",
+        "create supabase/migrations/<timestamp>_NAME.sql like `supabase migration new`",
+        example="supamigrate new add_profiles",
+        exits=["0  created", "1  an invalid name, or no Supabase project"],
+    )
     add_project_dir(p)
     p.add_argument("name", help="migration name, e.g. add_profiles")
 
@@ -184,22 +234,61 @@ def run_new(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -- init -----------------------------------------------------------------------------------------
+
+
+def add_init(sub: Subparsers) -> None:
+    p = command_parser(
+        sub,
+        "init",
+        "write what supamigrate needs in an existing Supabase project, never overwriting a file",
+        example="supamigrate init --project-dir path/to/project",
+        exits=["0  written (files that existed are left alone and named)", "1  no Supabase project here"],
+        details="Writes supamigrate.toml (commented defaults), .sqlfluff, .github/workflows/supamigrate.yml,"
+        " .pre-commit-config.yaml and tests/test_database.py; then run `supamigrate check` and `pytest`.",
+    )
+    add_project_dir(p)
+
+
+def run_init(args: argparse.Namespace) -> int:
+    from .init import init
+    from .project import Project
+
+    result = init(Project.load(settings_of(args).project_dir))
+    for path in result.written:
+        print(f"wrote       {path.relative_to(result.root)}")
+    for path in result.kept:
+        print(f"left alone  {path.relative_to(result.root)} (it exists)")
+    print("next: supamigrate check, then pytest")
+    return EXIT_OK
+
+
 # -- cache ----------------------------------------------------------------------------------------
 
 
 def add_cache(sub: Subparsers) -> None:
-    p = sub.add_parser("cache", help="show or empty the cache of migrated clusters")
+    p = command_parser(
+        sub,
+        "cache",
+        "show or empty the cache of migrated clusters",
+        example="supamigrate cache info",
+        exits=["0  done", "1  the cache could not be read"],
+    )
     p.add_argument("action", choices=("clear", "info"), help="clear: delete every entry; info: where and how big")
 
 
 def run_cache(args: argparse.Namespace) -> int:
     from .cache import Cache
 
-    cache = Cache(settings_of(args).cache_dir)
+    settings = settings_of(args)
+    cache = Cache(settings.cache_dir, max_entries=settings.cache_max_entries, max_mb=settings.cache_max_mb)
     if args.action == "clear":
         print(f"Removed {cache.clear()} cached cluster(s) from {cache.root}")
     else:
-        print(f"{cache.root}: {cache.size_bytes() / 1e6:.1f} MB")
+        info = cache.info()
+        print(f"location: {info.root}")
+        print(f"entries:  {info.entries} cluster(s), at most {info.max_entries} (cache_max_entries)")
+        print(f"size:     {info.bytes / 1e6:.1f} MB, at most {info.max_bytes / 1e6:.0f} MB (cache_max_mb)")
     return EXIT_OK
 
 
@@ -207,8 +296,12 @@ def run_cache(args: argparse.Namespace) -> int:
 
 
 def add_dump(sub: Subparsers) -> None:
-    p = sub.add_parser(
-        "dump", help="write supabase/schema.sql, a reviewable snapshot of the schema the migrations build"
+    p = command_parser(
+        sub,
+        "dump",
+        "write supabase/schema.sql, a reviewable snapshot of the schema the migrations build",
+        example="supamigrate dump --check",
+        exits=["0  written, or (--check) up to date", "1  stale (--check), or the build failed"],
     )
     add_project_dir(p)
     add_statement_timeout(p)
@@ -249,8 +342,12 @@ def run_dump(args: argparse.Namespace) -> int:
 
 
 def add_preflight(sub: Subparsers) -> None:
-    p = sub.add_parser(
-        "preflight", help="read-only: what `supabase db push` would meet on a database (history, collisions)"
+    p = command_parser(
+        sub,
+        "preflight",
+        "read-only: what `supabase db push` would meet on a database (history, collisions)",
+        example='supamigrate preflight --db-url "$DATABASE_URL" --format github',
+        exits=["0  no finding reaches --fail-on", "1  a finding reaches --fail-on, or the database cannot be read"],
     )
     add_project_dir(p)
     p.add_argument("--db-url", required=True, help="postgresql:// URL of the target (it is only read)")
@@ -278,11 +375,14 @@ PLPGSQL_FAIL_ON = ("none", "warning", "error")  # lowest first, as `supabase db 
 
 
 def add_lint(sub: Subparsers) -> None:
-    p = sub.add_parser(
+    p = command_parser(
+        sub,
         "lint",
-        help="sqlfluff and the Supabase rules (SB000...) on migrations, seed and supabase/tests",
-        description="Lint the project's SQL. With PATHS, report only findings in those files or"
-        " directories (the rules still read the whole migration set). Exit 0 clean, 1 findings.",
+        "sqlfluff and the Supabase rules (SB000...) on migrations, seed and supabase/tests",
+        example="supamigrate lint --since origin/main supabase/migrations",
+        exits=["0  no errors", "1  findings (or --plpgsql findings reaching its --fail-on)"],
+        details="With PATHS, report only findings in those files or directories (the rules still read"
+        " the whole migration set).",
     )
     add_project_dir(p)
     add_format(p, "text (grouped by file), json, or GitHub Actions annotations")
@@ -339,13 +439,14 @@ def run_lint(args: argparse.Namespace) -> int:
 
 
 def add_baseline(sub: Subparsers) -> None:
-    p = sub.add_parser(
-        "baseline",
-        help="mark the migrations production has applied: write [lint] baseline to supamigrate.toml",
-        description="Write the newest migration's version (or VERSION) as [lint] baseline in"
-        " supamigrate.toml, keeping the rest of the file. Findings that only an edit of a migration up"
-        " to it could fix are then counted in one info line instead of failing `check` and `lint`."
-        " Example: supamigrate baseline. Exit 0 written, 1 no migrations, 2 usage error.",
+    p = command_parser(
+        sub, "baseline",
+        "mark the migrations production has applied: write [lint] baseline to supamigrate.toml",
+        example="supamigrate baseline            # the newest migration\nsupamigrate baseline 20240101000000",
+        exits=["0  written", "1  no migrations, or a supamigrate.toml it cannot edit safely"],
+        details="Writes the newest migration's version (or VERSION) as [lint] baseline in supamigrate.toml,\n"
+        "keeping the rest of the file. Findings that only an edit of a migration up to it could fix are\n"
+        "then counted in one info line instead of failing `check` and `lint`.",
     )
     add_project_dir(p)
     p.add_argument("version", nargs="?", help="the version to write (default: the newest migration's)")
@@ -368,6 +469,7 @@ COMMANDS: dict[str, tuple[Callable[[Subparsers], None], Callable[[argparse.Names
     "check": (add_check, run_check),
     "apply": (add_apply, run_apply),
     "new": (add_new, run_new),
+    "init": (add_init, run_init),
     "cache": (add_cache, run_cache),
     "dump": (add_dump, run_dump),
     "preflight": (add_preflight, run_preflight),
@@ -380,7 +482,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="supamigrate",
         description="Lint, apply and test Supabase migrations on a local PostgreSQL, without Docker.",
+        epilog="The project is the nearest directory, from the current one up, holding supabase/config.toml"
+        " (--project-dir chooses another). `supamigrate COMMAND --help` shows a command's options, an example"
+        " and its exit codes (130: interrupted).",
     )
+    parser.add_argument("--version", action="version", version=f"supamigrate {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add, _ in COMMANDS.values():
         add(sub)

@@ -161,6 +161,11 @@ def check(
         report.findings.append(
             Finding(Level.WARNING, "skipped-file", w, FileLocation(project.migrations_dir))
         )
+    for w in project.seed_warnings():
+        report.findings.append(Finding(
+            Level.WARNING, "seed-files", w, FileLocation(project.supabase_dir / "config.toml"),
+            hint="list every seed file (globs relative to supabase/) in [db.seed] sql_paths",
+        ))
     if on_step:
         on_step("starting PostgreSQL")
     server_choice = ServerChoice(pg_bin=pg_bin, os_user=os_user, run_root=run_root, cache=cache)

@@ -10,6 +10,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+# The cache's default bounds (settings cache_max_entries, cache_max_mb): a cluster takes 50 to 75 MB,
+# so one project's template for two xdist workers and `check`'s stubbed base stay warm, and twenty
+# runs on twenty projects leave a quarter of a GB in RAM at most.
+CACHE_MAX_ENTRIES = 4
+CACHE_MAX_MB = 256
+
 
 def ram_dir() -> Path | None:
     """``/dev/shm`` when it is a writable RAM file system with room (2 GB free), else None.

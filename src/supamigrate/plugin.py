@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import pytest
 
 from .errors import SupamigrateError
-from .settings import SETTINGS, Settings, resolve
+from .settings import SETTINGS, Settings, as_plugin_spells, resolve
 from .signals import sigterm_as_interrupt
 
 # The core is imported by the fixtures and hooks that use it, not here: pytest imports every
@@ -76,10 +76,19 @@ def resolve_settings(config: pytest.Config) -> Settings:
             environ=os.environ,
             ini={s.name: config.getini(s.ini_key) for s in PLUGIN_SETTINGS if s.ini_key},
             ini_source=where,
-            defaults={"project_dir": config.rootpath},
+            defaults={"project_dir": _default_project_dir(config)},
         )
         config.stash[_SETTINGS] = settings
     return settings
+
+
+def _default_project_dir(config: pytest.Config) -> Path:
+    """Where the project is when no option names it: found as the Supabase CLI finds it, from the
+    directory pytest was started in, else from pytest's rootdir (``settings.resolve`` searches up)."""
+    from .project import find_root
+
+    here = find_root(config.invocation_params.dir)
+    return here if (here / "supabase" / "config.toml").is_file() else config.rootpath
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -89,15 +98,38 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     try:
         resolve_settings(session.config)
     except SupamigrateError as exc:
-        raise pytest.UsageError(exc.render()) from None
+        raise pytest.UsageError(as_plugin_spells(exc.render())) from None
 
 
 class SupamigrateWarning(UserWarning):
     """Something about the test setup worth knowing (e.g. a server version config.toml does not name)."""
 
 
+# The failures of session fixtures raised here: the first test that meets one shows it, the others
+# point to that test (a broken build would otherwise print the same error for every test).
+_FAILURES: set[str] = set()
+_FIRST_SHOWN = pytest.StashKey[dict[str, str]]()
+
+
 def _fail(exc: SupamigrateError) -> None:
-    pytest.fail(exc.render(), pytrace=False)
+    # `from None`: called in an `except` block, the failure would otherwise show the error twice
+    # ("During handling of the above exception ..."). Options are named as pytest spells them.
+    message = as_plugin_spells(exc.render())
+    _FAILURES.add(message)
+    raise pytest.fail.Exception(message, pytrace=False) from None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    error = call.excinfo.value if call.when == "setup" and call.excinfo is not None else None
+    if isinstance(error, pytest.fail.Exception) and str(error) in _FAILURES:
+        first = item.config.stash.setdefault(_FIRST_SHOWN, {}).setdefault(str(error), item.nodeid)
+        if first != item.nodeid:
+            report.longrepr = f"the supamigrate error shown at setup of {first}"
+    return report
 
 
 @pytest.fixture(scope="session")
@@ -146,6 +178,9 @@ def supamigrate_templates(
         mismatch = version_mismatch(ts.server, supamigrate_project.config.major_version)
         if mismatch:
             warnings.warn(mismatch, SupamigrateWarning, stacklevel=1)
+    if settings.seed:
+        for problem in supamigrate_project.seed_warnings():
+            warnings.warn(problem, SupamigrateWarning, stacklevel=1)
     try:
         yield ts
     finally:

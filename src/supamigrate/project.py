@@ -14,6 +14,7 @@ from .toolconfig import TOOL_CONFIG, ToolConfig
 __all__ = ["TOOL_CONFIG", "Config", "Project", "ToolConfig"]
 
 DEFAULT_API_SCHEMAS = ("public", "graphql_public")
+_DEFAULT_SEED = ("./seed.sql", "seed.sql")  # `supabase init`'s [db.seed] sql_paths
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,16 @@ def _typed(data: dict[str, Any], key: str, kind: type, path: Path, default: Any,
     return value
 
 
+def find_root(start: str | Path = ".") -> Path:
+    """The project directory as the Supabase CLI finds it: the nearest of ``start`` and its
+    ancestors holding ``supabase/config.toml``; ``start`` itself when none does."""
+    start = Path(start)
+    for directory in (start.resolve(), *start.resolve().parents):
+        if (directory / "supabase" / "config.toml").is_file():
+            return start if directory == start.resolve() else directory
+    return start
+
+
 @dataclass(frozen=True)
 class Project:
     """A Supabase project: the directory holding ``supabase/`` and its parsed configuration.
@@ -97,7 +108,8 @@ class Project:
         if not supabase.is_dir():
             raise ProjectError(
                 f"no supabase/ directory in {root}",
-                hint="run from the project root, pass --project-dir, or create one with `supabase init`",
+                hint="run from the project root (or below it, when it has supabase/config.toml), pass"
+                " --project-dir, or create one with `supabase init`",
             )
         return cls(root=root, config=Config.from_toml(supabase / "config.toml"), tool=ToolConfig.load(root))
 
@@ -112,6 +124,23 @@ class Project:
     @property
     def tests_dir(self) -> Path:
         return self.supabase_dir / "tests"
+
+    def seed_warnings(self) -> tuple[str, ...]:
+        """What the seed files of ``[db.seed] sql_paths`` leave out, one sentence each: a pattern
+        that matches no file, and a ``supabase/seed.sql`` that ``sql_paths`` do not name (it is not
+        run). The CLI's default pattern matching nothing is a project without a seed: no warning."""
+        if not self.config.seed_enabled:
+            return ()
+        out = []
+        for pattern in self.config.seed_sql_paths:
+            if pattern in _DEFAULT_SEED:
+                continue
+            if not any(Path(m).is_file() for m in glob.glob(str(self.supabase_dir / pattern))):
+                out.append(f"no seed file matches {pattern!r} of [db.seed] sql_paths in supabase/config.toml")
+        default = (self.supabase_dir / "seed.sql").resolve()
+        if default.is_file() and default not in self.seed_files():
+            out.append("supabase/seed.sql is not run: [db.seed] sql_paths in supabase/config.toml does not name it")
+        return tuple(out)
 
     def seed_files(self) -> tuple[Path, ...]:
         """Seed files in config order, each glob sorted, duplicates dropped (as the Supabase CLI)."""

@@ -13,6 +13,7 @@ and returns a frozen ``Settings``. The core never reads these variables; the fac
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -20,6 +21,8 @@ from typing import Any
 
 from .errors import SettingsError
 from .findings import FAIL_ON
+from .paths import CACHE_MAX_ENTRIES, CACHE_MAX_MB
+from .project import find_root
 from .toolconfig import ToolConfig, tool_error
 
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
@@ -76,7 +79,17 @@ def _choice(*choices: str) -> Kind:
     return Kind(f"one of {', '.join(choices)}", parse, choices)
 
 
+def _count(value: object) -> int:
+    if isinstance(value, bool):
+        raise ValueError
+    number = value if isinstance(value, int) else int(_text(value).strip())
+    if number < 1:
+        raise ValueError
+    return number
+
+
 PATH = Kind("a path", _path)
+COUNT = Kind("a whole number (1 or more)", _count)
 TEXT = Kind("a string", _text)
 MILLISECONDS = Kind("a whole number of milliseconds (0 or more)", _milliseconds)
 BOOLEAN = Kind(f"a boolean ({'/'.join(_TRUE)} or {'/'.join(_FALSE)})", _boolean)
@@ -98,6 +111,7 @@ class Setting:
     cli_negates: bool = False  # the flag takes no value and turns the setting off (--no-cache)
     metavar: str | None = None
     cli_help: str | None = None  # the flag's help where it says it the other way round (--no-seed)
+    example: object = None  # a value to show where the default is "none" (supamigrate init's file)
 
     @property
     def ini_key(self) -> str | None:
@@ -114,19 +128,21 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("project_dir", "project_dir", PATH, None, "`.` (CLI), pytest's rootdir (plugin)",
+    Setting("project_dir", "project_dir", PATH, None,
+            "the nearest of `.` and its parents holding `supabase/config.toml` (plugin: else the nearest from"
+            " pytest's rootdir up); else `.` (CLI), the rootdir (plugin)",
             "directory holding supabase/", env=("SUPAMIGRATE_PROJECT_DIR",), cli="--project-dir"),
     Setting("db_url", "db_url", TEXT, None, "none: start an ephemeral server",
             "run the tests against this existing server instead of starting one",
-            env=("SUPAMIGRATE_DB_URL",)),
+            env=("SUPAMIGRATE_DB_URL",), example="postgresql://postgres:postgres@127.0.0.1:54322/postgres"),
     Setting("pg_bin", "pg_bin", PATH, None,
             "config.toml's major (`/usr/lib/postgresql/<major>/bin`, `make pg17`'s), else PATH / pg_config"
             " / `/usr/lib/postgresql/*/bin`",
             "directory of the PostgreSQL server binaries (pg_ctl, initdb)",
-            env=("SUPAMIGRATE_PG_BIN",), cli="--pg-bin"),
+            env=("SUPAMIGRATE_PG_BIN",), cli="--pg-bin", example="/usr/lib/postgresql/15/bin"),
     Setting("statement_timeout", "statement_timeout_ms", MILLISECONDS, None, "none",
             "cancel any migration statement running longer than this many milliseconds",
-            env=("SUPAMIGRATE_STATEMENT_TIMEOUT",), cli="--statement-timeout", metavar="MS"),
+            env=("SUPAMIGRATE_STATEMENT_TIMEOUT",), cli="--statement-timeout", metavar="MS", example=60000),
     Setting("seed", "seed", BOOLEAN, True, "`true`", "run the seed files",
             env=("SUPAMIGRATE_SEED",), cli="--no-seed", cli_negates=True, cli_help="do not run the seed files"),
     Setting("cache", "cache", BOOLEAN, True, "`true`", "reuse migrated clusters between runs",
@@ -134,13 +150,20 @@ SETTINGS: tuple[Setting, ...] = (
             cli_help="start from initdb instead of a cached cluster"),
     Setting("cache_dir", "cache_dir", PATH, None,
             "`/dev/shm/supamigrate-cache-<uid>`, else `~/.cache/supamigrate` (root: `/var/tmp/supamigrate-cache-0`)",
-            "where the cache of migrated clusters lives", env=("SUPAMIGRATE_CACHE_DIR",)),
+            "where the cache of migrated clusters lives", env=("SUPAMIGRATE_CACHE_DIR",),
+            example="/var/tmp/supamigrate-cache"),
+    Setting("cache_max_entries", "cache_max_entries", COUNT, CACHE_MAX_ENTRIES, f"`{CACHE_MAX_ENTRIES}`",
+            "most clusters the cache keeps; the least recently used go first",
+            env=("SUPAMIGRATE_CACHE_MAX_ENTRIES",)),
+    Setting("cache_max_mb", "cache_max_mb", COUNT, CACHE_MAX_MB, f"`{CACHE_MAX_MB}`",
+            "most megabytes the cache's clusters take; the least recently used go first",
+            env=("SUPAMIGRATE_CACHE_MAX_MB",)),
     Setting("run_dir", "run_dir", PATH, None, "`/dev/shm/supamigrate-runs-<uid>`, else the temp directory",
             "where servers started without the cache get their run directories",
-            env=("SUPAMIGRATE_RUN_DIR", "TMPDIR")),
+            env=("SUPAMIGRATE_RUN_DIR", "TMPDIR"), example="/var/tmp/supamigrate-runs"),
     Setting("os_user", "os_user", TEXT, None, "`postgres`, else `nobody`",
             "the unprivileged OS user the server runs as when supamigrate runs as root",
-            env=("SUPAMIGRATE_OS_USER",)),
+            env=("SUPAMIGRATE_OS_USER",), example="postgres"),
     Setting("fail_on", "fail_on", _choice(*FAIL_ON), "error", "`error`",
             "lowest finding level that fails `check` and `preflight`",
             env=("SUPAMIGRATE_FAIL_ON",), plugin=False, cli="--fail-on"),
@@ -159,6 +182,8 @@ class Settings:
     seed: bool = True
     cache: bool = True
     cache_dir: Path | None = None
+    cache_max_entries: int = CACHE_MAX_ENTRIES
+    cache_max_mb: int = CACHE_MAX_MB
     run_dir: Path | None = None
     os_user: str | None = None
     fail_on: str = "error"
@@ -195,7 +220,8 @@ def resolve(
     are named in errors by ``option_names`` (default the plugin's flags), ini keys by
     ``ini_source``. ``defaults`` replaces a setting's default for one face (the plugin's
     project_dir is pytest's rootdir). With ``project_file``, the ``[settings]`` table of
-    ``supamigrate.toml`` in the resolved project_dir comes between ini and the defaults. A value
+    ``supamigrate.toml`` in the resolved project_dir comes between ini and the defaults. A
+    project_dir given nowhere is searched upward from its default (``project.find_root``). A value
     that is not what its setting holds is a SettingsError naming where it came from.
     """
     unknown = {*(arguments or {}), *(options or {}), *(ini or {}), *(defaults or {})} - set(BY_NAME)
@@ -225,6 +251,12 @@ def resolve(
         return out
 
     resolved = values({}, "", Path())
+    project = BY_NAME["project_dir"]
+    named = [(arguments or {}).get(project.name), (options or {}).get(project.name), (ini or {}).get(project.name)]
+    given = (*named, *(env.get(var) for var in project.env))
+    if resolved["project_dir"] is not None and all(v is None or v == "" for v in given):
+        # Not named anywhere: found like the Supabase CLI finds it, from the face's default up.
+        resolved["project_dir"] = find_root(resolved["project_dir"])
     if project_file:
         # project_dir says where the file is, so it is resolved without it (the file may not name it).
         tool = ToolConfig.load(Path(resolved["project_dir"]).resolve())
@@ -289,6 +321,27 @@ def from_cli(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
         environ=environ,
         defaults={"project_dir": Path(".")},
     )
+
+
+def _plugin_spellings() -> dict[str, str]:
+    names: dict[str, str] = {}
+    for s in SETTINGS:
+        if s.plugin_flag is None:
+            continue
+        names[f"--{s.name.replace('_', '-')}"] = s.plugin_flag  # --db-url: apply's and preflight's argument
+        if s.cli:
+            names[s.cli] = f"{s.plugin_flag}=false" if s.cli_negates else s.plugin_flag
+    return names
+
+
+_OPTION_WORD = re.compile(r"(?<![\w-])--[a-z][a-z-]*(?![\w-])")
+
+
+def as_plugin_spells(text: str) -> str:
+    """``text`` (a message of the core) with the CLI's option names as the pytest plugin spells
+    them: ``--project-dir`` becomes ``--supamigrate-project-dir``, ``--no-cache`` ``--supamigrate-cache=false``."""
+    names = _plugin_spellings()
+    return _OPTION_WORD.sub(lambda m: names.get(m.group(0), m.group(0)), text)
 
 
 # -- the README ----------------------------------------------------------------------------------

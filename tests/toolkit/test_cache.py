@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from supamigrate.build import ProjectDatabase, ServerChoice
 from supamigrate.cache import Cache
 from supamigrate.cli import run
@@ -47,6 +49,8 @@ def test_a_second_start_is_a_hit_and_a_changed_migration_rebuilds_once(
 KILLED = """
 import sys, time
 from pathlib import Path
+
+import pytest
 from supamigrate.cache import Cache
 from supamigrate.project import Project
 from supamigrate.build import ProjectDatabase, ServerChoice
@@ -125,3 +129,48 @@ def test_a_check_whose_migration_fails_keeps_the_stubbed_cluster_warm(
         assert names == {"postgres", "template0", "template1", "supamigrate_base", built.database.dbname}
     finally:
         built.stop()
+
+
+def table(name: str) -> dict[str, str]:
+    return {"1_a.sql": f"create table public.{name} (id int primary key);\n"}
+
+
+def test_builds_of_distinct_projects_never_exceed_the_bounds_and_the_least_recently_used_go(
+    make_project: ProjectFactory, shared_tmp: Path
+) -> None:
+    cache = Cache(shared_tmp / "cache", max_entries=2)
+    first, second, third, fourth = (make_project(table(n)) for n in "abcd")
+    for project in (first, second):
+        start(project, cache).stop()
+    assert cache.info().entries == 2
+    assert start_is_hit(first, cache)  # used again: now the second is the least recently used
+    start(third, cache).stop()
+    assert cache.info().entries == 2
+    assert start_is_hit(first, cache) and start_is_hit(third, cache)
+    assert not start_is_hit(second, cache)  # evicted; this start put it back and dropped the first
+    assert not start_is_hit(first, cache)
+
+    # A byte bound that holds one cluster and a half: every check-in leaves one.
+    one = cache.info().bytes // cache.info().entries
+    by_size = Cache(shared_tmp / "by-size", max_entries=10, max_mb=max(1, one * 3 // 2 // 1_000_000))
+    for project in (first, second, third, fourth, first):
+        start(project, by_size).stop()
+        info = by_size.info()
+        assert info.entries == 1 and info.bytes <= info.max_bytes, info
+    assert start_is_hit(first, by_size)
+
+
+def test_cache_info_shows_location_entries_size_and_bounds(
+    make_project: ProjectFactory, shared_tmp: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = shared_tmp / "cache"
+    monkeypatch.setenv("SUPAMIGRATE_CACHE_DIR", str(root))
+    monkeypatch.setenv("SUPAMIGRATE_CACHE_MAX_ENTRIES", "3")
+    monkeypatch.setenv("SUPAMIGRATE_CACHE_MAX_MB", "900")
+    start(make_project(table("a")), Cache(root)).stop()
+    assert run(["cache", "info"]) == 0
+    location, entries, size = capsys.readouterr().out.splitlines()
+    assert location == f"location: {root}"
+    assert entries == "entries:  1 cluster(s), at most 3 (cache_max_entries)"
+    megabytes = float(size.split()[1])
+    assert 10 < megabytes < 200 and size.endswith("MB, at most 900 MB (cache_max_mb)"), size

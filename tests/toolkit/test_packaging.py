@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import os
 import re
+import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -131,3 +134,93 @@ def test_a_users_pytest_lists_only_supamigrates_fixtures_and_options(pytester: p
     # pytest-postgresql's would be a "postgresql" group of --postgresql-* options and postgresql_* ini keys.
     theirs = re.compile(r"--postgresql-|\bpostgresql_[a-z]|^postgresql:", re.IGNORECASE)
     assert not [line for line in help_.outlines if theirs.search(line)], text
+
+
+# -- the published package: sdist and wheel, installed with no dev extras ---------------------------
+
+REPO = Path(__file__).resolve().parents[2]
+PACKAGE = REPO / "src" / "supamigrate"
+NOTES = Path(__file__).parent / "fixtures" / "adopt" / "notes"
+DEV_ONLY = ("ruff", "mypy", "zizmor", "check-jsonschema", "pre-commit", "hypothesis", "build", "twine")
+
+
+@pytest.fixture(scope="module")
+def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sdist and wheel as the release workflow builds them (`python -m build`), from a copy of
+    the source so the checkout is left as it was."""
+    work = tmp_path_factory.mktemp("dist")
+    source = work / "source"
+    shutil.copytree(REPO / "src", source / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    for name in ("pyproject.toml", "README.md", "LICENSE", "CHANGELOG.md"):
+        shutil.copy(REPO / name, source / name)
+    out = work / "out"
+    built = subprocess.run([sys.executable, "-m", "build", "--outdir", str(out), str(source)],
+                           capture_output=True, text=True, timeout=600)
+    assert built.returncode == 0, built.stdout + built.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def fresh_venv(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A new virtual environment with only the wheel and its dependencies (no dev extras): its bin/."""
+    venv = tmp_path_factory.mktemp("venv") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    (wheel,) = dist.glob("*.whl")
+    installed = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", str(wheel)],
+                               capture_output=True, text=True, timeout=900)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    return venv / "bin"
+
+
+def test_twine_accepts_the_sdist_and_the_wheel(dist: Path) -> None:
+    files = sorted(str(p) for p in dist.iterdir())
+    assert sorted(Path(f).suffix for f in files) == [".gz", ".whl"], files
+    checked = subprocess.run([sys.executable, "-m", "twine", "check", "--strict", *files],
+                             capture_output=True, text=True, timeout=300)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_the_wheel_holds_every_file_the_package_reads_at_run_time(dist: Path) -> None:
+    (wheel,) = dist.glob("*.whl")
+    with zipfile.ZipFile(wheel) as z:
+        names = set(z.namelist())
+        metadata = next(z.read(n).decode() for n in names if n.endswith(".dist-info/METADATA"))
+    on_disk = {
+        str(p.relative_to(PACKAGE.parent))
+        for p in PACKAGE.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+    }
+    assert on_disk - names == set()
+    for stub in ("supamigrate/platform/sql/20_auth.sql", "supamigrate/templates/supamigrate.yml.tmpl"):
+        assert stub in names
+    for field in ("Summary: ", "License-Expression: MIT", "Requires-Python: >=3.11", "Keywords: ",
+                  "Classifier: Framework :: Pytest", "Requires-Dist: pytest-xdist"):
+        assert field in metadata, field
+
+
+def test_the_wheel_in_a_fresh_venv_runs_init_check_and_pytest_with_workers(fresh_venv: Path, tmp_path: Path) -> None:
+    listed = subprocess.run([str(fresh_venv / "python"), "-m", "pip", "list", "--format", "json"],
+                            capture_output=True, text=True, check=True).stdout
+    names = {d["name"].lower() for d in json.loads(listed)}
+    assert "supamigrate" in names and "pytest-xdist" in names
+    assert names & set(DEV_ONLY) == set(), names & set(DEV_ONLY)
+
+    env = {k: v for k, v in os.environ.items() if k not in ("SUPAMIGRATE_PROJECT_DIR", "VIRTUAL_ENV")}
+    env["PATH"] = f"{fresh_venv}{os.pathsep}{env.get('PATH', '')}"
+    version = subprocess.run([str(fresh_venv / "supamigrate"), "--version"], capture_output=True, text=True, env=env)
+    assert version.stdout.strip() == f"supamigrate {supamigrate.__version__}"
+
+    root = tmp_path / "notes"
+    shutil.copytree(NOTES, root)
+
+    def supamigrate_(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(fresh_venv / "supamigrate"), *args], cwd=root, env=env,
+                              capture_output=True, text=True, timeout=600)
+
+    for args in (("init",), ("check",)):
+        done = supamigrate_(*args)
+        assert done.returncode == 0, (args, done.stdout + done.stderr)
+    tests = subprocess.run([str(fresh_venv / "python"), "-m", "pytest", "-n", "2", "-p", "no:cacheprovider"],
+                           cwd=root, env=env, capture_output=True, text=True, timeout=600)
+    assert tests.returncode == 0, tests.stdout + tests.stderr
+    assert "4 passed" in tests.stdout, tests.stdout
