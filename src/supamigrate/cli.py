@@ -442,7 +442,7 @@ def add_baseline(sub: Subparsers) -> None:
     p = command_parser(
         sub, "baseline",
         "mark the migrations production has applied: write [lint] baseline to supamigrate.toml",
-        example="supamigrate baseline            # the newest migration\nsupamigrate baseline 20240101000000",
+        example="supamigrate baseline",
         exits=["0  written", "1  no migrations, or a supamigrate.toml it cannot edit safely"],
         details="Writes the newest migration's version (or VERSION) as [lint] baseline in supamigrate.toml,\n"
         "keeping the rest of the file. Findings that only an edit of a migration up to it could fix are\n"
