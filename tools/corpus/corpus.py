@@ -167,9 +167,13 @@ def parse_failure(stderr: str, project: Path) -> tuple[str, str, str]:
     return "", "", ""
 
 
-def run_check(sm: Path, project: Path, raw: Path, timeout: float, env: dict[str, str], result: Result) -> None:
+def run_check(
+    sm: Path, project: Path, raw: Path, timeout: float, env: dict[str, str], result: Result, pg_bin: str | None
+) -> None:
     cmd = ["nice", "timeout", "--kill-after=30", str(int(timeout)), str(sm), "check", "--format", "json",
            "--project-dir", str(project)]
+    if pg_bin:
+        cmd += ["--pg-bin", pg_bin]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     (raw / "check.out").write_text(proc.stdout, encoding="utf-8")
     (raw / "check.err").write_text(proc.stderr, encoding="utf-8")
@@ -218,7 +222,7 @@ def run_check(sm: Path, project: Path, raw: Path, timeout: float, env: dict[str,
         result.seed = "applied" if seeded else "not run" if seeds else "none"
 
 
-def run_pgtap(sm: Path, project: Path, raw: Path, timeout: float, env: dict[str, str]) -> PgTap:
+def run_pgtap(sm: Path, project: Path, raw: Path, timeout: float, env: dict[str, str], pg_bin: str | None) -> PgTap:
     files = test_files(project)
     tap = PgTap(files=len(files))
     tap.planned = sum(int(n) for f in files for n in PLAN.findall(f.read_text(encoding="utf-8", errors="replace")))
@@ -229,6 +233,8 @@ def run_pgtap(sm: Path, project: Path, raw: Path, timeout: float, env: dict[str,
     cmd = ["nice", "timeout", "--kill-after=30", str(int(timeout)), str(python), "-m", "pytest", "-p", "tap_counts",
            "-p", "no:cacheprovider", "-q", "--rootdir", str(project), "--supamigrate-project-dir", str(project),
            str(project / "supabase" / "tests")]
+    if pg_bin:
+        cmd[-1:-1] = ["--supamigrate-pg-bin", pg_bin]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=tap_env, cwd=project, check=False)
     (raw / "pgtap.out").write_text(proc.stdout + proc.stderr, encoding="utf-8")
     tap.timed_out = proc.returncode in (124, 137)
@@ -280,12 +286,12 @@ def run(args: argparse.Namespace) -> int:
         raw = out / entry.name
         raw.mkdir(exist_ok=True)
         started = time.monotonic()
-        run_check(sm, project, raw, args.timeout, env, result)
+        run_check(sm, project, raw, args.timeout, env, result, args.pg_bin)
         if test_files(project):
             if result.failure_stage in ("migration", "seed") or result.check_timed_out:
                 result.pgtap = PgTap(files=len(test_files(project)), first_failure="not run: the build failed")
             else:
-                result.pgtap = run_pgtap(sm, project, raw, args.timeout, env)
+                result.pgtap = run_pgtap(sm, project, raw, args.timeout, env, args.pg_bin)
         result.seconds = round(time.monotonic() - started, 1)
         (out / f"{entry.name}.json").write_text(json.dumps(asdict(result), indent=2) + "\n", encoding="utf-8")
         print(f"{entry.name}: {row(result)}", flush=True)
@@ -308,7 +314,7 @@ def pgtap_cell(tap: PgTap | None) -> str:
     return text + (" TIMEOUT" if tap.timed_out else "")
 
 
-def row(r: Result) -> str:
+def row(r: Result, with_shims: bool = False) -> str:
     applied = "?" if r.migrations_applied is None else str(r.migrations_applied)
     findings = " ".join(f"{r.findings.get(k, 0)}{k[0].upper()}" for k in ("error", "warning", "info"))
     findings = findings if r.check_json else "no JSON"
@@ -320,6 +326,8 @@ def row(r: Result) -> str:
         r.name, r.major_version, f"{applied}/{r.migrations_total}", r.seed, pgtap_cell(r.pgtap),
         f"{rc} ({findings})", ", ".join(r.top_errors) or "-", first or "-",
     ]
+    if with_shims:
+        cells.insert(2, ", ".join(r.shims) or "-")
     return " | ".join(_cell(c) for c in cells)
 
 
@@ -329,18 +337,22 @@ def load_results(out: Path) -> list[Result]:
     for path in sorted(out.glob("*.json"), key=lambda p: (order.get(p.stem, len(order)), p.stem)):
         data = json.loads(path.read_text(encoding="utf-8"))
         tap = data.pop("pgtap")
-        results.append(Result(**data, pgtap=PgTap(**tap) if tap else None))
+        result = Result(**data, pgtap=PgTap(**tap) if tap else None)
+        result.top_errors = [e.replace("\u00d7", " x") for e in result.top_errors]  # runs before 0f72045
+        results.append(result)
     return results
 
 
 def table(args: argparse.Namespace) -> int:
     results = load_results(Path(args.out))
-    print(f"### {args.title}\n" if args.title else "", end="")
-    print("| project | PG | migrations applied | seed | pgTAP passed/failed/planned | check exit (E W I) "
-          "| top error codes | first failure (file:line SQLSTATE message) |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(f"### {args.title}\n" if args.title else "")
+    with_shims = any(r.shims for r in results)
+    print("| project | PG |" + (" shims |" if with_shims else "") + " migrations applied | seed "
+          "| pgTAP passed/failed/planned | check exit (E W I) | top error codes "
+          "| first failure (file:line SQLSTATE message) |")
+    print("|---" * (9 if with_shims else 8) + "|")
     for r in results:
-        print(f"| {row(r)} |")
+        print(f"| {row(r, with_shims)} |")
     total = len(results)
     full = sum(1 for r in results if r.migrations_applied == r.migrations_total and not r.failure)
     zero = sum(1 for r in results if r.check_rc == 0)
@@ -390,6 +402,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeout", type=float, default=600, help="seconds per command and project (default 600)")
     p.add_argument("--shims", action="store_true",
                    help="switch on, in a copy's supamigrate.toml, every shim of the build the project's SQL creates")
+    p.add_argument("--pg-bin", help="server binaries to build with (check --pg-bin, pytest --supamigrate-pg-bin)")
     p.add_argument("names", nargs="*", help="only these projects")
     p.set_defaults(func=run)
     p = sub.add_parser("table", help="print the markdown table of a results directory")
