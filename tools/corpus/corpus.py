@@ -203,6 +203,8 @@ def run_check(
             value = report.get(key)
             if isinstance(value, dict) and not failure:
                 where = value.get("where") or value.get("file") or ""
+                if value.get("file") and value.get("line"):
+                    where = f"{value['file']}:{value['line']}"
                 parts = (where, value.get("sqlstate") or "", value.get("message") or "")
                 failure = " ".join(str(x) for x in parts if x)
                 failed_file = str(value.get("file") or "")
@@ -382,6 +384,12 @@ def export(args: argparse.Namespace) -> int:
             subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
             target.mkdir()
             (Path(tmp) / sub).rename(target / "supabase")
+        # A project lives in a git work tree with its migrations committed: what a build that tells
+        # new migrations from applied ones by git (`--since`, default HEAD) meets in a real checkout.
+        git = ["git", "-C", str(target), "-c", "user.name=corpus", "-c", "user.email=corpus@localhost"]
+        subprocess.run([*git, "init", "-q"], check=True)
+        subprocess.run([*git, "add", "-A"], check=True)
+        subprocess.run([*git, "commit", "-q", "-m", f"{entry.repository}@{entry.commit} {sub}"], check=True)
         print(f"{entry.name}: {len(migration_files(target))} migrations, {len(test_files(target))} test files")
     return 0
 
