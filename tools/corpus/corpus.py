@@ -39,6 +39,8 @@ ERROR_LINE = re.compile(
     r"(?:(?P<state>[0-9A-Z]{5}) )?(?P<message>.*)$"
 )
 PLAN = re.compile(r"\bplan\s*\(\s*(\d+)\s*\)", re.IGNORECASE)
+# Comments, so that a plan(n) in a usage example is not counted (nested /* */ is rare in tests).
+SQL_COMMENT = re.compile(r"/\*.*?\*/|--[^\n]*", re.DOTALL)
 MAJOR = re.compile(r"^\s*major_version\s*=\s*(\d+)", re.MULTILINE)
 CREATE_EXTENSION = re.compile(r'create\s+extension\s+(?:if\s+not\s+exists\s+)?"?([a-z0-9_-]+)"?', re.IGNORECASE)
 SHIM_NAMES = "from supamigrate.platform.extensions import shim_names; print(' '.join(shim_names()))"
@@ -224,10 +226,16 @@ def run_check(
         result.seed = "applied" if seeded else "not run" if seeds else "none"
 
 
+def planned(path: Path) -> int:
+    """The assertions a pgTAP file plans: the sum of its ``plan(n)`` outside comments."""
+    text = SQL_COMMENT.sub("", path.read_text(encoding="utf-8", errors="replace"))
+    return sum(int(n) for n in PLAN.findall(text))
+
+
 def run_pgtap(sm: Path, project: Path, raw: Path, timeout: float, env: dict[str, str], pg_bin: str | None) -> PgTap:
     files = test_files(project)
     tap = PgTap(files=len(files))
-    tap.planned = sum(int(n) for f in files for n in PLAN.findall(f.read_text(encoding="utf-8", errors="replace")))
+    tap.planned = sum(planned(f) for f in files)
     rows_path = raw / "pgtap.jsonl"
     rows_path.unlink(missing_ok=True)
     python = sm.parent / "python"
@@ -291,7 +299,9 @@ def run(args: argparse.Namespace) -> int:
         run_check(sm, project, raw, args.timeout, env, result, args.pg_bin)
         if test_files(project):
             if result.failure_stage in ("migration", "seed") or result.check_timed_out:
-                result.pgtap = PgTap(files=len(test_files(project)), first_failure="not run: the build failed")
+                files = test_files(project)
+                result.pgtap = PgTap(files=len(files), planned=sum(planned(f) for f in files),
+                                     first_failure="not run: the build failed")
             else:
                 result.pgtap = run_pgtap(sm, project, raw, args.timeout, env, args.pg_bin)
         result.seconds = round(time.monotonic() - started, 1)
@@ -310,7 +320,7 @@ def pgtap_cell(tap: PgTap | None) -> str:
     if tap is None:
         return "-"
     if tap.first_failure.startswith("not run"):
-        return f"not run ({tap.files} files)"
+        return f"not run ({tap.files} files, {tap.planned} planned)"
     text = f"{tap.passed}/{tap.failed}/{tap.planned}"
     text += f" ({tap.files_passed}/{tap.files} files ok)"
     return text + (" TIMEOUT" if tap.timed_out else "")
