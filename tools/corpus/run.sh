@@ -1,30 +1,31 @@
 #!/usr/bin/env bash
-# Tries one or more supamigrate builds on the projects of a corpus directory, as their teams would:
-#   tools/corpus/run.sh CORPUS_DIR SUPAMIGRATE [SUPAMIGRATE ...]
-# CORPUS_DIR holds one directory per project of projects.tsv, each with the project's supabase/
-# folder only (e.g. `git --git-dir=<snapshot> archive <commit> supabase | tar -x -C CORPUS_DIR/<name>`);
-# their code is never committed here. SUPAMIGRATE is the path of a build's console script, e.g.
-# .venv/bin/supamigrate; each build gets a cache of its own. Raw outputs go to
-# CORPUS_DIR/out/<build>/<project>/, one summary line per run to stdout. Nothing outside the
-# ephemeral servers the tool starts itself is touched.
+# Runs one or more supamigrate builds over the exported corpus and prints a results table for each:
+#   tools/corpus/run.sh [--shims] [--timeout SECONDS] CORPUS_DIR SUPAMIGRATE [SUPAMIGRATE ...]
+# CORPUS_DIR holds one directory per project of projects.tsv with the project's supabase/ folder only
+# (`python3 tools/corpus/corpus.py export --corpus CORPUS_DIR`); their code is never committed here.
+# SUPAMIGRATE is a build's console script, e.g. /work/wt-x/.venv/bin/supamigrate; its results go to
+# CORPUS_DIR/out/<x>[-shims]/ (one JSON and the raw outputs per project), each build with a cache of
+# its own. --shims switches on, in a copy's supamigrate.toml, the build's shims for the extensions a
+# project creates. Everything runs under `nice`, each command under a time-out (default 600 s).
 set -u
-corpus=$(cd "${1:?usage: run.sh CORPUS_DIR SUPAMIGRATE...}" && pwd); shift
-[ $# -gt 0 ] || { echo "usage: run.sh CORPUS_DIR SUPAMIGRATE..." >&2; exit 2; }
-n=0
+here=$(cd "$(dirname "$0")" && pwd)
+flags=(); suffix=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --shims) flags+=(--shims); suffix="-shims"; shift ;;
+    --timeout) flags+=(--timeout "$2"); shift 2 ;;
+    *) break ;;
+  esac
+done
+corpus=$(cd "${1:?usage: run.sh [--shims] [--timeout S] CORPUS_DIR SUPAMIGRATE...}" && pwd); shift
+[ $# -gt 0 ] || { echo "usage: run.sh [--shims] [--timeout S] CORPUS_DIR SUPAMIGRATE..." >&2; exit 2; }
 for sm in "$@"; do
-  n=$((n + 1)); build="build$n"
-  export SUPAMIGRATE_CACHE_DIR="$corpus/cache-$build"
-  for project in "$corpus"/*/supabase; do
-    project=${project%/supabase}; name=$(basename "$project"); out="$corpus/out/$build/$name"
-    mkdir -p "$out"
-    for cmd in "check --format json" "lint --format json" "dump --check"; do
-      tag=${cmd%% *}
-      # shellcheck disable=SC2086  # the command's words are meant to split
-      timeout 300 "$sm" $cmd --project-dir "$project" >"$out/$tag.out" 2>"$out/$tag.err"
-      echo $? >"$out/$tag.rc"
-    done
-    echo "$build $name: check=$(cat "$out/check.rc") lint=$(cat "$out/lint.rc") dump=$(cat "$out/dump.rc")"
-  done
+  # /work/wt-x/.venv/bin/supamigrate -> wt-x: the checkout the build comes from.
+  label=$(basename "$(cd "$(dirname "$sm")/../.." && pwd)")$suffix
+  out="$corpus/out/$label"
+  python3 "$here/corpus.py" run --corpus "$corpus" --supamigrate "$sm" --out "$out" "${flags[@]}" >&2
+  python3 "$here/corpus.py" table "$out" --title "$label ($(git -C "$(dirname "$sm")/../.." rev-parse --short HEAD 2>/dev/null || echo '?'))"
+  echo
 done
 left=$(pgrep -a -x postgres | grep -F "$corpus/" || true)
-[ -z "$left" ] || { echo "servers of this run still running:"; echo "$left"; exit 1; }
+[ -z "$left" ] || { echo "servers of this run still running:" >&2; echo "$left" >&2; exit 1; }
