@@ -69,6 +69,27 @@ def test_all_judges_every_migration(tmp_path: Path, capsys: pytest.CaptureFixtur
     }
 
 
+def test_a_pull_request_in_ci_is_judged_against_its_base_branch(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A CI checkout has the pull request's migration committed; GitHub names the base branch, and
+    # the fetched origin/<base> is what production has.
+    write_teamwork(tmp_path, {})
+    git(tmp_path, "update-ref", "refs/remotes/origin/main", "HEAD")
+    (tmp_path / "supabase" / "migrations" / NEW).write_text(MISTAKE)
+    git(tmp_path, "add", ".")
+    git(tmp_path, "commit", "-q", "-m", "research sessions")
+    monkeypatch.delenv("GITHUB_BASE_REF", raising=False)
+    monkeypatch.delenv("CI_MERGE_REQUEST_DIFF_BASE_SHA", raising=False)
+    assert run(capsys, "lint", "--project-dir", str(tmp_path))[0] == 0
+    monkeypatch.setenv("GITHUB_BASE_REF", "main")
+    code, out, _ = run(capsys, "lint", "--project-dir", str(tmp_path))
+    assert code == 1 and "SB003" in out and "(committed in origin/main)" in out
+    # A base git does not have (a shallow clone) leaves HEAD in charge, as before.
+    monkeypatch.setenv("GITHUB_BASE_REF", "release")
+    assert run(capsys, "lint", "--project-dir", str(tmp_path))[0] == 0
+
+
 def test_since_names_the_base_revision_ci_compares_with(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # Committed, the mistake is part of HEAD: locally it counts as applied. CI passes the base of
     # the push, and there it is new.

@@ -11,8 +11,9 @@ Which migrations are applied, in this order:
 1. ``--since REV``: the migrations the git revision REV holds (CI passes the base of the push);
 2. ``[lint] baseline = "<version>"`` in supamigrate.toml: that version and the ones before it
    (``supamigrate baseline`` writes the newest version there);
-3. the migrations git's ``HEAD`` holds (what is committed; what you are about to commit is new);
-4. outside a git work tree, with no baseline: none. Every migration is judged as new, and the
+3. in CI, the base of the pull request when git has it (``vcs.ci_base``);
+4. the migrations git's ``HEAD`` holds (what is committed; what you are about to commit is new);
+5. outside a git work tree, with no baseline: none. Every migration is judged as new, and the
    report says so when that makes a difference.
 """
 

@@ -17,7 +17,7 @@ from .findings import Finding, LintReport, file_of
 from .levels import judged, sqlfluff_mode
 from .rules import FAMILIES, RULES, Context
 from .suppress import Suppressions
-from .vcs import names_at
+from .vcs import ci_base, names_at
 
 
 def read_context(project: Project, *, since: str | None = None) -> Context:
@@ -112,6 +112,8 @@ def lint(
     ``[lint] disable`` in supamigrate.toml apply.
     """
     disabled = _disabled(project)
+    if since is None and project.tool.lint.baseline is None:
+        since = ci_base(project.migrations_dir)
     ctx = read_context(project, since=since)
     baseline = baseline_of(project, ctx.listing, ctx.new_files, ctx.base_ref, since=since)
     all_files = project_sql_files(project)

@@ -8,8 +8,10 @@ or where git is not installed, no file is known to be new and the ordering rule 
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 from ..errors import ProjectError
@@ -47,3 +49,25 @@ def names_at(directory: Path, ref: str) -> frozenset[str] | None:
     if listed.returncode != 0:
         raise ProjectError(f"git ls-tree {ref} failed in {directory}: {listed.stderr.strip()}")
     return frozenset(line for line in listed.stdout.splitlines() if line)
+
+
+def ci_base(directory: Path, environ: Mapping[str, str] | None = None) -> str | None:
+    """The base revision of the pull or merge request CI is running, when git here has it.
+
+    A clean CI checkout has every migration committed, so ``HEAD`` would call none of them new and
+    a pull request adding a bad migration would pass. GitHub Actions names the base branch of a
+    pull request (``GITHUB_BASE_REF``), GitLab the merge request's base commit
+    (``CI_MERGE_REQUEST_DIFF_BASE_SHA``); ``--since`` and ``[lint] baseline`` still win.
+    """
+    env = os.environ if environ is None else environ
+    candidates = []
+    if env.get("GITHUB_BASE_REF"):
+        candidates.append(f"origin/{env['GITHUB_BASE_REF']}")
+    if env.get("CI_MERGE_REQUEST_DIFF_BASE_SHA"):
+        candidates.append(env["CI_MERGE_REQUEST_DIFF_BASE_SHA"])
+    if not candidates or shutil.which("git") is None or not directory.is_dir():
+        return None
+    for ref in candidates:
+        if _git(directory, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").returncode == 0:
+            return ref
+    return None
