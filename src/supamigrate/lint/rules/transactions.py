@@ -26,7 +26,8 @@ TRANSACTION_CONTROL = Rule(
     "SB010",
     "transaction-control",
     "explicit BEGIN, COMMIT, ROLLBACK (or PREPARE TRANSACTION) in a migration or seed file",
-    "remove it: the file already runs in one transaction; use SAVEPOINT if you need a partial undo",
+    "remove it: the Supabase CLI already sends the file, with its history row, as one transaction"
+    " (SAVEPOINT and LOCK TABLE work only inside an explicit BEGIN there)",
 )
 
 
