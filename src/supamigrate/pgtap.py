@@ -17,7 +17,7 @@ The parser is our own rather than tap.py's: pgTAP prints descriptions as given (
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -446,20 +446,29 @@ def run_file(conn: psycopg.Connection, path: Path, *, extensions: Rewriter | Non
     file, run, statements = _prepared(path)
     if statements is None:
         return run
-    parser = _Parser(run)
     with _notices(conn, run), conn.transaction(force_rollback=True):
-        for stmt in statements:
-            if stmt.is_transaction_control or stmt.is_comment_only:
-                continue
-            try:
-                lines = list(_tap_lines(conn.execute(_statement_sql(conn, stmt, extensions))))
-            except (psycopg.Error, SupamigrateError) as exc:
-                run.error = _file_error(exc, file, stmt)
-                break
-            line = file.location(stmt.offset).line
-            for text in lines:
-                parser.feed(text, line)
+        wanted = [s for s in statements if not (s.is_transaction_control or s.is_comment_only)]
+        _run_statements(file, run, wanted, lambda stmt: conn.execute(_statement_sql(conn, stmt, extensions)))
     return run
+
+
+def _run_statements(
+    file: TestFile,
+    run: TapRun,
+    statements: Iterable[Statement],
+    execute: Callable[[Statement], psycopg.Cursor[tuple[object, ...]]],
+) -> None:
+    """Feed the TAP rows of each statement to ``run``; the first error stops the file (ON_ERROR_STOP)."""
+    parser = _Parser(run)
+    for stmt in statements:
+        try:
+            lines = list(_tap_lines(execute(stmt)))
+        except (psycopg.Error, SupamigrateError) as exc:
+            run.error = _file_error(exc, file, stmt)
+            return
+        line = file.location(stmt.offset).line
+        for text in lines:
+            parser.feed(text, line)
 
 
 def _file_error(exc: psycopg.Error | SupamigrateError, file: TestFile, stmt: Statement) -> MigrationError:
@@ -479,30 +488,21 @@ def run_session(conninfo: str, path: Path, *, extensions: Rewriter | None = None
     file, run, statements = _prepared(path)
     if statements is None:
         return run
-    parser = _Parser(run)
     # Never prepared, as psql never prepares: a repeated statement must not meet a cached plan
     # that the file's own DDL has since changed the result type of.
     with connect(conninfo, autocommit=True, prepare_threshold=None) as conn, _notices(conn, run):
-        for stmt in statements:
-            if stmt.is_comment_only:
-                continue
-            try:
-                rewritten = extensions is not None and extensions.wants(stmt)
-                text = _statement_sql(conn, stmt, extensions)
-                if not rewritten or conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-                    cur = conn.execute(text)
-                else:
-                    # What takes an extension statement's place may hold savepoints, which need a
-                    # transaction block; one statement is one transaction in autocommit anyway.
-                    with conn.transaction():
-                        cur = conn.execute(text)
-                lines = list(_tap_lines(cur))
-            except (psycopg.Error, SupamigrateError) as exc:
-                run.error = _file_error(exc, file, stmt)
-                break
-            line = file.location(stmt.offset).line
-            for text in lines:
-                parser.feed(text, line)
+
+        def execute(stmt: Statement) -> psycopg.Cursor[tuple[object, ...]]:
+            rewritten = extensions is not None and extensions.wants(stmt)
+            text = _statement_sql(conn, stmt, extensions)
+            if not rewritten or conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                return conn.execute(text)
+            # What takes an extension statement's place may hold savepoints, which need a
+            # transaction block; one statement is one transaction in autocommit anyway.
+            with conn.transaction():
+                return conn.execute(text)
+
+        _run_statements(file, run, [s for s in statements if not s.is_comment_only], execute)
     return run
 
 
