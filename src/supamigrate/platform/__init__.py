@@ -41,6 +41,8 @@ PLATFORM_SCHEMAS = (
     "tiger",
     "topology",
     "information_schema",
+    # supamigrate's own registry of the extensions it shims (never on the platform).
+    "supamigrate",
 )
 
 

@@ -28,7 +28,7 @@ from typing import Any
 
 import psycopg
 from pglast import ast
-from pglast.enums import DropBehavior, ObjectType
+from pglast.enums import ObjectType
 from pglast.stream import RawStream
 from psycopg import sql
 
@@ -72,74 +72,62 @@ PACKAGES = {
 }
 # pgvector's index methods, which the vector shim answers with hash indexes.
 _VECTOR_METHODS = frozenset({"hnsw", "ivfflat"})
-# Catalogs whose rows a shim creates, and which of them are dropped on their own.
-_SHIM_OBJECTS = """
-WITH sub AS (SELECT xmin AS xid FROM supamigrate.shims WHERE name = %(name)s),
-objects AS (
-  SELECT 'pg_namespace'::regclass AS classid, n.oid FROM pg_namespace n, sub WHERE n.xmin = sub.xid
-    AND n.nspname <> ALL(%(kept)s)
-  UNION ALL SELECT 'pg_class'::regclass, c.oid FROM pg_class c, sub WHERE c.xmin = sub.xid
-    AND (c.relkind IN ('r', 'v', 'm', 'p', 'c')
-         OR (c.relkind = 'S' AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
-                                              AND d.objid = c.oid AND d.deptype IN ('a', 'i'))))
-  UNION ALL SELECT 'pg_type'::regclass, t.oid FROM pg_type t, sub WHERE t.xmin = sub.xid AND t.typrelid = 0
-    AND NOT EXISTS (SELECT FROM pg_type b WHERE b.typarray = t.oid)
-  UNION ALL SELECT 'pg_proc'::regclass, p.oid FROM pg_proc p, sub WHERE p.xmin = sub.xid
-  UNION ALL SELECT 'pg_operator'::regclass, o.oid FROM pg_operator o, sub WHERE o.xmin = sub.xid
-  UNION ALL SELECT 'pg_opfamily'::regclass, f.oid FROM pg_opfamily f, sub WHERE f.xmin = sub.xid
-  UNION ALL SELECT 'pg_cast'::regclass, k.oid FROM pg_cast k, sub WHERE k.xmin = sub.xid
-  UNION ALL SELECT 'pg_am'::regclass, a.oid FROM pg_am a, sub WHERE a.xmin = sub.xid
-)
-UPDATE supamigrate.shims SET objects = coalesce((
-  SELECT jsonb_agg(jsonb_build_object('type', i.type, 'identity', i.identity) ORDER BY o.oid)
-  FROM objects o, pg_identify_object(o.classid, o.oid, 0) i), '[]')
-WHERE name = %(name)s
-"""
-# Drops a shim's objects in reverse creation order, retrying those another of its objects still
-# needs (a trigger's function goes with its table); what stays blocked fails with its own error,
-# as DROP EXTENSION fails when the project's objects depend on the extension.
-_DROP_ALL = """
-DO $drop$
-DECLARE
-  pending text[] := {}::text[];
-  blocked text[];
-  statement text;
-BEGIN
-  WHILE pg_catalog.cardinality(pending) > 0 LOOP
-    blocked := '{{}}';
-    FOREACH statement IN ARRAY pending LOOP
-      BEGIN
-        EXECUTE statement;
-      EXCEPTION WHEN dependent_objects_still_exist THEN
-        blocked := blocked || statement;
-      END;
-    END LOOP;
-    IF pg_catalog.cardinality(blocked) = pg_catalog.cardinality(pending) THEN
-      EXECUTE blocked[1];
-    END IF;
-    pending := blocked;
-  END LOOP;
-END
-$drop$"""
-_DROP_KINDS = {
-    "schema": "SCHEMA",
-    "table": "TABLE",
-    "view": "VIEW",
-    "materialized view": "MATERIALIZED VIEW",
-    "sequence": "SEQUENCE",
-    "type": "TYPE",
-    "composite type": "TYPE",
-    "domain": "DOMAIN",
-    "function": "FUNCTION",
-    "procedure": "PROCEDURE",
-    "aggregate": "AGGREGATE",
-    "operator": "OPERATOR",
-    "operator family": "OPERATOR FAMILY",
-    "cast": "CAST",
-    "access method": "ACCESS METHOD",
+# The version each shim registers itself with in pg_extension: the version the platform ships.
+VERSIONS: dict[str, str] = {
+    "pg_net": "0.14.0",
+    "supabase_vault": "0.3.1",
+    "pg_cron": "1.6",
+    "pgjwt": "0.2.0",
+    "http": "1.6",
+    "pg_jsonschema": "0.3.3",
+    "vector": "0.8.0",
+    "pg_graphql": "1.5.11",
 }
-
-
+# The catalog rows a shim created (those whose xmin is the transaction id of the savepoint its
+# registry row was written in): the objects a real extension would have as members.
+_MEMBERS = """
+WITH sub AS (SELECT xmin AS xid FROM supamigrate.shims WHERE name = {name})
+SELECT 'pg_namespace'::regclass AS classid, n.oid FROM pg_namespace n, sub WHERE n.xmin = sub.xid
+  AND n.nspname <> ALL({kept})
+UNION ALL SELECT 'pg_class'::regclass, c.oid FROM pg_class c, sub WHERE c.xmin = sub.xid
+  AND (c.relkind IN ('r', 'v', 'm', 'p', 'c', 'f')
+       OR (c.relkind = 'S' AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                                            AND d.objid = c.oid AND d.deptype IN ('a', 'i'))))
+UNION ALL SELECT 'pg_type'::regclass, t.oid FROM pg_type t, sub WHERE t.xmin = sub.xid
+  AND (t.typrelid = 0 OR t.typtype = 'c' AND EXISTS (SELECT FROM pg_class r WHERE r.oid = t.typrelid AND r.relkind = 'c'))
+  AND NOT EXISTS (SELECT FROM pg_type b WHERE b.typarray = t.oid)
+UNION ALL SELECT 'pg_proc'::regclass, p.oid FROM pg_proc p, sub WHERE p.xmin = sub.xid
+UNION ALL SELECT 'pg_operator'::regclass, o.oid FROM pg_operator o, sub WHERE o.xmin = sub.xid
+UNION ALL SELECT 'pg_opfamily'::regclass, f.oid FROM pg_opfamily f, sub WHERE f.xmin = sub.xid
+UNION ALL SELECT 'pg_opclass'::regclass, f.oid FROM pg_opclass f, sub WHERE f.xmin = sub.xid
+UNION ALL SELECT 'pg_cast'::regclass, k.oid FROM pg_cast k, sub WHERE k.xmin = sub.xid
+UNION ALL SELECT 'pg_am'::regclass, a.oid FROM pg_am a, sub WHERE a.xmin = sub.xid
+UNION ALL SELECT 'pg_foreign_data_wrapper'::regclass, w.oid FROM pg_foreign_data_wrapper w, sub WHERE w.xmin = sub.xid
+"""
+# Lists the shim's objects in its registry row, then registers the shim as the extension itself:
+# a row in pg_extension and its objects as members (pg_depend 'e'), as CREATE EXTENSION leaves
+# them. So pg_dump, advisors and \dx see the extension and none of its internals, and DROP
+# EXTENSION drops it as it drops a real one.
+_REGISTER = """
+DO $register$
+DECLARE
+  ext oid := pg_catalog.pg_nextoid('pg_catalog.pg_extension', 'oid', 'pg_catalog.pg_extension_oid_index');
+BEGIN
+  UPDATE supamigrate.shims SET objects = coalesce((
+    SELECT jsonb_agg(jsonb_build_object('type', i.type, 'identity', i.identity) ORDER BY o.oid)
+    FROM ({members}) o, pg_identify_object(o.classid, o.oid, 0) i), '[]')
+  WHERE name = {name};
+  INSERT INTO pg_catalog.pg_extension
+    (oid, extname, extowner, extnamespace, extrelocatable, extversion, extconfig, extcondition)
+  VALUES (ext, {name}, (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user),
+          pg_catalog.to_regnamespace({home}), false, {version}, NULL, NULL);
+  INSERT INTO pg_catalog.pg_depend (classid, objid, objsubid, refclassid, refobjid, refobjsubid, deptype)
+  VALUES ('pg_extension'::regclass, ext, 0, 'pg_namespace'::regclass, pg_catalog.to_regnamespace({home}), 0, 'n');
+  INSERT INTO pg_catalog.pg_depend (classid, objid, objsubid, refclassid, refobjid, refobjsubid, deptype)
+  SELECT o.classid, o.oid, 0, 'pg_extension'::regclass, ext, 0, 'e' FROM ({members}) o;
+END
+$register$
+"""
 def shim_names() -> tuple[str, ...]:
     return tuple(sorted(SHIMS))
 
@@ -288,8 +276,11 @@ class ExtensionPolicy:
         # even when the shim's grants touched it.
         exists = "SELECT to_regnamespace(%s) IS NOT NULL"
         kept = [s for s in (own, target) if s and _scalar(conn, exists, (s,))]
-        objects = sql.SQL(_SHIM_OBJECTS.replace("%(name)s", "{name}").replace("%(kept)s", "{kept}")).format(
-            name=sql.Literal(name), kept=sql.Literal(kept)
+        # Where pg_extension says the extension lives: the schema asked for, else the shim's own.
+        home = schema if schema and _scalar(conn, exists, (schema,)) else own or target
+        members = sql.SQL(_MEMBERS).format(name=sql.Literal(name), kept=sql.Literal(kept)).as_string(conn)
+        register = sql.SQL(_REGISTER.replace("{members}", members.replace("{", "{{").replace("}", "}}"))).format(
+            name=sql.Literal(name), home=sql.Literal(home), version=sql.Literal(VERSIONS.get(name, "1.0"))
         )
         # A savepoint gives the shim's catalog rows a transaction id of their own, by which the
         # registry finds them again (for DROP EXTENSION).
@@ -300,7 +291,7 @@ class ExtensionPolicy:
                 record.as_string(conn),
                 body,
                 ";",
-                objects.as_string(conn) + ";",
+                register.as_string(conn) + ";",
                 "RELEASE SAVEPOINT supamigrate_shim;",
                 _shim_text(after) if after else "",
             ]
@@ -309,41 +300,16 @@ class ExtensionPolicy:
     # -- DROP EXTENSION -----------------------------------------------------------------------
 
     def _drop(self, conn: psycopg.Connection, statement: str, node: ast.DropStmt) -> str:
+        # A shim is registered as the extension itself, so DROP EXTENSION drops its members as it
+        # drops a real extension's; only its registry row is left to remove.
         names = [_string(o) or "" for o in node.objects or ()]
         shimmed = [n for n in names if _shim_installed(conn, n)]
         if not shimmed:
             return statement
-        behavior = "CASCADE" if node.behavior == DropBehavior.DROP_CASCADE else "RESTRICT"
-        parts: list[str] = []
-        real = [n for n in names if n not in shimmed]
-        if real:
-            parts.append(
-                sql.SQL("DROP EXTENSION {}{} {}")
-                .format(
-                    sql.SQL("IF EXISTS ") if node.missing_ok else sql.SQL(""),
-                    sql.SQL(", ").join(sql.Identifier(n) for n in real),
-                    sql.SQL(behavior),
-                )
-                .as_string(conn)
-            )
-        for name in shimmed:
-            row = conn.execute(
-                sql.SQL("SELECT objects FROM {}.shims WHERE name = %s").format(sql.Identifier(SHIM_SCHEMA)),
-                (name,),
-            ).fetchone()
-            objects: list[dict[str, str]] = list(row[0]) if row else []
-            drops = [
-                f"DROP {_DROP_KINDS[obj['type']]} IF EXISTS {obj['identity']} {behavior}"
-                for obj in reversed(objects)
-                if obj["type"] in _DROP_KINDS
-            ]
-            parts.append(sql.SQL(_DROP_ALL).format(sql.Literal(drops)).as_string(conn))
-            parts.append(
-                sql.SQL("DELETE FROM {}.shims WHERE name = {}")
-                .format(sql.Identifier(SHIM_SCHEMA), sql.Literal(name))
-                .as_string(conn)
-            )
-        return ";\n".join(parts)
+        forget = sql.SQL("DELETE FROM {}.shims WHERE name = ANY({})").format(
+            sql.Identifier(SHIM_SCHEMA), sql.Literal(shimmed)
+        )
+        return statement + ";\n" + forget.as_string(conn)
 
 
 def _string(node: Any) -> str | None:
