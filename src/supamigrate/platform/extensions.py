@@ -26,6 +26,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import pglast
 import psycopg
 from pglast import ast
 from pglast.enums import ObjectType
@@ -48,6 +49,9 @@ SHIMS: dict[str, str | None] = {
     "vector": None,
     "pg_graphql": "graphql",
 }
+# Extensions every Supabase project has before its first migration, and the schema of each: the
+# stub creates them, the real one where the server has it, else the shim.
+PREINSTALLED: dict[str, str] = {"supabase_vault": "vault"}
 # Extensions a shim builds on, which must already exist (as they do on the platform).
 SHIM_REQUIRES: dict[str, tuple[str, ...]] = {"pgjwt": ("pgcrypto",), "supabase_vault": ("pgcrypto",)}
 # SQL the platform runs after creating an extension (supautils' after-create scripts).
@@ -224,6 +228,10 @@ class ExtensionPolicy:
     def _create(self, conn: psycopg.Connection, statement: str, node: ast.CreateExtensionStmt) -> str:
         name = str(node.extname)
         options = {o.defname: o.arg for o in node.options or ()}
+        if name in PREINSTALLED and _shim_installed(conn, name):
+            # Projects written before the platform preinstalled it create it themselves, with or
+            # without IF NOT EXISTS; the platform's copy answers both.
+            return "SELECT"
         if _scalar(conn, "SELECT EXISTS (SELECT FROM pg_extension WHERE extname = %s)", (name,)):
             return statement
         if _shim_installed(conn, name):
@@ -310,6 +318,19 @@ class ExtensionPolicy:
             sql.Identifier(SHIM_SCHEMA), sql.Literal(shimmed)
         )
         return statement + ";\n" + forget.as_string(conn)
+
+
+def preinstall(conn: psycopg.Connection) -> None:
+    """Create the extensions every Supabase project starts with (``PREINSTALLED``), real or shimmed.
+
+    Runs as the stub does: a superuser, inside the stub's transaction.
+    """
+    policy = ExtensionPolicy(frozenset(PREINSTALLED))
+    for name, schema in PREINSTALLED.items():
+        text = f"CREATE EXTENSION IF NOT EXISTS {name} WITH SCHEMA {schema}"
+        node = pglast.parse_sql(text)[0].stmt
+        assert isinstance(node, ast.CreateExtensionStmt)
+        conn.execute(policy._create(conn, text, node))
 
 
 def _string(node: Any) -> str | None:
