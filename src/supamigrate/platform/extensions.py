@@ -19,9 +19,11 @@ project is built in that database; elsewhere a shimmed pg_cron falls back to the
 
 from __future__ import annotations
 
+import base64
 import copy
+import re
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -34,8 +36,10 @@ from pglast.stream import RawStream
 from psycopg import sql
 
 from ..errors import ExtensionUnavailable as ExtensionUnavailable  # re-exported: it lived here
+from ..errors import SupamigrateError
 from ..project import Project
 from ..sql.statement import Statement
+from .nested import NestedExtension, function_name, nested_extensions, plpgsql_body_kind
 
 SHIM_SCHEMA = "supamigrate"
 # Extensions with a shim, and the schema each creates its objects in (None: the one asked for).
@@ -55,7 +59,7 @@ PREINSTALLED: dict[str, str] = {"supabase_vault": "vault"}
 # Extensions a shim builds on, which must already exist (as they do on the platform).
 SHIM_REQUIRES: dict[str, tuple[str, ...]] = {"pgjwt": ("pgcrypto",), "supabase_vault": ("pgcrypto",)}
 # SQL the platform runs after creating an extension (supautils' after-create scripts).
-AFTER_CREATE = {"pg_cron": "after_pg_cron.sql"}
+AFTER_CREATE = {"pg_cron": "after_pg_cron.sql", "pg_net": "after_pg_net.sql"}
 # Debian/Ubuntu packages (PGDG names) of extensions that are not part of postgresql-contrib.
 PACKAGES = {
     "pg_cron": "postgresql-{major}-cron",
@@ -98,7 +102,8 @@ UNION ALL SELECT 'pg_class'::regclass, c.oid FROM pg_class c, sub WHERE c.xmin =
        OR (c.relkind = 'S' AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
                                             AND d.objid = c.oid AND d.deptype IN ('a', 'i'))))
 UNION ALL SELECT 'pg_type'::regclass, t.oid FROM pg_type t, sub WHERE t.xmin = sub.xid
-  AND (t.typrelid = 0 OR t.typtype = 'c' AND EXISTS (SELECT FROM pg_class r WHERE r.oid = t.typrelid AND r.relkind = 'c'))
+  AND (t.typrelid = 0
+       OR t.typtype = 'c' AND EXISTS (SELECT FROM pg_class r WHERE r.oid = t.typrelid AND r.relkind = 'c'))
   AND NOT EXISTS (SELECT FROM pg_type b WHERE b.typarray = t.oid)
 UNION ALL SELECT 'pg_proc'::regclass, p.oid FROM pg_proc p, sub WHERE p.xmin = sub.xid
 UNION ALL SELECT 'pg_operator'::regclass, o.oid FROM pg_operator o, sub WHERE o.xmin = sub.xid
@@ -132,6 +137,8 @@ BEGIN
 END
 $register$
 """
+
+
 def shim_names() -> tuple[str, ...]:
     return tuple(sorted(SHIMS))
 
@@ -181,6 +188,9 @@ class ExtensionPolicy:
     """How a project's migrations get their extensions: real ones, its shims, or a clear error."""
 
     shims: frozenset[str] = frozenset()
+    # Functions whose PL/pgSQL body creates extensions, by name: a statement that calls one runs
+    # with the platform's rights to create them (filled as their CREATE FUNCTION goes by).
+    installers: dict[str, tuple[NestedExtension, ...]] = field(default_factory=dict, compare=False, hash=False)
 
     @classmethod
     def for_project(cls, project: Project) -> ExtensionPolicy:
@@ -190,12 +200,26 @@ class ExtensionPolicy:
         return cls(frozenset(names))
 
     def wants(self, statement: Statement) -> bool:
-        """Extension statements, and pgvector index statements when vector may be shimmed."""
-        return statement.is_extension_statement or ("vector" in self.shims and is_vector_index(statement))
+        """Extension statements, pgvector index statements when vector may be shimmed, DO blocks
+        and functions that create extensions, and statements that call such functions."""
+        return (
+            statement.is_extension_statement
+            or ("vector" in self.shims and is_vector_index(statement))
+            or bool(nested_extensions(statement))
+            or self._calls_installer(statement)
+        )
 
     def __call__(self, conn: psycopg.Connection, statement: Statement) -> str:
         """The SQL to run in place of an extension ``statement`` (often its own text)."""
         node, text = statement.tree, statement.text
+        kind = plpgsql_body_kind(statement)
+        if kind == "function":
+            name = function_name(statement)
+            if name:
+                self.installers[name.lower()] = nested_extensions(statement)
+            return text
+        if kind == "do" or self._calls_installer(statement):
+            return self._with_nested(conn, statement)
         if isinstance(node, ast.IndexStmt):
             # The shim's hnsw and ivfflat are hash indexes, which know no m, ef_construction or
             # lists: drop the tuning options, which change speed, never results.
@@ -217,15 +241,76 @@ class ExtensionPolicy:
             name = node.extname if isinstance(node, ast.AlterExtensionContentsStmt) else _string(node.object)
             if name and _shim_installed(conn, name):
                 raise ExtensionUnavailable(
-                    f"extension {name} is a supamigrate shim here;"
-                    " ALTER EXTENSION cannot change its members or schema",
+                    f"extension {name} is a supamigrate shim here; ALTER EXTENSION cannot change its members or schema",
                     hint="create it in the schema you want from the start, as the platform's dashboard does",
                 )
         return text
 
     # -- CREATE EXTENSION ---------------------------------------------------------------------
 
-    def _create(self, conn: psycopg.Connection, statement: str, node: ast.CreateExtensionStmt) -> str:
+    # -- CREATE EXTENSION inside PL/pgSQL -----------------------------------------------------
+
+    def _calls_installer(self, statement: Statement) -> bool:
+        if not self.installers or plpgsql_body_kind(statement) == "function":
+            return False
+        text = statement.text.lower()
+        return any(re.search(rf"\b{re.escape(name)}\s*\(", text) for name in self.installers)
+
+    def _with_nested(self, conn: psycopg.Connection, statement: Statement) -> str:
+        """A DO block with its CREATE EXTENSION statements answered as top-level ones are, or a
+        call of a function that creates extensions; either runs with the rights to create them."""
+        text = statement.text
+        cursor = 0
+        for nested in nested_extensions(statement):
+            at = text.find(nested.source, cursor)
+            if at < 0:
+                continue
+            # Base64, so that no quote or dollar tag of the answer can end the body it goes into.
+            encoded = base64.b64encode(self._nested_sql(conn, nested).encode()).decode()
+            answer = f"pg_catalog.convert_from(pg_catalog.decode('{encoded}', 'base64'), 'UTF8')"
+            replacement = answer if nested.dynamic else f"EXECUTE {answer}"
+            text = text[:at] + replacement + text[at + len(nested.source) :]
+            cursor = at + len(replacement)
+        before: list[str] = []
+        lowered = statement.text.lower()
+        for name, creates in self.installers.items():
+            if not re.search(rf"\b{re.escape(name)}\s*\(", lowered):
+                continue
+            # The function's body is the project's and stays as written: a shim it creates
+            # IF NOT EXISTS is created first, so that its CREATE EXTENSION finds it there.
+            for nested in creates:
+                ext = str(nested.node.extname)
+                wanted = nested.node.if_not_exists and ext in self.shims
+                if wanted and not _extension_exists(conn, ext) and not _available(conn, ext):
+                    before.append(self._shim_sql(conn, ext, _schema_option(nested.node)))
+        text = ";\n".join([*before, text])
+        row = conn.execute(
+            "SELECT current_user, session_user, (SELECT rolsuper FROM pg_roles WHERE rolname = session_user)"
+        ).fetchone()
+        if row is None or row[0] == row[1] or not row[2]:
+            return text
+        # As the runner does for a top-level extension statement: supautils' rights, then back.
+        back = sql.SQL("SET ROLE {}").format(sql.Identifier(str(row[0]))).as_string(conn)
+        return f"RESET ROLE;\n{text};\n{back}"
+
+    def _nested_sql(self, conn: psycopg.Connection, nested: NestedExtension) -> str:
+        """What a CREATE EXTENSION inside PL/pgSQL runs: as at top level, or an error raised only
+        if it is reached (a body may well create an extension only where the server has it)."""
+        statement = str(RawStream()(nested.node))
+        try:
+            return self._create(conn, statement, nested.node, nested=True)
+        except SupamigrateError as exc:
+            return _raise_sql(
+                f"{exc.message} (CREATE EXTENSION at line {nested.line} of the PL/pgSQL body)",
+                "0A000",
+                hint=exc.hint,
+            )
+
+    # -- CREATE EXTENSION ---------------------------------------------------------------------
+
+    def _create(
+        self, conn: psycopg.Connection, statement: str, node: ast.CreateExtensionStmt, *, nested: bool = False
+    ) -> str:
         name = str(node.extname)
         options = {o.defname: o.arg for o in node.options or ()}
         if name in PREINSTALLED and _shim_installed(conn, name):
@@ -238,9 +323,7 @@ class ExtensionPolicy:
             if node.if_not_exists:
                 return "SELECT"
             return _raise_sql(f'extension "{name}" already exists', "42710")
-        available = bool(
-            _scalar(conn, "SELECT EXISTS (SELECT FROM pg_available_extensions WHERE name = %s)", (name,))
-        )
+        available = bool(_scalar(conn, "SELECT EXISTS (SELECT FROM pg_available_extensions WHERE name = %s)", (name,)))
         cron_problem = _cron_problem(conn) if name == "pg_cron" and available else None
         if available and cron_problem is None:
             after = AFTER_CREATE.get(name)
@@ -248,10 +331,10 @@ class ExtensionPolicy:
         if name in self.shims:
             schema_arg = options.get("schema")
             schema = _string(schema_arg) if schema_arg is not None else None
-            return self._shim_sql(conn, name, schema)
+            return self._shim_sql(conn, name, schema, nested=nested)
         raise _unavailable(conn, name, cron_problem, shim=name in SHIMS)
 
-    def _shim_sql(self, conn: psycopg.Connection, name: str, schema: str | None) -> str:
+    def _shim_sql(self, conn: psycopg.Connection, name: str, schema: str | None, *, nested: bool = False) -> str:
         own = SHIMS[name]
         target = own or schema or str(_scalar(conn, "SELECT current_schema()", ()) or "public")
         for needed in SHIM_REQUIRES.get(name, ()):
@@ -290,6 +373,19 @@ class ExtensionPolicy:
         register = sql.SQL(_REGISTER.replace("{members}", members.replace("{", "{{").replace("}", "}}"))).format(
             name=sql.Literal(name), home=sql.Literal(home), version=sql.Literal(VERSIONS.get(name, "1.0"))
         )
+        if nested:
+            # Inside PL/pgSQL a block with an exception clause is the savepoint.
+            return (
+                "DO $supamigrate_shim$\nBEGIN\n"
+                f"  EXECUTE {_literal(conn, registry.as_string(conn))};\n"
+                "  BEGIN\n"
+                f"    EXECUTE {_literal(conn, record.as_string(conn))};\n"
+                f"    EXECUTE {_literal(conn, body)};\n"
+                f"    EXECUTE {_literal(conn, register.as_string(conn))};\n"
+                "  EXCEPTION WHEN OTHERS THEN RAISE;\n  END;\n"
+                + (f"  EXECUTE {_literal(conn, _shim_text(after))};\n" if after else "")
+                + "END\n$supamigrate_shim$"
+            )
         # A savepoint gives the shim's catalog rows a transaction id of their own, by which the
         # registry finds them again (for DROP EXTENSION).
         return "\n".join(
@@ -339,6 +435,10 @@ def _string(node: Any) -> str | None:
     return None
 
 
+def _literal(conn: psycopg.Connection, text: str) -> str:
+    return sql.Literal(text).as_string(conn)
+
+
 def _scalar(conn: psycopg.Connection, query: str, params: tuple[object, ...]) -> Any:
     row = conn.execute(query, params).fetchone()
     return row[0] if row else None
@@ -350,9 +450,22 @@ def _shim_installed(conn: psycopg.Connection, name: str) -> bool:
     return bool(_scalar(conn, "SELECT EXISTS (SELECT FROM supamigrate.shims WHERE name = %s)", (name,)))
 
 
-def _raise_sql(message: str, sqlstate: str) -> str:
+def _raise_sql(message: str, sqlstate: str, *, hint: str | None = None) -> str:
     literal = message.replace("'", "''")
-    return f"DO $raise$ BEGIN RAISE EXCEPTION '{literal}' USING ERRCODE = '{sqlstate}'; END $raise$"
+    extra = ", HINT = '{}'".format(hint.replace("'", "''")) if hint else ""
+    return f"DO $raise$ BEGIN RAISE EXCEPTION '{literal}' USING ERRCODE = '{sqlstate}'{extra}; END $raise$"
+
+
+def _extension_exists(conn: psycopg.Connection, name: str) -> bool:
+    return bool(_scalar(conn, "SELECT EXISTS (SELECT FROM pg_extension WHERE extname = %s)", (name,)))
+
+
+def _available(conn: psycopg.Connection, name: str) -> bool:
+    return bool(_scalar(conn, "SELECT EXISTS (SELECT FROM pg_available_extensions WHERE name = %s)", (name,)))
+
+
+def _schema_option(node: ast.CreateExtensionStmt) -> str | None:
+    return next((_string(o.arg) for o in node.options or () if o.defname == "schema"), None)
 
 
 def _cron_problem(conn: psycopg.Connection) -> str | None:
@@ -369,9 +482,7 @@ def _cron_problem(conn: psycopg.Connection) -> str | None:
     return None
 
 
-def _unavailable(
-    conn: psycopg.Connection, name: str, cron_problem: str | None, *, shim: bool
-) -> ExtensionUnavailable:
+def _unavailable(conn: psycopg.Connection, name: str, cron_problem: str | None, *, shim: bool) -> ExtensionUnavailable:
     """The error for an extension this server cannot create: what is missing and how to get it."""
     major = int(str(_scalar(conn, "SHOW server_version_num", ()) or "150000")) // 10000
     if cron_problem:

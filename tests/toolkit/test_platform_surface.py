@@ -1,0 +1,374 @@
+"""The platform's newer surface, each on a small project of our own: storage operations, Realtime
+Authorization, the vault every project has, Database Webhooks, what supautils lets postgres do,
+CREATE EXTENSION inside PL/pgSQL, and shims as invisible as the extensions they stand in for."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import errors
+
+from supamigrate.advisors import run_advisors
+from supamigrate.database import Server, connect
+from supamigrate.dump import dump_schema
+from supamigrate.errors import MigrationError
+from supamigrate.server import EphemeralServer, find_bindir
+
+from .platform_projects import act_as, built, session, user_claims
+
+ALICE = "a1a1a1a1-0000-4000-8000-000000000001"
+BOB = "b2b2b2b2-0000-4000-8000-000000000002"
+
+
+def project(tmp_path: Path, *migrations: str, toml: str = "", seed: str | None = None) -> Path:
+    """A project in ``tmp_path`` with one migration file per text, in order."""
+    root = tmp_path / "project"
+    folder = root / "supabase" / "migrations"
+    folder.mkdir(parents=True)
+    for index, text in enumerate(migrations, 1):
+        (folder / f"2024010100000{index}_step.sql").write_text(text)
+    if toml:
+        (root / "supamigrate.toml").write_text(toml)
+    if seed is not None:
+        (root / "supabase" / "seed.sql").write_text(seed)
+    return root
+
+
+def add_user(conn: psycopg.Connection, user_id: str) -> None:
+    conn.execute("insert into auth.users (id, email) values (%s, %s)", (user_id, f"{user_id[:4]}@example.test"))
+
+
+# -- storage: operation-aware policies ------------------------------------------------------------
+
+AVATARS = """
+insert into storage.buckets (id, name) values ('avatars', 'avatars');
+
+-- Anyone signed in may download an avatar; only its owner may upload or replace it.
+create policy "avatars are readable" on storage.objects for select to authenticated
+  using (bucket_id = 'avatars' and storage.allow_only_operation('object.get'));
+create policy "owners list and move their avatars" on storage.objects for select to authenticated
+  using (
+    bucket_id = 'avatars'
+    and owner_id = (select auth.uid()::text)
+    and storage.allow_any_operation(array['storage.object.list', 'object.move'])
+  );
+"""
+
+
+def test_storage_policies_see_the_operation_storage_sets(supamigrate_server: Server, tmp_path: Path) -> None:
+    with built(supamigrate_server, project(tmp_path, AVATARS)) as name, session(supamigrate_server, name) as conn:
+        add_user(conn, ALICE)
+        add_user(conn, BOB)
+        conn.execute(
+            "insert into storage.objects (bucket_id, name, owner_id) values ('avatars', %s, %s), ('avatars', %s, %s)",
+            (f"{ALICE}/me.png", ALICE, f"{BOB}/me.png", BOB),
+        )
+        act_as(conn, "authenticated", user_claims(ALICE))
+
+        def visible(operation: str | None) -> int:
+            conn.execute("select set_config('storage.operation', %s, true)", (operation or "",))
+            row = conn.execute("select count(*) from storage.objects").fetchone()
+            return int(row[0]) if row else -1
+
+        downloads = visible("storage.object.get")
+        listed = visible("object.list")
+        moved = visible("storage.object.move")
+        uploads = visible("object.upload")
+        nothing = visible(None)
+        operation = conn.execute("select storage.operation()").fetchone()
+        empty = conn.execute("select storage.allow_only_operation(''), storage.allow_any_operation('{}')").fetchone()
+    assert (downloads, listed, moved, uploads, nothing) == (2, 1, 1, 0, 0)
+    assert operation == ("",)
+    assert empty == (False, False)
+
+
+# -- Realtime Authorization -----------------------------------------------------------------------
+
+ROOMS = """
+create table public.room_messages (
+  id bigint generated always as identity primary key,
+  room text not null,
+  body text not null
+);
+alter table public.room_messages enable row level security;
+
+create or replace function public.broadcast_room_message() returns trigger
+language plpgsql security definer set search_path = '' as $$
+begin
+  perform realtime.broadcast_changes(
+    'room:' || coalesce(new.room, old.room), tg_op, tg_op, tg_table_name, tg_table_schema, new, old
+  );
+  return null;
+end
+$$;
+
+create trigger room_messages_broadcast after insert or update or delete on public.room_messages
+  for each row execute function public.broadcast_room_message();
+
+-- Private channels: a member of a room may receive its broadcasts and send to it.
+create table public.room_members (room text not null, user_id uuid not null references auth.users);
+create policy "members receive" on realtime.messages for select to authenticated
+  using (exists (
+    select from public.room_members m
+    where 'room:' || m.room = (select realtime.topic()) and m.user_id = (select auth.uid())
+  ));
+create policy "members send" on realtime.messages for insert to authenticated
+  with check (exists (
+    select from public.room_members m
+    where 'room:' || m.room = (select realtime.topic()) and m.user_id = (select auth.uid())
+  ));
+"""
+
+
+def test_realtime_messages_are_guarded_by_the_projects_policies(supamigrate_server: Server, tmp_path: Path) -> None:
+    with built(supamigrate_server, project(tmp_path, ROOMS)) as name, session(supamigrate_server, name) as conn:
+        add_user(conn, ALICE)
+        conn.execute("insert into public.room_members values ('42', %s)", (ALICE,))
+        conn.execute("insert into public.room_messages (room, body) values ('42', 'hi'), ('7', 'psst')")
+        conn.execute("select realtime.send('{\"text\": \"direct\"}', 'note', 'room:42')")
+        rows = conn.execute(
+            "select topic, event, payload->'record'->>'body', payload->>'text', private from realtime.messages"
+            " order by inserted_at, topic"
+        ).fetchall()
+        rls = conn.execute("select relrowsecurity from pg_class where oid = 'realtime.messages'::regclass").fetchone()
+        grants = conn.execute(
+            "select has_table_privilege('anon', 'realtime.messages', 'select'),"
+            " has_table_privilege('authenticated', 'realtime.messages', 'insert'),"
+            " has_table_privilege('authenticated', 'realtime.messages', 'delete')"
+        ).fetchone()
+        act_as(conn, "authenticated", user_claims(ALICE))
+        conn.execute("select set_config('realtime.topic', 'room:42', true)")
+        own = conn.execute("select count(*) from realtime.messages").fetchone()
+        conn.execute(
+            "insert into realtime.messages (topic, extension, event, payload) values"
+            " ('room:42', 'broadcast', 'typing', '{}')"
+        )
+        conn.execute("select set_config('realtime.topic', 'room:7', true)")
+        other = conn.execute("select count(*) from realtime.messages").fetchone()
+        with pytest.raises(errors.InsufficientPrivilege, match="row-level security"):
+            conn.execute(
+                "insert into realtime.messages (topic, extension, event, payload) values"
+                " ('room:7', 'broadcast', 'typing', '{}')"
+            )
+    assert {(r[0], r[1], r[2]) for r in rows if r[3] is None} == {
+        ("room:42", "INSERT", "hi"),
+        ("room:7", "INSERT", "psst"),
+    }
+    assert ("room:42", "note", None, "direct", True) in rows
+    assert rls == (True,)
+    assert grants == (True, True, False)
+    assert (own, other) == ((3,), (0,))
+
+
+# -- vault, installed in every project ------------------------------------------------------------
+
+VAULT = """
+create extension if not exists supabase_vault with schema vault;
+create extension supabase_vault;
+select vault.create_secret('https://hooks.example.test/orders', 'orders_webhook_url', 'where orders go');
+"""
+
+
+def test_every_project_has_the_vault_without_asking(supamigrate_server: Server, tmp_path: Path) -> None:
+    with built(supamigrate_server, project(tmp_path, VAULT)) as name, session(supamigrate_server, name) as conn:
+        secret = conn.execute(
+            "select decrypted_secret, description from vault.decrypted_secrets where name = 'orders_webhook_url'"
+        ).fetchone()
+        stored = conn.execute("select secret from vault.secrets where name = 'orders_webhook_url'").fetchone()
+        ext = conn.execute(
+            "select extnamespace::regnamespace::text from pg_extension where extname = 'supabase_vault'"
+        ).fetchone()
+        secret_id = conn.execute("select id from vault.secrets").fetchone()
+        assert secret_id is not None
+        conn.execute("select vault.update_secret(%s, 'https://hooks.example.test/v2')", (secret_id[0],))
+        updated = conn.execute("select decrypted_secret from vault.decrypted_secrets").fetchone()
+        act_as(conn, "authenticated")
+        with pytest.raises(errors.InsufficientPrivilege):
+            conn.execute("select * from vault.decrypted_secrets")
+    assert secret == ("https://hooks.example.test/orders", "where orders go")
+    assert stored is not None and "hooks.example.test" not in stored[0]
+    assert ext == ("vault",)
+    assert updated == ("https://hooks.example.test/v2",)
+
+
+# -- Database Webhooks ----------------------------------------------------------------------------
+
+WEBHOOK = """
+create table public.orders (id bigint generated always as identity primary key, total_cents int not null);
+
+create trigger "orders_created" after insert on public.orders for each row
+  execute function "supabase_functions"."http_request"(
+    'https://hooks.example.test/orders', 'POST', '{"Content-type":"application/json"}', '{}', '5000'
+  );
+"""
+
+
+def test_a_webhook_trigger_as_db_pull_dumps_it_posts_and_leaves_a_hook_row(
+    supamigrate_server: Server, tmp_path: Path
+) -> None:
+    root = project(
+        tmp_path,
+        "create extension if not exists pg_net with schema extensions;\n",
+        WEBHOOK,
+        toml='[platform]\nshims = ["pg_net"]\n',
+    )
+    with built(supamigrate_server, root) as name, session(supamigrate_server, name) as conn:
+        conn.execute("insert into public.orders (total_cents) values (4200)")
+        request = conn.execute(
+            "select method, url, convert_from(body, 'utf8')::jsonb -> 'record' ->> 'total_cents'"
+            " from net.http_request_queue"
+        ).fetchone()
+        hook = conn.execute(
+            "select hook_table_id::regclass::text, hook_name, request_id is not null from supabase_functions.hooks"
+        ).fetchone()
+        migrations = conn.execute("select count(*) from supabase_functions.migrations").fetchone()
+    assert request == ("POST", "https://hooks.example.test/orders", "4200")
+    assert hook == ("orders", "orders_created", True)
+    assert migrations == (2,)
+
+
+# -- what supautils lets postgres do --------------------------------------------------------------
+
+PGRST = """
+create function public.check_request() returns void language plpgsql as $$
+begin
+  if current_setting('request.headers', true)::json ->> 'x-blocked' = 'yes' then
+    raise sqlstate 'PGRST' using message = '{"code":"blocked","message":"blocked"}';
+  end if;
+end
+$$;
+alter role authenticator set pgrst.db_pre_request = 'public.check_request';
+alter role authenticator set pgrst.db_schemas = 'public, api';
+alter role authenticator set pgrst.db_max_rows = '500';
+notify pgrst, 'reload config';
+
+create table public.audit (id bigint generated always as identity primary key, note text);
+create table public.notes (id bigint primary key, body text);
+create function public.audit_note() returns trigger language plpgsql as $$
+begin
+  insert into public.audit (note) values (new.body);
+  return new;
+end
+$$;
+create trigger notes_audit after insert on public.notes for each row execute function public.audit_note();
+"""
+# The first lines of a `supabase db dump --data-only` file.
+DATA_DUMP = """SET session_replication_role = replica;
+
+--
+-- PostgreSQL database dump
+--
+
+SET statement_timeout = 0;
+INSERT INTO "public"."notes" ("id", "body") VALUES (1, 'restored');
+
+RESET ALL;
+"""
+
+
+def test_postgres_sets_pgrst_settings_and_seeds_from_a_data_dump(supamigrate_server: Server, tmp_path: Path) -> None:
+    root = project(tmp_path, PGRST, seed=DATA_DUMP)
+    with built(supamigrate_server, root) as name, session(supamigrate_server, name) as conn:
+        settings = conn.execute(
+            "select unnest(setconfig) from pg_db_role_setting where setrole = 'authenticator'::regrole order by 1"
+        ).fetchall()
+        notes = conn.execute("select body from public.notes").fetchall()
+        audit = conn.execute("select count(*) from public.audit").fetchone()
+    assert ("pgrst.db_pre_request=public.check_request",) in settings
+    assert ("pgrst.db_max_rows=500",) in settings
+    assert notes == [("restored",)]
+    assert audit == (0,)  # as a replica, the seed fired no trigger
+
+
+# -- CREATE EXTENSION inside PL/pgSQL -------------------------------------------------------------
+
+NESTED = """
+do $$
+begin
+  if not exists (select from pg_extension where extname = 'dblink') then
+    begin
+      create extension dblink with schema extensions;
+    exception when duplicate_object then
+      null;
+    end;
+  end if;
+  execute 'create extension if not exists pg_net with schema extensions';
+end
+$$;
+
+create function public.install_extensions() returns void language plpgsql as $$
+begin
+  create extension if not exists pg_buffercache with schema extensions;
+  create extension if not exists pgjwt with schema extensions;
+end
+$$;
+select public.install_extensions();
+"""
+
+
+def test_extensions_created_inside_do_blocks_and_functions(supamigrate_server: Server, tmp_path: Path) -> None:
+    root = project(tmp_path, NESTED, toml='[platform]\nshims = ["pg_net", "pgjwt"]\n')
+    with built(supamigrate_server, root) as name, session(supamigrate_server, name) as conn:
+        extensions = conn.execute(
+            "select extname, extnamespace::regnamespace::text from pg_extension"
+            " where extname in ('dblink', 'pg_net', 'pg_buffercache', 'pgjwt') order by 1"
+        ).fetchall()
+        owner = conn.execute(
+            "select pg_get_userbyid(proowner) from pg_proc where proname = 'install_extensions'"
+        ).fetchone()
+        queue = conn.execute("select to_regclass('net.http_request_queue') is not null").fetchone()
+    assert extensions == [
+        ("dblink", "extensions"),
+        ("pg_buffercache", "extensions"),
+        ("pg_net", "extensions"),
+        ("pgjwt", "extensions"),
+    ]
+    assert owner == ("postgres",)  # the rest of the file still runs as postgres
+    assert queue == (True,)
+
+
+def test_an_extension_nobody_can_have_inside_a_do_block_names_itself(
+    supamigrate_server: Server, tmp_path: Path
+) -> None:
+    body = (
+        "create table public.kept (id int);\n"
+        "do $$\nbegin\n  perform 1;\n  create extension if not exists plv8;\nend\n$$;\n"
+    )
+    with pytest.raises(MigrationError) as failed, built(supamigrate_server, project(tmp_path, body)):
+        pass
+    error = failed.value
+    assert error.path.name == "20240101000001_step.sql"
+    assert error.line == 2
+    assert '"plv8"' in error.message and "line 4 of the PL/pgSQL body" in error.message
+    assert error.hint is not None and "plv8" in error.hint
+
+
+# -- shims as invisible as the extensions they stand in for ---------------------------------------
+
+VECTOR_IN_PUBLIC = """
+create extension if not exists vector;
+create extension if not exists pg_graphql;
+create table public.documents (id bigint primary key, embedding vector(3));
+create index on public.documents using hnsw (embedding vector_cosine_ops);
+"""
+
+
+def test_a_shim_is_seen_as_the_extension_and_its_internals_are_not(supamigrate_server: Server, tmp_path: Path) -> None:
+    root = project(tmp_path, VECTOR_IN_PUBLIC, toml='[platform]\nshims = ["vector", "pg_graphql"]\n')
+    bindir = supamigrate_server.bindir if isinstance(supamigrate_server, EphemeralServer) else find_bindir()
+    with built(supamigrate_server, root) as name:
+        snapshot = dump_schema(bindir, supamigrate_server.conninfo(name))
+        with connect(supamigrate_server.conninfo(name)) as conn:
+            findings = run_advisors(conn, ("public", "graphql_public"))
+            registered = conn.execute(
+                "select extname, extnamespace::regnamespace::text from pg_extension"
+                " where extname in ('vector', 'pg_graphql') order by 1"
+            ).fetchall()
+    assert "_vector_accum" not in snapshot and "vector_in" not in snapshot
+    assert "supamigrate." not in snapshot and "SCHEMA supamigrate" not in snapshot
+    assert "embedding public.vector(3)" in snapshot
+    assert not [f for f in findings if "vector" in f.where and f.code == "function_search_path_mutable"]
+    assert any(f.code == "extension_in_public" and f.where == "extension vector" for f in findings)
+    assert registered == [("pg_graphql", "graphql"), ("vector", "public")]
