@@ -52,6 +52,7 @@ SHIMS: dict[str, str | None] = {
     "pg_jsonschema": None,
     "vector": None,
     "pg_graphql": "graphql",
+    "pgmq": "pgmq",
 }
 # Extensions every Supabase project has before its first migration, and the schema of each: the
 # stub creates them, the real one where the server has it, else the shim.
@@ -78,6 +79,14 @@ PACKAGES = {
     "pgaudit": "postgresql-{major}-pgaudit",
     "orafce": "postgresql-{major}-orafce",
 }
+# Extensions real projects create that no shim can stand in for faithfully, and why.
+UNSHIMMABLE = {
+    "plv8": "plv8 runs the functions' JavaScript in V8, which SQL cannot imitate (and the platform no longer"
+    " offers it from PostgreSQL 17 on); rewrite those functions in plpgsql or sql, or run against a server"
+    " that has plv8 (--db-url)",
+    "plcoffee": "plcoffee is plv8's CoffeeScript; rewrite those functions in plpgsql or sql",
+    "plls": "plls is plv8's LiveScript; rewrite those functions in plpgsql or sql",
+}
 # pgvector's index methods, which the vector shim answers with hash indexes.
 _VECTOR_METHODS = frozenset({"hnsw", "ivfflat"})
 # The version each shim registers itself with in pg_extension: the version the platform ships.
@@ -90,6 +99,7 @@ VERSIONS: dict[str, str] = {
     "pg_jsonschema": "0.3.3",
     "vector": "0.8.0",
     "pg_graphql": "1.5.11",
+    "pgmq": "1.4.4",
 }
 # The catalog rows a shim created (those whose xmin is the transaction id of the savepoint its
 # registry row was written in): the objects a real extension would have as members.
@@ -492,6 +502,10 @@ def _unavailable(conn: psycopg.Connection, name: str, cron_problem: str | None, 
             " with pg_cron preloaded for the database they build; on your own server set"
             " shared_preload_libraries = 'pg_cron' and cron.database_name to this database"
         ]
+    elif name in UNSHIMMABLE:
+        message = f'extension "{name}" is not available on this server (PostgreSQL {major}), and no shim can be'
+        message += " faithful to it"
+        return ExtensionUnavailable(message, hint=UNSHIMMABLE[name].format(major=major))
     else:
         message = f'extension "{name}" is not available on this server (PostgreSQL {major}), nor shimmed'
         package = PACKAGES.get(name, "").format(major=major)
