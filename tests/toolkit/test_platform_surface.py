@@ -434,3 +434,42 @@ def test_queues_keep_messages_invisible_until_their_timeout(supamigrate_server: 
     assert (left, kept) == ([(sent[1],)], [(sent[0],)])
     assert metrics == ("emails", 1, 2)
     assert queues == [("emails",)]
+
+
+# -- Wrappers -------------------------------------------------------------------------------------
+
+STRIPE = """
+create extension if not exists wrappers with schema extensions;
+
+create foreign data wrapper stripe_wrapper
+  handler extensions.stripe_fdw_handler
+  validator extensions.stripe_fdw_validator;
+create server stripe_server foreign data wrapper stripe_wrapper
+  options (api_key_id 'b6d1c3a2-0000-4000-8000-000000000001', api_url 'https://api.stripe.com/v1');
+
+create schema stripe;
+create foreign table stripe.customers (id text, email text, name text, created timestamp, attrs jsonb)
+  server stripe_server options (object 'customers', rowid_column 'id');
+"""
+
+
+def test_foreign_tables_of_wrappers_apply_as_on_the_platform(supamigrate_server: Server, tmp_path: Path) -> None:
+    root = project(tmp_path, STRIPE, toml='[platform]\nshims = ["wrappers"]\n')
+    bindir = supamigrate_server.bindir if isinstance(supamigrate_server, EphemeralServer) else find_bindir()
+    with built(supamigrate_server, root) as name:
+        snapshot = dump_schema(bindir, supamigrate_server.conninfo(name))
+        with session(supamigrate_server, name) as conn:
+            wrapper = conn.execute(
+                "select fdwname, has_foreign_data_wrapper_privilege('postgres', oid, 'usage'),"
+                " fdwhandler::regproc::text"
+                " from pg_foreign_data_wrapper"
+            ).fetchone()
+            table = conn.execute(
+                "select ftoptions from pg_foreign_table where ftrelid = 'stripe.customers'::regclass"
+            ).fetchone()
+            ext = conn.execute("select extversion from pg_extension where extname = 'wrappers'").fetchone()
+    assert wrapper == ("stripe_wrapper", True, "stripe_fdw_handler")  # extensions is on the search path
+    assert table == (["object=customers", "rowid_column=id"],)
+    assert ext == ("0.5.0",)
+    assert "CREATE FOREIGN TABLE stripe.customers" in snapshot
+    assert "fdw_handler" not in snapshot and "wrappers_fdw_stats" not in snapshot

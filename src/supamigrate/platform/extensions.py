@@ -53,6 +53,7 @@ SHIMS: dict[str, str | None] = {
     "vector": None,
     "pg_graphql": "graphql",
     "pgmq": "pgmq",
+    "wrappers": None,
 }
 # Extensions every Supabase project has before its first migration, and the schema of each: the
 # stub creates them, the real one where the server has it, else the shim.
@@ -100,6 +101,7 @@ VERSIONS: dict[str, str] = {
     "vector": "0.8.0",
     "pg_graphql": "1.5.11",
     "pgmq": "1.4.4",
+    "wrappers": "0.5.0",
 }
 # The catalog rows a shim created (those whose xmin is the transaction id of the savepoint its
 # registry row was written in): the objects a real extension would have as members.
@@ -217,6 +219,7 @@ class ExtensionPolicy:
             or ("vector" in self.shims and is_vector_index(statement))
             or bool(nested_extensions(statement))
             or self._calls_installer(statement)
+            or isinstance(statement.tree, ast.CreateFdwStmt)
         )
 
     def __call__(self, conn: psycopg.Connection, statement: Statement) -> str:
@@ -230,6 +233,13 @@ class ExtensionPolicy:
             return text
         if kind == "do" or self._calls_installer(statement):
             return self._with_nested(conn, statement)
+        if isinstance(node, ast.CreateFdwStmt):
+            # Supautils lets postgres create a foreign data wrapper (Wrappers' are made so), which
+            # plain PostgreSQL keeps for superusers (which alone may own one); postgres may use it.
+            owner = sql.SQL("GRANT USAGE ON FOREIGN DATA WRAPPER {} TO {{role}} WITH GRANT OPTION").format(
+                sql.Identifier(str(node.fdwname))
+            )
+            return _elevated(conn, text, then=owner.as_string(conn))
         if isinstance(node, ast.IndexStmt):
             # The shim's hnsw and ivfflat are hash indexes, which know no m, ef_construction or
             # lists: drop the tuning options, which change speed, never results.
@@ -293,15 +303,7 @@ class ExtensionPolicy:
                 wanted = nested.node.if_not_exists and ext in self.shims
                 if wanted and not _extension_exists(conn, ext) and not _available(conn, ext):
                     before.append(self._shim_sql(conn, ext, _schema_option(nested.node)))
-        text = ";\n".join([*before, text])
-        row = conn.execute(
-            "SELECT current_user, session_user, (SELECT rolsuper FROM pg_roles WHERE rolname = session_user)"
-        ).fetchone()
-        if row is None or row[0] == row[1] or not row[2]:
-            return text
-        # As the runner does for a top-level extension statement: supautils' rights, then back.
-        back = sql.SQL("SET ROLE {}").format(sql.Identifier(str(row[0]))).as_string(conn)
-        return f"RESET ROLE;\n{text};\n{back}"
+        return _elevated(conn, ";\n".join([*before, text]))
 
     def _nested_sql(self, conn: psycopg.Connection, nested: NestedExtension) -> str:
         """What a CREATE EXTENSION inside PL/pgSQL runs: as at top level, or an error raised only
@@ -464,6 +466,21 @@ def _raise_sql(message: str, sqlstate: str, *, hint: str | None = None) -> str:
     literal = message.replace("'", "''")
     extra = ", HINT = '{}'".format(hint.replace("'", "''")) if hint else ""
     return f"DO $raise$ BEGIN RAISE EXCEPTION '{literal}' USING ERRCODE = '{sqlstate}'{extra}; END $raise$"
+
+
+def _elevated(conn: psycopg.Connection, text: str, *, then: str = "") -> str:
+    """``text`` run as the session's superuser when the session acts as another role, as the
+    runner runs a top-level extension statement (supautils' rights on the platform); ``then`` runs
+    after it, still elevated, with ``{role}`` standing for the acting role's name."""
+    row = conn.execute(
+        "SELECT current_user, session_user, (SELECT rolsuper FROM pg_roles WHERE rolname = session_user)"
+    ).fetchone()
+    acting = str(row[0]) if row else ""
+    after = then.replace("{role}", sql.Identifier(acting).as_string(conn)) if then else ""
+    if row is None or row[0] == row[1] or not row[2]:
+        return f"{text};\n{after}" if after else text
+    back = sql.SQL("SET ROLE {}").format(sql.Identifier(acting)).as_string(conn)
+    return f"RESET ROLE;\n{text};\n{after + ';' if after else ''}\n{back}"
 
 
 def _extension_exists(conn: psycopg.Connection, name: str) -> bool:
