@@ -4,6 +4,8 @@ CREATE EXTENSION inside PL/pgSQL, and shims as invisible as the extensions they 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from pathlib import Path
 
 import psycopg
@@ -473,3 +475,75 @@ def test_foreign_tables_of_wrappers_apply_as_on_the_platform(supamigrate_server:
     assert ext == ("0.5.0",)
     assert "CREATE FOREIGN TABLE stripe.customers" in snapshot
     assert "fdw_handler" not in snapshot and "wrappers_fdw_stats" not in snapshot
+
+
+# -- pgsodium -------------------------------------------------------------------------------------
+
+SODIUM = """
+create extension if not exists pgsodium;
+
+create table public.api_tokens (
+  id bigint generated always as identity primary key,
+  token_encrypted bytea not null,
+  key_id uuid not null
+);
+
+-- Tokens are kept encrypted under a named key, as projects did before the vault.
+create function public.store_token(token text) returns bigint
+language plpgsql security definer set search_path = '' as $$
+declare
+  key uuid := (select id from pgsodium.valid_key where name = 'api_tokens');
+  stored bigint;
+begin
+  insert into public.api_tokens (token_encrypted, key_id)
+  values (pgsodium.crypto_aead_det_encrypt(convert_to(token, 'utf8'), convert_to('api', 'utf8'), key), key)
+  returning id into stored;
+  return stored;
+end
+$$;
+
+create function public.read_token(token_id bigint) returns text
+language sql security definer set search_path = '' as $$
+  select convert_from(pgsodium.crypto_aead_det_decrypt(t.token_encrypted, convert_to('api', 'utf8'), t.key_id), 'utf8')
+  from public.api_tokens t where t.id = token_id
+$$;
+
+select pgsodium.create_key(name := 'api_tokens');
+"""
+
+
+def test_pgsodium_keys_encrypt_and_authenticate_as_projects_use_them(
+    supamigrate_server: Server, tmp_path: Path
+) -> None:
+    root = project(tmp_path, SODIUM, toml='[platform]\nshims = ["pgsodium"]\n')
+    with built(supamigrate_server, root) as name, session(supamigrate_server, name) as conn:
+        token_id = conn.execute("select public.store_token('sk_live_123')").fetchone()
+        assert token_id is not None
+        back = conn.execute("select public.read_token(%s)", (token_id[0],)).fetchone()
+        stored = conn.execute("select token_encrypted from public.api_tokens").fetchone()
+        same = conn.execute(
+            "select pgsodium.crypto_aead_det_encrypt('x', 'a', k.id) = pgsodium.crypto_aead_det_encrypt('x', 'a', k.id)"
+            " from pgsodium.valid_key k"
+        ).fetchone()
+        sizes = conn.execute(
+            "select length(pgsodium.randombytes_buf(24)), length(pgsodium.crypto_secretbox_keygen()),"
+            " encode(pgsodium.crypto_auth('message', 'k'), 'hex')"
+        ).fetchone()
+        key = conn.execute("select pgsodium.crypto_secretbox_keygen()").fetchone()
+        assert key is not None
+        box = conn.execute(
+            "select convert_from(pgsodium.crypto_secretbox_open(pgsodium.crypto_secretbox('hi', 'n', %s), 'n', %s),"
+            " 'utf8')",
+            (key[0], key[0]),
+        ).fetchone()
+        with pytest.raises(errors.DataException, match="invalid ciphertext"):
+            conn.execute(
+                "select pgsodium.crypto_secretbox_open(pgsodium.crypto_secretbox('hi', 'n', %s), 'n', 'wrong')",
+                (key[0],),
+            )
+    assert back == ("sk_live_123",)
+    assert stored is not None and b"sk_live_123" not in bytes(stored[0])
+    assert same == (True,)
+    # libsodium's crypto_auth (HMAC-SHA-512-256) of 'message' under key 'k'.
+    assert sizes == (24, 32, hmac.new(b"k", b"message", hashlib.sha512).hexdigest()[:64])
+    assert box == ("hi",)

@@ -54,12 +54,17 @@ SHIMS: dict[str, str | None] = {
     "pg_graphql": "graphql",
     "pgmq": "pgmq",
     "wrappers": None,
+    "pgsodium": "pgsodium",
 }
 # Extensions every Supabase project has before its first migration, and the schema of each: the
 # stub creates them, the real one where the server has it, else the shim.
 PREINSTALLED: dict[str, str] = {"supabase_vault": "vault"}
 # Extensions a shim builds on, which must already exist (as they do on the platform).
-SHIM_REQUIRES: dict[str, tuple[str, ...]] = {"pgjwt": ("pgcrypto",), "supabase_vault": ("pgcrypto",)}
+SHIM_REQUIRES: dict[str, tuple[str, ...]] = {
+    "pgjwt": ("pgcrypto",),
+    "supabase_vault": ("pgcrypto",),
+    "pgsodium": ("pgcrypto",),
+}
 # SQL the platform runs after creating an extension (supautils' after-create scripts).
 AFTER_CREATE = {"pg_cron": "after_pg_cron.sql", "pg_net": "after_pg_net.sql"}
 # Debian/Ubuntu packages (PGDG names) of extensions that are not part of postgresql-contrib.
@@ -102,6 +107,7 @@ VERSIONS: dict[str, str] = {
     "pg_graphql": "1.5.11",
     "pgmq": "1.4.4",
     "wrappers": "0.5.0",
+    "pgsodium": "3.1.8",
 }
 # The catalog rows a shim created (those whose xmin is the transaction id of the savepoint its
 # registry row was written in): the objects a real extension would have as members.
