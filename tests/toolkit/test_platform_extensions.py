@@ -43,6 +43,9 @@ def test_every_shim_is_recorded_with_its_schema(supamigrate_server: Server, shim
         "pg_jsonschema": "extensions",
         "vector": "extensions",
         "http": "extensions",
+        "pgmq": "pgmq",
+        "wrappers": "extensions",
+        "pgsodium": "pgsodium",
     }
     assert set(rows) == set(SHIMS)
 
@@ -182,7 +185,7 @@ def test_vector_search_finds_the_nearest_documents(supamigrate_server: Server, s
             "select embedding::text from public.documents where content = 'Kittens'"
         ).fetchone()
         values = conn.execute(
-            "select '[3,4]'::vector <-> '[0,0]', '[1,2]'::vector <#> '[3,4]', vector_dims('[1,2,3]'),"
+            "select '[3,4]'::vector <-> '[0,0]', '[1,2]'::vector <#> '[3,4]', vector_dims('[1,2,3]'::vector),"
             " vector_norm('[3,4]'), ('[1,2]'::vector + '[3,4]')::text, avg(embedding)::text"
             " from public.documents where content like 'The cat%%'"
         ).fetchone()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from decimal import Decimal
 from pathlib import Path
 
 import psycopg
@@ -547,3 +548,50 @@ def test_pgsodium_keys_encrypt_and_authenticate_as_projects_use_them(
     # libsodium's crypto_auth (HMAC-SHA-512-256) of 'message' under key 'k'.
     assert sizes == (24, 32, hmac.new(b"k", b"message", hashlib.sha512).hexdigest()[:64])
     assert box == ("hi",)
+
+
+# -- pgvector's halfvec and sparsevec -------------------------------------------------------------
+
+COMPACT = """
+create extension if not exists vector with schema extensions;
+
+create table public.chunks (
+  id bigint primary key,
+  embedding extensions.halfvec(3) not null,
+  keywords extensions.sparsevec(5)
+);
+create index on public.chunks using hnsw (embedding extensions.halfvec_cosine_ops) with (m = 16);
+create index on public.chunks using hnsw (keywords extensions.sparsevec_l2_ops);
+create index on public.chunks using hnsw ((extensions.binary_quantize(embedding)::bit(3)) extensions.bit_hamming_ops);
+
+insert into public.chunks values
+  (1, '[1, 0, 0]', '{1:1,3:2}/5'),
+  (2, '[0.1, 1, 0]', '{2:1}/5'),
+  (3, '[0.333333, 0.5, 1]', '{}/5');
+"""
+
+
+def test_halfvec_and_sparsevec_store_and_rank_as_pgvector_does(supamigrate_server: Server, tmp_path: Path) -> None:
+    root = project(tmp_path, COMPACT, toml='[platform]\nshims = ["vector"]\n')
+    with built(supamigrate_server, root) as name, session(supamigrate_server, name) as conn:
+        conn.execute("set search_path = public, extensions")
+        stored = conn.execute("select embedding::text, keywords::text from public.chunks order by id").fetchall()
+        nearest = conn.execute(
+            "select id from public.chunks order by embedding <=> '[1, 0.1, 0]'::halfvec limit 2"
+        ).fetchall()
+        sparse = conn.execute(
+            "select id, round((keywords <-> '{1:1}/5')::numeric, 4) from public.chunks order by 2, 1"
+        ).fetchall()
+        bits = conn.execute("select binary_quantize(embedding)::text from public.chunks order by id").fetchall()
+        with pytest.raises(errors.DataException, match="expected 5 dimensions"), conn.transaction():
+            conn.execute("insert into public.chunks values (4, '[1,1,1]', '{1:1}/4')")
+        with pytest.raises(errors.NumericValueOutOfRange), conn.transaction():
+            conn.execute("select '[70000]'::halfvec(1)")
+    assert stored == [
+        ("[1,0,0]", "{1:1,3:2}/5"),
+        ("[0.099975586,1,0]", "{2:1}/5"),
+        ("[0.33325195,0.5,1]", "{}/5"),
+    ]
+    assert nearest == [(1,), (3,)]  # cosine: 0.67 to the third, 0.80 to the second
+    assert sparse == [(3, Decimal(1)), (2, Decimal("1.4142")), (1, Decimal(2))]
+    assert bits == [("100",), ("110",), ("111",)]
