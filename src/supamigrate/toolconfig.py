@@ -22,9 +22,13 @@ TOOL_CONFIG = "supamigrate.toml"
 
 @dataclass(frozen=True)
 class PlatformSection:
-    """``[platform]``: ``shims``, the extensions a supamigrate shim stands in for."""
+    """``[platform]``: ``shims``, the extensions a supamigrate shim may stand in for.
 
-    shims: tuple[str, ...] = ()
+    ``None`` (the default, or ``shims = "auto"``): every shim, each used only where the server
+    lacks the real extension; a list: only those; ``[]``: none.
+    """
+
+    shims: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,7 @@ class AdvisorsSection:
 
 # What each key of each section holds, as the error message says it.
 _EXPECTED: dict[str, dict[str, str]] = {
-    "platform": {"shims": "a list of extension names"},
+    "platform": {"shims": 'a list of extension names, or "auto"'},
     "lint": {"disable": 'a list of rule ids, e.g. ["SB014"]'},
     "advisors": {"disable": "a list of strings (advisor ids)", "ignore": 'a list of strings ("advisor:object")'},
 }
@@ -112,11 +116,14 @@ class ToolConfig:
 
 def _section(kind: type[Any], name: str, table: Mapping[str, Any], path: Path) -> Any:
     keys = [f.name for f in fields(kind)]
-    values: dict[str, tuple[str, ...]] = {}
+    values: dict[str, tuple[str, ...] | None] = {}
     for key, value in table.items():
         if key not in keys:
             raise tool_error(path, name, key, "a known key", f"unknown key {key}",
                              hint=f"[{name}] takes {', '.join(keys)}")
+        if (name, key, value) == ("platform", "shims", "auto"):
+            values[key] = None
+            continue
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise tool_error(path, name, key, _EXPECTED[name][key], repr(value),
                              hint=f"[{name}] takes {', '.join(keys)}, each a list of strings")

@@ -303,7 +303,7 @@ def test_drop_extension_removes_a_shim_and_create_brings_it_back(
     assert where == (["public"],)
     assert net == (True, True)
     assert vault == (False, True)  # the schema was the platform's: only the extension's objects went
-    assert shims == [("pgjwt", "public"), ("vector", "extensions")]
+    assert shims == [("pg_graphql", "graphql"), ("pgjwt", "public"), ("vector", "extensions")]
 
     (root / "supabase" / "migrations" / "3_drop_vector.sql").write_text("drop extension vector;\n")
     with (
@@ -385,7 +385,7 @@ def test_real_pg_cron_lives_in_the_database_the_server_was_started_for(tmp_path:
             with pytest.raises(errors.InvalidParameterValue, match="invalid schedule"):
                 conn.execute("select cron.schedule('bad', '0 25 * * *', 'select 1')")
         with connect(server.conninfo("clone")) as conn:
-            shims = conn.execute("select array_agg(name) from supamigrate.shims").fetchone()
+            shims = conn.execute("select array_agg(name order by name) from supamigrate.shims").fetchone()
     assert real is not None  # pg_cron itself, not the shim
     assert jobs == [
         (
@@ -394,7 +394,7 @@ def test_real_pg_cron_lives_in_the_database_the_server_was_started_for(tmp_path:
             "delete from public.sessions_log where created_at < now() - interval '30 days'",
         )
     ]
-    assert shims == (["supabase_vault"],)  # only the vault every project has is a shim
+    assert shims == (["pg_graphql", "supabase_vault"],)  # only what every project has is a shim
 
 
 def test_check_starts_its_server_with_pg_cron_for_a_project_that_uses_it() -> None:
@@ -405,8 +405,9 @@ def test_check_starts_its_server_with_pg_cron_for_a_project_that_uses_it() -> No
     ]
 
 
-def test_pg_cron_elsewhere_explains_cron_database_name(supamigrate_server: Server) -> None:
-    with pytest.raises(MigrationError) as failed, built(supamigrate_server, "pg_cron_real"):
+def test_pg_cron_elsewhere_explains_cron_database_name(supamigrate_server: Server, tmp_path: Path) -> None:
+    root = copy_project("pg_cron_real", tmp_path, toml="[platform]\nshims = []\n")
+    with pytest.raises(MigrationError) as failed, built(supamigrate_server, root):
         pass
     assert failed.value.line == 9  # the create extension statement
     assert "pg_cron" in failed.value.message

@@ -37,6 +37,7 @@ from psycopg import sql
 
 from ..errors import ExtensionUnavailable as ExtensionUnavailable  # re-exported: it lived here
 from ..errors import SupamigrateError
+from ..findings import Finding, Level, ObjectLocation
 from ..project import Project
 from ..sql.statement import Statement
 from .nested import NestedExtension, function_name, nested_extensions, plpgsql_body_kind
@@ -56,9 +57,23 @@ SHIMS: dict[str, str | None] = {
     "wrappers": None,
     "pgsodium": "pgsodium",
 }
+# What a test sees of each shim that differs from the real extension (the info line of `check`).
+SHIM_NOTES: dict[str, str] = {
+    "pg_net": "requests are recorded in net.http_request_queue, never sent",
+    "supabase_vault": "secrets are encrypted with pgcrypto under a key kept beside them (tests only)",
+    "pg_cron": "jobs are recorded and schedules checked, never run",
+    "pgjwt": "sign and verify as pgjwt, in plain SQL",
+    "http": "calls are recorded and answered from a mock table, never sent",
+    "pg_jsonschema": "JSON Schema checks in PL/pgSQL (the common keywords)",
+    "vector": "exact scans stand in for hnsw and ivfflat indexes (same results, slower)",
+    "pg_graphql": "graphql.resolve answers that GraphQL is not served here",
+    "pgmq": "queues as pgmq 1.4 keeps them; partitioned queues are refused",
+    "wrappers": "foreign tables apply; reading one fails, as no remote service is reached",
+    "pgsodium": "keys, hashes and HMACs as pgsodium; ciphertexts round-trip but are not libsodium's",
+}
 # Extensions every Supabase project has before its first migration, and the schema of each: the
 # stub creates them, the real one where the server has it, else the shim.
-PREINSTALLED: dict[str, str] = {"supabase_vault": "vault"}
+PREINSTALLED: dict[str, str] = {"supabase_vault": "vault", "pg_graphql": "graphql"}
 # Extensions a shim builds on, which must already exist (as they do on the platform).
 SHIM_REQUIRES: dict[str, tuple[str, ...]] = {
     "pgjwt": ("pgcrypto",),
@@ -212,8 +227,12 @@ class ExtensionPolicy:
 
     @classmethod
     def for_project(cls, project: Project) -> ExtensionPolicy:
-        """``[platform] shims`` of the project's ``supamigrate.toml``; each must name a shim."""
+        """``[platform] shims`` of the project's ``supamigrate.toml``: every shim when absent or
+        ``"auto"`` (each used only where the server lacks the real extension), else the names
+        listed, each of which must name a shim."""
         names = project.tool.platform.shims
+        if names is None:
+            return cls(frozenset(SHIMS))
         project.tool.require_known("platform", "shims", names, shim_names(), "shims")
         return cls(frozenset(names))
 
@@ -432,6 +451,27 @@ class ExtensionPolicy:
             sql.Identifier(SHIM_SCHEMA), sql.Literal(shimmed)
         )
         return statement + ";\n" + forget.as_string(conn)
+
+
+def shim_findings(conn: psycopg.Connection) -> list[Finding]:
+    """One info finding per extension the project's migrations got from a shim (not the ones every
+    project starts with), saying what differs from the real extension."""
+    if not _scalar(conn, "SELECT to_regclass('supamigrate.shims') IS NOT NULL", ()):
+        return []
+    rows = conn.execute("SELECT name FROM supamigrate.shims ORDER BY name").fetchall()
+    conn.rollback()
+    return [
+        Finding(
+            Level.INFO,
+            "shimmed-extension",
+            f"{name} shimmed: {SHIM_NOTES.get(name, 'a stand-in written by supamigrate')}",
+            ObjectLocation(f"extension {name}"),
+            hint=f'set `shims = []` (or a list without "{name}") under [platform] in supamigrate.toml to'
+            " require the real extension",
+        )
+        for (name,) in rows
+        if name not in PREINSTALLED
+    ]
 
 
 def preinstall(conn: psycopg.Connection) -> None:
