@@ -17,6 +17,7 @@ from supamigrate.advisors import run_advisors
 from supamigrate.database import Server, connect
 from supamigrate.dump import dump_schema
 from supamigrate.errors import MigrationError
+from supamigrate.platform.extensions import shim_findings
 from supamigrate.server import EphemeralServer, find_bindir
 
 from .platform_projects import act_as, built, session, user_claims
@@ -595,3 +596,52 @@ def test_halfvec_and_sparsevec_store_and_rank_as_pgvector_does(supamigrate_serve
     assert nearest == [(1,), (3,)]  # cosine: 0.67 to the third, 0.80 to the second
     assert sparse == [(3, Decimal(1)), (2, Decimal("1.4142")), (1, Decimal(2))]
     assert bits == [("100",), ("110",), ("111",)]
+
+
+# -- shims by default, and what every platform project starts with --------------------------------
+
+HARDENED = """
+-- Supabase's advice for a private Data API: no GraphQL.
+drop extension if exists pg_graphql;
+create extension if not exists pg_net with schema extensions;
+create extension if not exists vector with schema extensions;
+
+-- The head of a recent `supabase db pull`, which grants and revokes on Auth's own tables.
+revoke select on table "auth"."schema_migrations" from "postgres";
+grant select on table "auth"."schema_migrations" to "postgres" with grant option;
+grant delete, insert, select, update on table "auth"."flow_state" to "dashboard_user";
+grant select on table "auth"."sso_providers" to "postgres";
+"""
+
+
+@pytest.mark.parametrize("toml", ["", '[platform]\nshims = "auto"\n'])
+def test_a_project_without_settings_gets_every_shim_and_is_told(
+    supamigrate_server: Server, tmp_path: Path, toml: str
+) -> None:
+    root = project(tmp_path, HARDENED, toml=toml)
+    with built(supamigrate_server, root) as name, connect(supamigrate_server.conninfo(name)) as conn:
+        notes = [(f.level.value, f.code, f.where, f.message) for f in shim_findings(conn)]
+        graphql = conn.execute("select to_regnamespace('graphql') is null").fetchone()
+        versions = conn.execute("select count(*) > 50, min(version) from auth.schema_migrations").fetchone()
+    assert notes == [
+        (
+            "info",
+            "shimmed-extension",
+            "extension pg_net",
+            "pg_net shimmed: requests are recorded in net.http_request_queue, never sent",
+        ),
+        (
+            "info",
+            "shimmed-extension",
+            "extension vector",
+            "vector shimmed: exact scans stand in for hnsw and ivfflat indexes (same results, slower)",
+        ),
+    ]
+    assert graphql == (True,)  # dropped with the extension, as on the platform
+    assert versions == (True, "00")
+
+
+def test_shims_can_be_turned_off(supamigrate_server: Server, tmp_path: Path) -> None:
+    root = project(tmp_path, "create extension pg_net;\n", toml="[platform]\nshims = []\n")
+    with pytest.raises(MigrationError, match='extension "pg_net" is not available'), built(supamigrate_server, root):
+        pass
