@@ -153,12 +153,17 @@ UNION ALL SELECT 'pg_foreign_data_wrapper'::regclass, w.oid FROM pg_foreign_data
 _REGISTER = """
 DO $register$
 DECLARE
-  ext oid := pg_catalog.pg_nextoid('pg_catalog.pg_extension', 'oid', 'pg_catalog.pg_extension_oid_index');
+  ext oid;
 BEGIN
   UPDATE supamigrate.shims SET objects = coalesce((
     SELECT jsonb_agg(jsonb_build_object('type', i.type, 'identity', i.identity) ORDER BY o.oid)
     FROM ({members}) o, pg_identify_object(o.classid, o.oid, 0) i), '[]')
   WHERE name = {name};
+  -- Only a superuser writes catalogs; elsewhere the shim stays a set of plain objects.
+  IF NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
+    RETURN;
+  END IF;
+  ext := pg_catalog.pg_nextoid('pg_catalog.pg_extension', 'oid', 'pg_catalog.pg_extension_oid_index');
   INSERT INTO pg_catalog.pg_extension
     (oid, extname, extowner, extnamespace, extrelocatable, extversion, extconfig, extcondition)
   VALUES (ext, {name}, (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user),
