@@ -246,6 +246,7 @@ $$;
 alter role authenticator set pgrst.db_pre_request = 'public.check_request';
 alter role authenticator set pgrst.db_schemas = 'public, api';
 alter role authenticator set pgrst.db_max_rows = '500';
+alter role authenticator set pgrst.server_some_future_setting = 'on';
 notify pgrst, 'reload config';
 
 create table public.audit (id bigint generated always as identity primary key, note text);
@@ -282,6 +283,7 @@ def test_postgres_sets_pgrst_settings_and_seeds_from_a_data_dump(supamigrate_ser
         audit = conn.execute("select count(*) from public.audit").fetchone()
     assert ("pgrst.db_pre_request=public.check_request",) in settings
     assert ("pgrst.db_max_rows=500",) in settings
+    assert ("pgrst.server_some_future_setting=on",) in settings
     assert notes == [("restored",)]
     assert audit == (0,)  # as a replica, the seed fired no trigger
 

@@ -250,6 +250,7 @@ class ExtensionPolicy:
             or bool(nested_extensions(statement))
             or self._calls_installer(statement)
             or isinstance(statement.tree, ast.CreateFdwStmt)
+            or _sets_pgrst(statement)
         )
 
     def __call__(self, conn: psycopg.Connection, statement: Statement) -> str:
@@ -263,6 +264,9 @@ class ExtensionPolicy:
             return text
         if kind == "do" or self._calls_installer(statement):
             return self._with_nested(conn, statement)
+        if _sets_pgrst(statement):
+            # Any PostgREST setting, also one newer than the stub's GRANT SET list.
+            return _elevated(conn, text)
         if isinstance(node, ast.CreateFdwStmt):
             # Supautils lets postgres create a foreign data wrapper (Wrappers' are made so), which
             # plain PostgreSQL keeps for superusers (which alone may own one); postgres may use it.
@@ -517,6 +521,14 @@ def _raise_sql(message: str, sqlstate: str, *, hint: str | None = None) -> str:
     literal = message.replace("'", "''")
     extra = ", HINT = '{}'".format(hint.replace("'", "''")) if hint else ""
     return f"DO $raise$ BEGIN RAISE EXCEPTION '{literal}' USING ERRCODE = '{sqlstate}'{extra}; END $raise$"
+
+
+def _sets_pgrst(statement: Statement) -> bool:
+    """ALTER ROLE ... SET pgrst.* (PostgREST's in-database configuration), which supautils allows."""
+    node = statement.tree
+    if not isinstance(node, ast.AlterRoleSetStmt) or node.setstmt is None:
+        return False
+    return str(node.setstmt.name or "").startswith("pgrst.")
 
 
 def _elevated(conn: psycopg.Connection, text: str, *, then: str = "") -> str:
