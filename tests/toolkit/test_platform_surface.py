@@ -450,6 +450,16 @@ create extension if not exists wrappers with schema extensions;
 create foreign data wrapper stripe_wrapper
   handler extensions.stripe_fdw_handler
   validator extensions.stripe_fdw_validator;
+-- Projects guard the wrapper as they guard extensions: inside a DO block.
+do $$
+begin
+  if not exists (
+    select from information_schema.foreign_data_wrappers where foreign_data_wrapper_name = 'airtable_wrapper'
+  ) then
+    create foreign data wrapper airtable_wrapper handler extensions.airtable_fdw_handler;
+  end if;
+end $$;
+create server airtable_server foreign data wrapper airtable_wrapper options (api_key 'x');
 create server stripe_server foreign data wrapper stripe_wrapper
   options (api_key_id 'b6d1c3a2-0000-4000-8000-000000000001', api_url 'https://api.stripe.com/v1');
 
@@ -468,13 +478,16 @@ def test_foreign_tables_of_wrappers_apply_as_on_the_platform(supamigrate_server:
             wrapper = conn.execute(
                 "select fdwname, has_foreign_data_wrapper_privilege('postgres', oid, 'usage'),"
                 " fdwhandler::regproc::text"
-                " from pg_foreign_data_wrapper"
-            ).fetchone()
+                " from pg_foreign_data_wrapper order by 1"
+            ).fetchall()
             table = conn.execute(
                 "select ftoptions from pg_foreign_table where ftrelid = 'stripe.customers'::regclass"
             ).fetchone()
             ext = conn.execute("select extversion from pg_extension where extname = 'wrappers'").fetchone()
-    assert wrapper == ("stripe_wrapper", True, "stripe_fdw_handler")  # extensions is on the search path
+    assert wrapper == [  # extensions is on the search path
+        ("airtable_wrapper", True, "airtable_fdw_handler"),
+        ("stripe_wrapper", True, "stripe_fdw_handler"),
+    ]
     assert table == (["object=customers", "rowid_column=id"],)
     assert ext == ("0.5.0",)
     assert "CREATE FOREIGN TABLE stripe.customers" in snapshot

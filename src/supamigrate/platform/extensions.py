@@ -333,6 +333,8 @@ class ExtensionPolicy:
             # The function's body is the project's and stays as written: a shim it creates
             # IF NOT EXISTS is created first, so that its CREATE EXTENSION finds it there.
             for nested in creates:
+                if not isinstance(nested.node, ast.CreateExtensionStmt):
+                    continue
                 ext = str(nested.node.extname)
                 wanted = nested.node.if_not_exists and ext in self.shims
                 if wanted and not _extension_exists(conn, ext) and not _available(conn, ext):
@@ -343,6 +345,13 @@ class ExtensionPolicy:
         """What a CREATE EXTENSION inside PL/pgSQL runs: as at top level, or an error raised only
         if it is reached (a body may well create an extension only where the server has it)."""
         statement = str(RawStream()(nested.node))
+        if isinstance(nested.node, ast.CreateFdwStmt):
+            # The block runs elevated; the wrapper is for the role the migration acts as.
+            acting = str(_scalar(conn, "SELECT current_user", ()))
+            grant = sql.SQL("GRANT USAGE ON FOREIGN DATA WRAPPER {} TO {} WITH GRANT OPTION").format(
+                sql.Identifier(str(nested.node.fdwname)), sql.Identifier(acting)
+            )
+            return f"{statement};\n{grant.as_string(conn)}"
         try:
             return self._create(conn, statement, nested.node, nested=True)
         except SupamigrateError as exc:

@@ -1,4 +1,5 @@
-"""CREATE EXTENSION statements inside PL/pgSQL: DO blocks and function bodies, at any depth.
+"""CREATE EXTENSION (and CREATE FOREIGN DATA WRAPPER) inside PL/pgSQL: DO blocks and function
+bodies, at any depth.
 
 On the platform supautils lets ``postgres`` create extensions wherever the statement runs, also
 from a DO block or a function. The migration runner sees only top-level statements, so this module
@@ -19,13 +20,14 @@ from pglast import ast
 
 from ..sql.statement import Statement
 
-# A cheap test first: most bodies never mention CREATE EXTENSION.
-_MENTIONS = re.compile(r"\bcreate\s+extension\b", re.IGNORECASE)
+# A cheap test first: most bodies never mention either statement.
+_MENTIONS = re.compile(r"\bcreate\s+(?:extension|foreign\s+data\s+wrapper)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
 class NestedExtension:
-    """One CREATE EXTENSION inside a PL/pgSQL body.
+    """One CREATE EXTENSION (or CREATE FOREIGN DATA WRAPPER, which supautils also lets postgres
+    run) inside a PL/pgSQL body.
 
     ``source`` is its text as it appears in the enclosing statement: the SQL itself, or for an
     EXECUTE the quoted string literal; ``node`` its parse tree; ``dynamic`` whether it is run by
@@ -33,7 +35,7 @@ class NestedExtension:
     """
 
     source: str
-    node: ast.CreateExtensionStmt
+    node: ast.CreateExtensionStmt | ast.CreateFdwStmt
     dynamic: bool
     line: int
 
@@ -97,14 +99,14 @@ def _walk(node: Any, line: int = 0) -> Iterator[NestedExtension]:
         yield from _walk(value, here)
 
 
-def _create_extension(text: str) -> ast.CreateExtensionStmt | None:
+def _create_extension(text: str) -> ast.CreateExtensionStmt | ast.CreateFdwStmt | None:
     if not _MENTIONS.search(text):
         return None
     try:
         parsed = pglast.parse_sql(text)
     except pglast.parser.ParseError:
         return None
-    if len(parsed) == 1 and isinstance(parsed[0].stmt, ast.CreateExtensionStmt):
+    if len(parsed) == 1 and isinstance(parsed[0].stmt, (ast.CreateExtensionStmt, ast.CreateFdwStmt)):
         return parsed[0].stmt
     return None
 
