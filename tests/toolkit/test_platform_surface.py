@@ -432,6 +432,16 @@ def test_queues_keep_messages_invisible_until_their_timeout(supamigrate_server: 
         metrics = conn.execute("select queue_name, queue_length, total_messages from pgmq.metrics('emails')").fetchone()
         conn.execute("reset role")
         queues = conn.execute("select queue_name from pgmq.list_queues()").fetchall()
+        # pgmq 1.5, as the platform ships it: headers, and reads that match on the message.
+        conn.execute('select pgmq.send(\'emails\', \'{"to": "c@example.test"}\', \'{"trace": "t1"}\', 0)')
+        conn.execute('select pgmq.send_batch(\'emails\', array[\'{"to": "d"}\', \'{"to": "e"}\']::jsonb[], 0)')
+        matched = conn.execute(
+            "select message->>'to', headers->>'trace' from pgmq.read('emails', 30, 5, '{\"to\": \"c@example.test\"}')"
+        ).fetchall()
+        headers = conn.execute(
+            "select exists (select from pg_attribute where attrelid = 'pgmq.message_record'::regclass"
+            " and attname = 'headers')"
+        ).fetchone()
     assert sent is not None
     assert first == [(sent[0], 1, "a@example.test")]
     assert second == [(sent[1],)]
@@ -440,6 +450,8 @@ def test_queues_keep_messages_invisible_until_their_timeout(supamigrate_server: 
     assert (left, kept) == ([(sent[1],)], [(sent[0],)])
     assert metrics == ("emails", 1, 2)
     assert queues == [("emails",)]
+    assert matched == [("c@example.test", "t1")]
+    assert headers == (True,)
 
 
 # -- Wrappers -------------------------------------------------------------------------------------

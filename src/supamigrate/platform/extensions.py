@@ -67,7 +67,7 @@ SHIM_NOTES: dict[str, str] = {
     "pg_jsonschema": "JSON Schema checks in PL/pgSQL (the common keywords)",
     "vector": "exact scans stand in for hnsw and ivfflat indexes (same results, slower)",
     "pg_graphql": "graphql.resolve answers that GraphQL is not served here",
-    "pgmq": "queues as pgmq 1.4 keeps them; partitioned queues are refused",
+    "pgmq": "queues as pgmq 1.5 keeps them; partitioned queues are refused",
     "wrappers": "foreign tables apply; reading one fails, as no remote service is reached",
     "pgsodium": "keys, hashes and HMACs as pgsodium; ciphertexts round-trip but are not libsodium's",
 }
@@ -120,7 +120,7 @@ VERSIONS: dict[str, str] = {
     "pg_jsonschema": "0.3.3",
     "vector": "0.8.0",
     "pg_graphql": "1.5.11",
-    "pgmq": "1.4.4",
+    "pgmq": "1.5.1",
     "wrappers": "0.5.0",
     "pgsodium": "3.1.8",
 }

@@ -1,6 +1,6 @@
--- Stand-in for pgmq 1.4 (Supabase Queues), in PL/pgSQL as pgmq itself is: pgmq.meta, a q_<name>
+-- Stand-in for pgmq 1.5 (Supabase Queues), in PL/pgSQL as pgmq itself is: pgmq.meta, a q_<name>
 -- table and an a_<name> archive per queue, and the send / read / pop / archive / delete / set_vt /
--- purge / metrics API with pgmq's visibility-timeout semantics. Partitioned queues need
+-- purge / metrics API with pgmq's visibility-timeout semantics, message headers and conditional reads. Partitioned queues need
 -- pg_partman and are refused. The pgmq_public API the dashboard exposes is the project's own SQL
 -- (`supabase db pull` dumps it); it runs on this pgmq as on the real one.
 CREATE SCHEMA IF NOT EXISTS pgmq;
@@ -17,7 +17,8 @@ CREATE TYPE pgmq.message_record AS (
   read_ct integer,
   enqueued_at timestamp with time zone,
   vt timestamp with time zone,
-  message jsonb
+  message jsonb,
+  headers jsonb
 );
 
 CREATE TYPE pgmq.queue_record AS (
@@ -33,7 +34,8 @@ CREATE TYPE pgmq.metrics_result AS (
   newest_msg_age_sec integer,
   oldest_msg_age_sec integer,
   total_messages bigint,
-  scrape_time timestamp with time zone
+  scrape_time timestamp with time zone,
+  queue_visible_length bigint
 );
 
 CREATE FUNCTION pgmq.validate_queue_name(queue_name text) RETURNS void LANGUAGE plpgsql AS $$
@@ -65,7 +67,8 @@ BEGIN
        read_ct integer DEFAULT 0 NOT NULL,
        enqueued_at timestamp with time zone DEFAULT now() NOT NULL,
        vt timestamp with time zone NOT NULL,
-       message jsonb)', CASE WHEN unlogged THEN 'UNLOGGED' ELSE '' END, qtable);
+       message jsonb,
+       headers jsonb)', CASE WHEN unlogged THEN 'UNLOGGED' ELSE '' END, qtable);
   EXECUTE format(
     'CREATE TABLE IF NOT EXISTS pgmq.%I (
        msg_id bigint PRIMARY KEY,
@@ -73,7 +76,8 @@ BEGIN
        enqueued_at timestamp with time zone DEFAULT now() NOT NULL,
        archived_at timestamp with time zone DEFAULT now() NOT NULL,
        vt timestamp with time zone NOT NULL,
-       message jsonb)', atable);
+       message jsonb,
+       headers jsonb)', atable);
   EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON pgmq.%I (vt ASC)', qtable || '_vt_idx', qtable);
   EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON pgmq.%I (archived_at)', 'archived_at_idx_' || queue_name, atable);
   EXECUTE 'INSERT INTO pgmq.meta (queue_name, is_partitioned, is_unlogged) VALUES ($1, false, $2)
@@ -111,58 +115,60 @@ BEGIN
 END;
 $$;
 
-CREATE FUNCTION pgmq.send(queue_name text, msg jsonb, delay integer DEFAULT 0) RETURNS SETOF bigint
-LANGUAGE plpgsql AS $$
-BEGIN
-  RETURN QUERY EXECUTE format(
-    'INSERT INTO pgmq.%I (vt, message) VALUES (clock_timestamp() + %L, $1) RETURNING msg_id',
-    pgmq.format_table_name(queue_name, 'q'), make_interval(secs => delay)) USING msg;
-END;
-$$;
-
-CREATE FUNCTION pgmq.send(queue_name text, msg jsonb, delay timestamp with time zone) RETURNS SETOF bigint
-LANGUAGE plpgsql AS $$
-BEGIN
-  RETURN QUERY EXECUTE format(
-    'INSERT INTO pgmq.%I (vt, message) VALUES ($2, $1) RETURNING msg_id',
-    pgmq.format_table_name(queue_name, 'q')) USING msg, delay;
-END;
-$$;
-
-CREATE FUNCTION pgmq.send_batch(queue_name text, msgs jsonb[], delay integer DEFAULT 0) RETURNS SETOF bigint
-LANGUAGE plpgsql AS $$
-BEGIN
-  RETURN QUERY EXECUTE format(
-    'INSERT INTO pgmq.%I (vt, message) SELECT clock_timestamp() + %L, unnest($1) RETURNING msg_id',
-    pgmq.format_table_name(queue_name, 'q'), make_interval(secs => delay)) USING msgs;
-END;
-$$;
-
-CREATE FUNCTION pgmq.send_batch(queue_name text, msgs jsonb[], delay timestamp with time zone)
+-- send and send_batch, with or without headers, with a delay in seconds or a time to appear at.
+CREATE FUNCTION pgmq._send(queue_name text, msgs jsonb[], headers jsonb[], vt timestamp with time zone)
 RETURNS SETOF bigint LANGUAGE plpgsql AS $$
 BEGIN
   RETURN QUERY EXECUTE format(
-    'INSERT INTO pgmq.%I (vt, message) SELECT $2, unnest($1) RETURNING msg_id',
-    pgmq.format_table_name(queue_name, 'q')) USING msgs, delay;
+    'INSERT INTO pgmq.%I (vt, message, headers)
+     SELECT $3, m.message, m.headers FROM unnest($1, $2) WITH ORDINALITY AS m(message, headers, i)
+     ORDER BY m.i RETURNING msg_id',
+    pgmq.format_table_name(queue_name, 'q')) USING msgs, coalesce(headers, '{}'::jsonb[]), vt;
 END;
 $$;
 
+DO $sends$
+DECLARE
+  shape text[];
+BEGIN
+  -- (arguments, message and header arrays, visibility time) for each overload pgmq has.
+  FOREACH shape SLICE 1 IN ARRAY ARRAY[
+    ['msg jsonb', 'ARRAY[msg]', 'NULL', 'clock_timestamp()'],
+    ['msg jsonb, headers jsonb', 'ARRAY[msg]', 'ARRAY[headers]', 'clock_timestamp()'],
+    ['msg jsonb, delay integer', 'ARRAY[msg]', 'NULL', 'clock_timestamp() + make_interval(secs => delay)'],
+    ['msg jsonb, delay timestamp with time zone', 'ARRAY[msg]', 'NULL', 'delay'],
+    ['msg jsonb, headers jsonb, delay integer', 'ARRAY[msg]', 'ARRAY[headers]', 'clock_timestamp() + make_interval(secs => delay)'],
+    ['msg jsonb, headers jsonb, delay timestamp with time zone', 'ARRAY[msg]', 'ARRAY[headers]', 'delay']
+  ] LOOP
+    EXECUTE format(
+      'CREATE FUNCTION pgmq.send(queue_name text, %s) RETURNS SETOF bigint LANGUAGE sql AS %L',
+      shape[1], format('SELECT * FROM pgmq._send(queue_name, %s, %s, %s)', shape[2], shape[3], shape[4]));
+    EXECUTE format(
+      'CREATE FUNCTION pgmq.send_batch(queue_name text, %s) RETURNS SETOF bigint LANGUAGE sql AS %L',
+      replace(replace(shape[1], 'msg jsonb', 'msgs jsonb[]'), 'headers jsonb', 'headers jsonb[]'),
+      format('SELECT * FROM pgmq._send(queue_name, %s, %s, %s)',
+             'msgs', CASE WHEN shape[3] = 'NULL' THEN 'NULL' ELSE 'headers' END, shape[4]));
+  END LOOP;
+END
+$sends$;
+
 -- The oldest visible messages, hidden for vt seconds from now and counted as read.
-CREATE FUNCTION pgmq.read(queue_name text, vt integer, qty integer) RETURNS SETOF pgmq.message_record
-LANGUAGE plpgsql AS $$
+CREATE FUNCTION pgmq.read(queue_name text, vt integer, qty integer, conditional jsonb DEFAULT '{}')
+RETURNS SETOF pgmq.message_record LANGUAGE plpgsql AS $$
 BEGIN
   RETURN QUERY EXECUTE format(
-    'WITH cte AS (SELECT msg_id FROM pgmq.%1$I WHERE vt <= clock_timestamp()
+    'WITH cte AS (SELECT msg_id FROM pgmq.%1$I WHERE vt <= clock_timestamp() AND message @> $2
                   ORDER BY msg_id ASC LIMIT $1 FOR UPDATE SKIP LOCKED)
      UPDATE pgmq.%1$I m SET vt = clock_timestamp() + %2$L, read_ct = read_ct + 1
      FROM cte WHERE m.msg_id = cte.msg_id
-     RETURNING m.msg_id, m.read_ct, m.enqueued_at, m.vt, m.message',
-    pgmq.format_table_name(queue_name, 'q'), make_interval(secs => vt)) USING qty;
+     RETURNING m.msg_id, m.read_ct, m.enqueued_at, m.vt, m.message, m.headers',
+    pgmq.format_table_name(queue_name, 'q'), make_interval(secs => vt)) USING qty, coalesce(conditional, '{}');
 END;
 $$;
 
 CREATE FUNCTION pgmq.read_with_poll(
-  queue_name text, vt integer, qty integer, max_poll_seconds integer DEFAULT 5, poll_interval_ms integer DEFAULT 100
+  queue_name text, vt integer, qty integer, max_poll_seconds integer DEFAULT 5, poll_interval_ms integer DEFAULT 100,
+  conditional jsonb DEFAULT '{}'
 ) RETURNS SETOF pgmq.message_record LANGUAGE plpgsql AS $$
 DECLARE
   stop_at timestamp with time zone := clock_timestamp() + make_interval(secs => max_poll_seconds);
@@ -171,7 +177,7 @@ DECLARE
 BEGIN
   LOOP
     found_any := false;
-    FOR message IN SELECT * FROM pgmq.read(queue_name, vt, qty) LOOP
+    FOR message IN SELECT * FROM pgmq.read(queue_name, vt, qty, conditional) LOOP
       found_any := true;
       RETURN NEXT message;
     END LOOP;
@@ -187,7 +193,7 @@ BEGIN
     'WITH cte AS (SELECT msg_id FROM pgmq.%1$I WHERE vt <= clock_timestamp()
                   ORDER BY msg_id ASC LIMIT 1 FOR UPDATE SKIP LOCKED)
      DELETE FROM pgmq.%1$I m USING cte WHERE m.msg_id = cte.msg_id
-     RETURNING m.msg_id, m.read_ct, m.enqueued_at, m.vt, m.message',
+     RETURNING m.msg_id, m.read_ct, m.enqueued_at, m.vt, m.message, m.headers',
     pgmq.format_table_name(queue_name, 'q'));
 END;
 $$;
@@ -196,9 +202,9 @@ CREATE FUNCTION pgmq.archive(queue_name text, msg_ids bigint[]) RETURNS SETOF bi
 BEGIN
   RETURN QUERY EXECUTE format(
     'WITH archived AS (DELETE FROM pgmq.%I WHERE msg_id = ANY($1)
-                       RETURNING msg_id, vt, read_ct, enqueued_at, message)
-     INSERT INTO pgmq.%I (msg_id, vt, read_ct, enqueued_at, message)
-     SELECT msg_id, vt, read_ct, enqueued_at, message FROM archived RETURNING msg_id',
+                       RETURNING msg_id, vt, read_ct, enqueued_at, message, headers)
+     INSERT INTO pgmq.%I (msg_id, vt, read_ct, enqueued_at, message, headers)
+     SELECT msg_id, vt, read_ct, enqueued_at, message, headers FROM archived RETURNING msg_id',
     pgmq.format_table_name(queue_name, 'q'), pgmq.format_table_name(queue_name, 'a')) USING msg_ids;
 END;
 $$;
@@ -233,7 +239,7 @@ LANGUAGE plpgsql AS $$
 BEGIN
   RETURN QUERY EXECUTE format(
     'UPDATE pgmq.%I SET vt = clock_timestamp() + %L WHERE msg_id = $1
-     RETURNING msg_id, read_ct, enqueued_at, vt, message',
+     RETURNING msg_id, read_ct, enqueued_at, vt, message, headers',
     pgmq.format_table_name(queue_name, 'q'), make_interval(secs => vt)) USING msg_id;
 END;
 $$;
@@ -251,7 +257,8 @@ BEGIN
   EXECUTE format(
     'SELECT %L::text, count(*), extract(epoch FROM now() - max(enqueued_at))::int,
             extract(epoch FROM now() - min(enqueued_at))::int,
-            (SELECT coalesce(max(msg_id), 0) FROM pgmq.%I), now() FROM pgmq.%I',
+            (SELECT coalesce(max(msg_id), 0) FROM pgmq.%I), now(),
+            count(*) FILTER (WHERE vt <= now()) FROM pgmq.%I',
     queue_name, pgmq.format_table_name(queue_name, 'q'), pgmq.format_table_name(queue_name, 'q'))
   INTO result;
   RETURN result;
