@@ -295,7 +295,8 @@ class ExtensionPolicy:
             name = node.extname if isinstance(node, ast.AlterExtensionContentsStmt) else _string(node.object)
             if name and _shim_installed(conn, name):
                 raise ExtensionUnavailable(
-                    f"extension {name} is a supamigrate shim here; ALTER EXTENSION cannot change its members or schema",
+                    f"extension {name} is a supamigrate shim here;"
+                    " ALTER EXTENSION cannot change its members or schema",
                     hint="create it in the schema you want from the start, as the platform's dashboard does",
                 )
         return text
@@ -378,7 +379,9 @@ class ExtensionPolicy:
             if node.if_not_exists:
                 return "SELECT"
             return _raise_sql(f'extension "{name}" already exists', "42710")
-        available = bool(_scalar(conn, "SELECT EXISTS (SELECT FROM pg_available_extensions WHERE name = %s)", (name,)))
+        available = bool(
+            _scalar(conn, "SELECT EXISTS (SELECT FROM pg_available_extensions WHERE name = %s)", (name,))
+        )
         cron_problem = _cron_problem(conn) if name == "pg_cron" and available else None
         if available and cron_problem is None:
             after = AFTER_CREATE.get(name)
@@ -581,7 +584,9 @@ def _cron_problem(conn: psycopg.Connection) -> str | None:
     return None
 
 
-def _unavailable(conn: psycopg.Connection, name: str, cron_problem: str | None, *, shim: bool) -> ExtensionUnavailable:
+def _unavailable(
+    conn: psycopg.Connection, name: str, cron_problem: str | None, *, shim: bool
+) -> ExtensionUnavailable:
     """The error for an extension this server cannot create: what is missing and how to get it."""
     major = int(str(_scalar(conn, "SHOW server_version_num", ()) or "150000")) // 10000
     if cron_problem:
