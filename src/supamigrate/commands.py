@@ -22,6 +22,7 @@ from .errors import MigrationError, ProjectError, SupamigrateError
 from .findings import FileLocation, Finding, Level, failing
 from .lint import LintReport, lint
 from .migrations import ApplyResult, MigrationSet, ProgressCallback
+from .platform.extensions import shim_findings
 from .project import Project
 from .server import EphemeralServer, version_mismatch
 
@@ -218,6 +219,8 @@ def check(
                 disable=advisor_settings.disable,
                 ignore=advisor_settings.ignore,
             )
+            # What the shims stand in for, so that a pass on shims is not taken for a pass on the real ones.
+            advice.extend(shim_findings(conn))
         report.findings.extend(advice)
         report.timings["advisors"] = time.perf_counter() - t
         t = time.perf_counter()

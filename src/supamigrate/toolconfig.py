@@ -22,9 +22,13 @@ TOOL_CONFIG = "supamigrate.toml"
 
 @dataclass(frozen=True)
 class PlatformSection:
-    """``[platform]``: ``shims``, the extensions a supamigrate shim stands in for."""
+    """``[platform]``: ``shims``, the extensions a supamigrate shim may stand in for.
 
-    shims: tuple[str, ...] = ()
+    ``None`` (the default, or ``shims = "auto"``): every shim, each used only where the server
+    lacks the real extension; a list: only those; ``[]``: none.
+    """
+
+    shims: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -61,7 +65,7 @@ class MigrationsSection:
 
 # What each key of each section holds, as the error message says it.
 _EXPECTED: dict[str, dict[str, str]] = {
-    "platform": {"shims": "a list of extension names"},
+    "platform": {"shims": 'a list of extension names, or "auto"'},
     "lint": {
         "disable": 'a list of rule ids, e.g. ["SB014"]',
         "baseline": 'a migration version as a string, e.g. "20240101000000"',
@@ -152,15 +156,17 @@ def _section(kind: type[Any], name: str, table: Mapping[str, Any], path: Path) -
         if key not in keys:
             raise tool_error(path, name, key, "a known key", f"unknown key {key}",
                              hint=f"[{name}] takes {', '.join(keys)}")
-        if key in flags:
+        if (name, key, value) == ("platform", "shims", "auto"):
+            values[key] = None
+        elif key in flags:
             if not isinstance(value, bool):
                 raise tool_error(path, name, key, _EXPECTED[name][key], repr(value),
                                  hint=f"write {key} = true or {key} = false")
             values[key] = value
-        elif key in lists:
+        elif key in lists or (name, key) == ("platform", "shims"):
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise tool_error(path, name, key, _EXPECTED[name][key], repr(value),
-                                 hint=f"[{name}] takes {', '.join(keys)}; {key} is a list of strings")
+                                 hint=f"[{name}] takes {', '.join(keys)}; {key} is {_EXPECTED[name][key]}")
             values[key] = tuple(value)
         elif isinstance(value, str) and _valid_text(name, key, value):
             values[key] = value

@@ -218,11 +218,11 @@ def test_an_extension_error_after_a_comment_is_located_at_the_create(
     make_project: ProjectFactory, supamigrate_server: Server
 ) -> None:
     # Comments before the statement (nested, too) and inside it: the tree says what it is.
-    sql = "select 1;\n-- webhooks; later\n/* a /* b */ */  create /* the real one */ extension pg_net;\n"
+    sql = "select 1;\n-- maps; later\n/* a /* b */ */  create /* the real one */ extension postgis;\n"
     err = build_error(supamigrate_server, make_project({"1_ext.sql": sql}))
     assert (err.path.name, err.line, err.column) == ("1_ext.sql", 3, 18)
-    assert 'extension "pg_net" is not available' in err.message
-    assert err.statement == "-- webhooks; later\n/* a /* b */ */  create /* the real one */ extension pg_net"
+    assert 'extension "postgis" is not available' in err.message
+    assert err.statement == "-- maps; later\n/* a /* b */ */  create /* the real one */ extension postgis"
 
 
 def test_a_commit_without_begin_applies_with_the_clis_warning_at_its_keyword(

@@ -15,6 +15,7 @@ from importlib.resources.abc import Traversable
 import psycopg
 
 from ..errors import StubFailed, SupamigrateError
+from .extensions import preinstall
 
 # Schemas that belong to the Supabase platform or its extensions, never to a project's migrations.
 # Advisors skip them and `dump` leaves them out (pg_* and information_schema are always left out).
@@ -41,6 +42,8 @@ PLATFORM_SCHEMAS = (
     "tiger",
     "topology",
     "information_schema",
+    # supamigrate's own registry of the extensions it shims (never on the platform).
+    "supamigrate",
 )
 
 
@@ -103,4 +106,5 @@ def apply_stub(conn: psycopg.Connection) -> bool:
                     pg_error=exc,
                     hint="this is a bug in supamigrate's stub; please report it with the server version",
                 ) from exc
+        preinstall(conn)
     return True

@@ -19,23 +19,29 @@ project is built in that database; elsewhere a shimmed pg_cron falls back to the
 
 from __future__ import annotations
 
+import base64
 import copy
+import re
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import pglast
 import psycopg
 from pglast import ast
-from pglast.enums import DropBehavior, ObjectType
+from pglast.enums import ObjectType
 from pglast.stream import RawStream
 from psycopg import sql
 
 from .. import testhelpers
 from ..errors import ExtensionUnavailable as ExtensionUnavailable  # re-exported: it lived here
+from ..errors import SupamigrateError
+from ..findings import Finding, Level, ObjectLocation
 from ..project import Project
 from ..sql.statement import Statement
+from .nested import NestedExtension, function_name, nested_extensions, plpgsql_body_kind
 
 SHIM_SCHEMA = "supamigrate"
 # Extensions with a shim, and the schema each creates its objects in (None: the one asked for).
@@ -48,11 +54,35 @@ SHIMS: dict[str, str | None] = {
     "pg_jsonschema": None,
     "vector": None,
     "pg_graphql": "graphql",
+    "pgmq": "pgmq",
+    "wrappers": None,
+    "pgsodium": "pgsodium",
 }
+# What a test sees of each shim that differs from the real extension (the info line of `check`).
+SHIM_NOTES: dict[str, str] = {
+    "pg_net": "requests are recorded in net.http_request_queue, never sent",
+    "supabase_vault": "secrets are encrypted with pgcrypto under a key kept beside them (tests only)",
+    "pg_cron": "jobs are recorded and schedules checked, never run",
+    "pgjwt": "sign and verify as pgjwt, in plain SQL",
+    "http": "calls are recorded and answered from a mock table, never sent",
+    "pg_jsonschema": "JSON Schema checks in PL/pgSQL (the common keywords)",
+    "vector": "exact scans stand in for hnsw and ivfflat indexes (same results, slower)",
+    "pg_graphql": "graphql.resolve answers that GraphQL is not served here",
+    "pgmq": "queues as pgmq 1.5 keeps them; partitioned queues are refused",
+    "wrappers": "foreign tables apply; reading one fails, as no remote service is reached",
+    "pgsodium": "keys, hashes and HMACs as pgsodium; ciphertexts round-trip but are not libsodium's",
+}
+# Extensions every Supabase project has before its first migration, and the schema of each: the
+# stub creates them, the real one where the server has it, else the shim.
+PREINSTALLED: dict[str, str] = {"supabase_vault": "vault", "pg_graphql": "graphql"}
 # Extensions a shim builds on, which must already exist (as they do on the platform).
-SHIM_REQUIRES: dict[str, tuple[str, ...]] = {"pgjwt": ("pgcrypto",), "supabase_vault": ("pgcrypto",)}
+SHIM_REQUIRES: dict[str, tuple[str, ...]] = {
+    "pgjwt": ("pgcrypto",),
+    "supabase_vault": ("pgcrypto",),
+    "pgsodium": ("pgcrypto",),
+}
 # SQL the platform runs after creating an extension (supautils' after-create scripts).
-AFTER_CREATE = {"pg_cron": "after_pg_cron.sql"}
+AFTER_CREATE = {"pg_cron": "after_pg_cron.sql", "pg_net": "after_pg_net.sql"}
 # Debian/Ubuntu packages (PGDG names) of extensions that are not part of postgresql-contrib.
 PACKAGES = {
     "pg_cron": "postgresql-{major}-cron",
@@ -71,74 +101,81 @@ PACKAGES = {
     "pgaudit": "postgresql-{major}-pgaudit",
     "orafce": "postgresql-{major}-orafce",
 }
+# Extensions real projects create that no shim can stand in for faithfully, and why.
+UNSHIMMABLE = {
+    "plv8": "plv8 runs the functions' JavaScript in V8, which SQL cannot imitate (and the platform no longer"
+    " offers it from PostgreSQL 17 on); rewrite those functions in plpgsql or sql, or run against a server"
+    " that has plv8 (--db-url)",
+    "plcoffee": "plcoffee is plv8's CoffeeScript; rewrite those functions in plpgsql or sql",
+    "plls": "plls is plv8's LiveScript; rewrite those functions in plpgsql or sql",
+}
 # pgvector's index methods, which the vector shim answers with hash indexes.
 _VECTOR_METHODS = frozenset({"hnsw", "ivfflat"})
-# Catalogs whose rows a shim creates, and which of them are dropped on their own.
-_SHIM_OBJECTS = """
-WITH sub AS (SELECT xmin AS xid FROM supamigrate.shims WHERE name = %(name)s),
-objects AS (
-  SELECT 'pg_namespace'::regclass AS classid, n.oid FROM pg_namespace n, sub WHERE n.xmin = sub.xid
-    AND n.nspname <> ALL(%(kept)s)
-  UNION ALL SELECT 'pg_class'::regclass, c.oid FROM pg_class c, sub WHERE c.xmin = sub.xid
-    AND (c.relkind IN ('r', 'v', 'm', 'p', 'c')
-         OR (c.relkind = 'S' AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
-                                              AND d.objid = c.oid AND d.deptype IN ('a', 'i'))))
-  UNION ALL SELECT 'pg_type'::regclass, t.oid FROM pg_type t, sub WHERE t.xmin = sub.xid AND t.typrelid = 0
-    AND NOT EXISTS (SELECT FROM pg_type b WHERE b.typarray = t.oid)
-  UNION ALL SELECT 'pg_proc'::regclass, p.oid FROM pg_proc p, sub WHERE p.xmin = sub.xid
-  UNION ALL SELECT 'pg_operator'::regclass, o.oid FROM pg_operator o, sub WHERE o.xmin = sub.xid
-  UNION ALL SELECT 'pg_opfamily'::regclass, f.oid FROM pg_opfamily f, sub WHERE f.xmin = sub.xid
-  UNION ALL SELECT 'pg_cast'::regclass, k.oid FROM pg_cast k, sub WHERE k.xmin = sub.xid
-  UNION ALL SELECT 'pg_am'::regclass, a.oid FROM pg_am a, sub WHERE a.xmin = sub.xid
-)
-UPDATE supamigrate.shims SET objects = coalesce((
-  SELECT jsonb_agg(jsonb_build_object('type', i.type, 'identity', i.identity) ORDER BY o.oid)
-  FROM objects o, pg_identify_object(o.classid, o.oid, 0) i), '[]')
-WHERE name = %(name)s
-"""
-# Drops a shim's objects in reverse creation order, retrying those another of its objects still
-# needs (a trigger's function goes with its table); what stays blocked fails with its own error,
-# as DROP EXTENSION fails when the project's objects depend on the extension.
-_DROP_ALL = """
-DO $drop$
-DECLARE
-  pending text[] := {}::text[];
-  blocked text[];
-  statement text;
-BEGIN
-  WHILE pg_catalog.cardinality(pending) > 0 LOOP
-    blocked := '{{}}';
-    FOREACH statement IN ARRAY pending LOOP
-      BEGIN
-        EXECUTE statement;
-      EXCEPTION WHEN dependent_objects_still_exist THEN
-        blocked := blocked || statement;
-      END;
-    END LOOP;
-    IF pg_catalog.cardinality(blocked) = pg_catalog.cardinality(pending) THEN
-      EXECUTE blocked[1];
-    END IF;
-    pending := blocked;
-  END LOOP;
-END
-$drop$"""
-_DROP_KINDS = {
-    "schema": "SCHEMA",
-    "table": "TABLE",
-    "view": "VIEW",
-    "materialized view": "MATERIALIZED VIEW",
-    "sequence": "SEQUENCE",
-    "type": "TYPE",
-    "composite type": "TYPE",
-    "domain": "DOMAIN",
-    "function": "FUNCTION",
-    "procedure": "PROCEDURE",
-    "aggregate": "AGGREGATE",
-    "operator": "OPERATOR",
-    "operator family": "OPERATOR FAMILY",
-    "cast": "CAST",
-    "access method": "ACCESS METHOD",
+# The version each shim registers itself with in pg_extension: the version the platform ships.
+VERSIONS: dict[str, str] = {
+    "pg_net": "0.14.0",
+    "supabase_vault": "0.3.1",
+    "pg_cron": "1.6",
+    "pgjwt": "0.2.0",
+    "http": "1.6",
+    "pg_jsonschema": "0.3.3",
+    "vector": "0.8.0",
+    "pg_graphql": "1.5.11",
+    "pgmq": "1.5.1",
+    "wrappers": "0.5.0",
+    "pgsodium": "3.1.8",
 }
+# The catalog rows a shim created (those whose xmin is the transaction id of the savepoint its
+# registry row was written in): the objects a real extension would have as members.
+_MEMBERS = """
+WITH sub AS (SELECT xmin AS xid FROM supamigrate.shims WHERE name = {name})
+SELECT 'pg_namespace'::regclass AS classid, n.oid FROM pg_namespace n, sub WHERE n.xmin = sub.xid
+  AND n.nspname <> ALL({kept})
+UNION ALL SELECT 'pg_class'::regclass, c.oid FROM pg_class c, sub WHERE c.xmin = sub.xid
+  AND (c.relkind IN ('r', 'v', 'm', 'p', 'c', 'f')
+       OR (c.relkind = 'S' AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                                            AND d.objid = c.oid AND d.deptype IN ('a', 'i'))))
+UNION ALL SELECT 'pg_type'::regclass, t.oid FROM pg_type t, sub WHERE t.xmin = sub.xid
+  AND (t.typrelid = 0
+       OR t.typtype = 'c' AND EXISTS (SELECT FROM pg_class r WHERE r.oid = t.typrelid AND r.relkind = 'c'))
+  AND NOT EXISTS (SELECT FROM pg_type b WHERE b.typarray = t.oid)
+UNION ALL SELECT 'pg_proc'::regclass, p.oid FROM pg_proc p, sub WHERE p.xmin = sub.xid
+UNION ALL SELECT 'pg_operator'::regclass, o.oid FROM pg_operator o, sub WHERE o.xmin = sub.xid
+UNION ALL SELECT 'pg_opfamily'::regclass, f.oid FROM pg_opfamily f, sub WHERE f.xmin = sub.xid
+UNION ALL SELECT 'pg_opclass'::regclass, f.oid FROM pg_opclass f, sub WHERE f.xmin = sub.xid
+UNION ALL SELECT 'pg_cast'::regclass, k.oid FROM pg_cast k, sub WHERE k.xmin = sub.xid
+UNION ALL SELECT 'pg_am'::regclass, a.oid FROM pg_am a, sub WHERE a.xmin = sub.xid
+UNION ALL SELECT 'pg_foreign_data_wrapper'::regclass, w.oid FROM pg_foreign_data_wrapper w, sub WHERE w.xmin = sub.xid
+"""
+# Lists the shim's objects in its registry row, then registers the shim as the extension itself:
+# a row in pg_extension and its objects as members (pg_depend 'e'), as CREATE EXTENSION leaves
+# them. So pg_dump, advisors and \dx see the extension and none of its internals, and DROP
+# EXTENSION drops it as it drops a real one.
+_REGISTER = """
+DO $register$
+DECLARE
+  ext oid;
+BEGIN
+  UPDATE supamigrate.shims SET objects = coalesce((
+    SELECT jsonb_agg(jsonb_build_object('type', i.type, 'identity', i.identity) ORDER BY o.oid)
+    FROM ({members}) o, pg_identify_object(o.classid, o.oid, 0) i), '[]')
+  WHERE name = {name};
+  -- Only a superuser writes catalogs; elsewhere the shim stays a set of plain objects.
+  IF NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
+    RETURN;
+  END IF;
+  ext := pg_catalog.pg_nextoid('pg_catalog.pg_extension', 'oid', 'pg_catalog.pg_extension_oid_index');
+  INSERT INTO pg_catalog.pg_extension
+    (oid, extname, extowner, extnamespace, extrelocatable, extversion, extconfig, extcondition)
+  VALUES (ext, {name}, (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user),
+          pg_catalog.to_regnamespace({home}), false, {version}, NULL, NULL);
+  INSERT INTO pg_catalog.pg_depend (classid, objid, objsubid, refclassid, refobjid, refobjsubid, deptype)
+  VALUES ('pg_extension'::regclass, ext, 0, 'pg_namespace'::regclass, pg_catalog.to_regnamespace({home}), 0, 'n');
+  INSERT INTO pg_catalog.pg_depend (classid, objid, objsubid, refclassid, refobjid, refobjsubid, deptype)
+  SELECT o.classid, o.oid, 0, 'pg_extension'::regclass, ext, 0, 'e' FROM ({members}) o;
+END
+$register$
+"""
 
 
 def shim_names() -> tuple[str, ...]:
@@ -190,21 +227,54 @@ class ExtensionPolicy:
     """How a project's migrations get their extensions: real ones, its shims, or a clear error."""
 
     shims: frozenset[str] = frozenset()
+    # Functions whose PL/pgSQL body creates extensions, by name: a statement that calls one runs
+    # with the platform's rights to create them (filled as their CREATE FUNCTION goes by).
+    installers: dict[str, tuple[NestedExtension, ...]] = field(default_factory=dict, compare=False, hash=False)
 
     @classmethod
     def for_project(cls, project: Project) -> ExtensionPolicy:
-        """``[platform] shims`` of the project's ``supamigrate.toml``; each must name a shim."""
+        """``[platform] shims`` of the project's ``supamigrate.toml``: every shim when absent or
+        ``"auto"`` (each used only where the server lacks the real extension), else the names
+        listed, each of which must name a shim."""
         names = project.tool.platform.shims
+        if names is None:
+            return cls(frozenset(SHIMS))
         project.tool.require_known("platform", "shims", names, shim_names(), "shims")
         return cls(frozenset(names))
 
     def wants(self, statement: Statement) -> bool:
-        """Extension statements, and pgvector index statements when vector may be shimmed."""
-        return statement.is_extension_statement or ("vector" in self.shims and is_vector_index(statement))
+        """Extension statements, pgvector index statements when vector may be shimmed, DO blocks
+        and functions that create extensions, and statements that call such functions."""
+        return (
+            statement.is_extension_statement
+            or ("vector" in self.shims and is_vector_index(statement))
+            or bool(nested_extensions(statement))
+            or self._calls_installer(statement)
+            or isinstance(statement.tree, ast.CreateFdwStmt)
+            or _sets_pgrst(statement)
+        )
 
     def __call__(self, conn: psycopg.Connection, statement: Statement) -> str:
         """The SQL to run in place of an extension ``statement`` (often its own text)."""
         node, text = statement.tree, statement.text
+        kind = plpgsql_body_kind(statement)
+        if kind == "function":
+            name = function_name(statement)
+            if name:
+                self.installers[name.lower()] = nested_extensions(statement)
+            return text
+        if kind == "do" or self._calls_installer(statement):
+            return self._with_nested(conn, statement)
+        if _sets_pgrst(statement):
+            # Any PostgREST setting, also one newer than the stub's GRANT SET list.
+            return _elevated(conn, text)
+        if isinstance(node, ast.CreateFdwStmt):
+            # Supautils lets postgres create a foreign data wrapper (Wrappers' are made so), which
+            # plain PostgreSQL keeps for superusers (which alone may own one); postgres may use it.
+            owner = sql.SQL("GRANT USAGE ON FOREIGN DATA WRAPPER {} TO {{role}} WITH GRANT OPTION").format(
+                sql.Identifier(str(node.fdwname))
+            )
+            return _elevated(conn, text, then=owner.as_string(conn))
         if isinstance(node, ast.IndexStmt):
             # The shim's hnsw and ivfflat are hash indexes, which know no m, ef_construction or
             # lists: drop the tuning options, which change speed, never results.
@@ -234,9 +304,76 @@ class ExtensionPolicy:
 
     # -- CREATE EXTENSION ---------------------------------------------------------------------
 
-    def _create(self, conn: psycopg.Connection, statement: str, node: ast.CreateExtensionStmt) -> str:
+    # -- CREATE EXTENSION inside PL/pgSQL -----------------------------------------------------
+
+    def _calls_installer(self, statement: Statement) -> bool:
+        if not self.installers or plpgsql_body_kind(statement) == "function":
+            return False
+        text = statement.text.lower()
+        return any(re.search(rf"\b{re.escape(name)}\s*\(", text) for name in self.installers)
+
+    def _with_nested(self, conn: psycopg.Connection, statement: Statement) -> str:
+        """A DO block with its CREATE EXTENSION statements answered as top-level ones are, or a
+        call of a function that creates extensions; either runs with the rights to create them."""
+        text = statement.text
+        cursor = 0
+        for nested in nested_extensions(statement):
+            at = text.find(nested.source, cursor)
+            if at < 0:
+                continue
+            # Base64, so that no quote or dollar tag of the answer can end the body it goes into.
+            encoded = base64.b64encode(self._nested_sql(conn, nested).encode()).decode()
+            answer = f"pg_catalog.convert_from(pg_catalog.decode('{encoded}', 'base64'), 'UTF8')"
+            replacement = answer if nested.dynamic else f"EXECUTE {answer}"
+            text = text[:at] + replacement + text[at + len(nested.source) :]
+            cursor = at + len(replacement)
+        before: list[str] = []
+        lowered = statement.text.lower()
+        for name, creates in self.installers.items():
+            if not re.search(rf"\b{re.escape(name)}\s*\(", lowered):
+                continue
+            # The function's body is the project's and stays as written: a shim it creates
+            # IF NOT EXISTS is created first, so that its CREATE EXTENSION finds it there.
+            for nested in creates:
+                if not isinstance(nested.node, ast.CreateExtensionStmt):
+                    continue
+                ext = str(nested.node.extname)
+                wanted = nested.node.if_not_exists and ext in self.shims
+                if wanted and not _extension_exists(conn, ext) and not _available(conn, ext):
+                    before.append(self._shim_sql(conn, ext, _schema_option(nested.node)))
+        return _elevated(conn, ";\n".join([*before, text]))
+
+    def _nested_sql(self, conn: psycopg.Connection, nested: NestedExtension) -> str:
+        """What a CREATE EXTENSION inside PL/pgSQL runs: as at top level, or an error raised only
+        if it is reached (a body may well create an extension only where the server has it)."""
+        statement = str(RawStream()(nested.node))
+        if isinstance(nested.node, ast.CreateFdwStmt):
+            # The block runs elevated; the wrapper is for the role the migration acts as.
+            acting = str(_scalar(conn, "SELECT current_user", ()))
+            grant = sql.SQL("GRANT USAGE ON FOREIGN DATA WRAPPER {} TO {} WITH GRANT OPTION").format(
+                sql.Identifier(str(nested.node.fdwname)), sql.Identifier(acting)
+            )
+            return f"{statement};\n{grant.as_string(conn)}"
+        try:
+            return self._create(conn, statement, nested.node, nested=True)
+        except SupamigrateError as exc:
+            return _raise_sql(
+                f"{exc.message} (CREATE EXTENSION at line {nested.line} of the PL/pgSQL body)",
+                "0A000",
+                hint=exc.hint,
+            )
+
+    # -- CREATE EXTENSION ---------------------------------------------------------------------
+
+    def _create(
+        self, conn: psycopg.Connection, statement: str, node: ast.CreateExtensionStmt, *, nested: bool = False
+    ) -> str:
         name = str(node.extname)
         options = {o.defname: o.arg for o in node.options or ()}
+        if name in PREINSTALLED and _shim_installed(conn, name):
+            # Projects written before the platform preinstalled it create it themselves, with or
+            # without IF NOT EXISTS; the platform's copy answers both.
+            return "SELECT"
         if _scalar(conn, "SELECT EXISTS (SELECT FROM pg_extension WHERE extname = %s)", (name,)):
             return statement
         if _shim_installed(conn, name):
@@ -262,10 +399,12 @@ class ExtensionPolicy:
         if name in self.shims:
             schema_arg = options.get("schema")
             schema = _string(schema_arg) if schema_arg is not None else None
-            return self._shim_sql(conn, name, schema)
+            return self._shim_sql(conn, name, schema, nested=nested)
         raise _unavailable(conn, name, cron_problem, shim=name in SHIMS)
 
-    def _shim_sql(self, conn: psycopg.Connection, name: str, schema: str | None, body: str | None = None) -> str:
+    def _shim_sql(
+        self, conn: psycopg.Connection, name: str, schema: str | None, body: str | None = None, *, nested: bool = False
+    ) -> str:
         own = SHIMS[name] if body is None else testhelpers.schema_of(name)
         target = own or schema or str(_scalar(conn, "SELECT current_schema()", ()) or "public")
         for needed in SHIM_REQUIRES.get(name, ()):
@@ -298,9 +437,25 @@ class ExtensionPolicy:
         # even when the shim's grants touched it.
         exists = "SELECT to_regnamespace(%s) IS NOT NULL"
         kept = [s for s in (own, target) if s and _scalar(conn, exists, (s,))]
-        objects = sql.SQL(_SHIM_OBJECTS.replace("%(name)s", "{name}").replace("%(kept)s", "{kept}")).format(
-            name=sql.Literal(name), kept=sql.Literal(kept)
+        # Where pg_extension says the extension lives: the schema asked for, else the shim's own.
+        home = schema if schema and _scalar(conn, exists, (schema,)) else own or target
+        members = sql.SQL(_MEMBERS).format(name=sql.Literal(name), kept=sql.Literal(kept)).as_string(conn)
+        register = sql.SQL(_REGISTER.replace("{members}", members.replace("{", "{{").replace("}", "}}"))).format(
+            name=sql.Literal(name), home=sql.Literal(home), version=sql.Literal(VERSIONS.get(name, "1.0"))
         )
+        if nested:
+            # Inside PL/pgSQL a block with an exception clause is the savepoint.
+            return (
+                "DO $supamigrate_shim$\nBEGIN\n"
+                f"  EXECUTE {_literal(conn, registry.as_string(conn))};\n"
+                "  BEGIN\n"
+                f"    EXECUTE {_literal(conn, record.as_string(conn))};\n"
+                f"    EXECUTE {_literal(conn, body)};\n"
+                f"    EXECUTE {_literal(conn, register.as_string(conn))};\n"
+                "  EXCEPTION WHEN OTHERS THEN RAISE;\n  END;\n"
+                + (f"  EXECUTE {_literal(conn, _shim_text(after))};\n" if after else "")
+                + "END\n$supamigrate_shim$"
+            )
         # A savepoint gives the shim's catalog rows a transaction id of their own, by which the
         # registry finds them again (for DROP EXTENSION).
         return "\n".join(
@@ -310,7 +465,7 @@ class ExtensionPolicy:
                 record.as_string(conn),
                 body,
                 ";",
-                objects.as_string(conn) + ";",
+                register.as_string(conn) + ";",
                 "RELEASE SAVEPOINT supamigrate_shim;",
                 _shim_text(after) if after else "",
             ]
@@ -319,47 +474,60 @@ class ExtensionPolicy:
     # -- DROP EXTENSION -----------------------------------------------------------------------
 
     def _drop(self, conn: psycopg.Connection, statement: str, node: ast.DropStmt) -> str:
+        # A shim is registered as the extension itself, so DROP EXTENSION drops its members as it
+        # drops a real extension's; only its registry row is left to remove.
         names = [_string(o) or "" for o in node.objects or ()]
         shimmed = [n for n in names if _shim_installed(conn, n)]
         if not shimmed:
             return statement
-        behavior = "CASCADE" if node.behavior == DropBehavior.DROP_CASCADE else "RESTRICT"
-        parts: list[str] = []
-        real = [n for n in names if n not in shimmed]
-        if real:
-            parts.append(
-                sql.SQL("DROP EXTENSION {}{} {}")
-                .format(
-                    sql.SQL("IF EXISTS ") if node.missing_ok else sql.SQL(""),
-                    sql.SQL(", ").join(sql.Identifier(n) for n in real),
-                    sql.SQL(behavior),
-                )
-                .as_string(conn)
-            )
-        for name in shimmed:
-            row = conn.execute(
-                sql.SQL("SELECT objects FROM {}.shims WHERE name = %s").format(sql.Identifier(SHIM_SCHEMA)),
-                (name,),
-            ).fetchone()
-            objects: list[dict[str, str]] = list(row[0]) if row else []
-            drops = [
-                f"DROP {_DROP_KINDS[obj['type']]} IF EXISTS {obj['identity']} {behavior}"
-                for obj in reversed(objects)
-                if obj["type"] in _DROP_KINDS
-            ]
-            parts.append(sql.SQL(_DROP_ALL).format(sql.Literal(drops)).as_string(conn))
-            parts.append(
-                sql.SQL("DELETE FROM {}.shims WHERE name = {}")
-                .format(sql.Identifier(SHIM_SCHEMA), sql.Literal(name))
-                .as_string(conn)
-            )
-        return ";\n".join(parts)
+        forget = sql.SQL("DELETE FROM {}.shims WHERE name = ANY({})").format(
+            sql.Identifier(SHIM_SCHEMA), sql.Literal(shimmed)
+        )
+        return statement + ";\n" + forget.as_string(conn)
+
+
+def shim_findings(conn: psycopg.Connection) -> list[Finding]:
+    """One info finding per extension the project's migrations got from a shim (not the ones every
+    project starts with), saying what differs from the real extension."""
+    if not _scalar(conn, "SELECT to_regclass('supamigrate.shims') IS NOT NULL", ()):
+        return []
+    rows = conn.execute("SELECT name FROM supamigrate.shims ORDER BY name").fetchall()
+    conn.rollback()
+    return [
+        Finding(
+            Level.INFO,
+            "shimmed-extension",
+            f"{name} shimmed: {SHIM_NOTES.get(name, 'a stand-in written by supamigrate')}",
+            ObjectLocation(f"extension {name}"),
+            hint=f'set `shims = []` (or a list without "{name}") under [platform] in supamigrate.toml to'
+            " require the real extension",
+        )
+        for (name,) in rows
+        if name not in PREINSTALLED
+    ]
+
+
+def preinstall(conn: psycopg.Connection) -> None:
+    """Create the extensions every Supabase project starts with (``PREINSTALLED``), real or shimmed.
+
+    Runs as the stub does: a superuser, inside the stub's transaction.
+    """
+    policy = ExtensionPolicy(frozenset(PREINSTALLED))
+    for name, schema in PREINSTALLED.items():
+        text = f"CREATE EXTENSION IF NOT EXISTS {name} WITH SCHEMA {schema}"
+        node = pglast.parse_sql(text)[0].stmt
+        assert isinstance(node, ast.CreateExtensionStmt)
+        conn.execute(policy._create(conn, text, node))
 
 
 def _string(node: Any) -> str | None:
     if isinstance(node, ast.String):
         return str(node.sval)
     return None
+
+
+def _literal(conn: psycopg.Connection, text: str) -> str:
+    return sql.Literal(text).as_string(conn)
 
 
 def _scalar(conn: psycopg.Connection, query: str, params: tuple[object, ...]) -> Any:
@@ -388,9 +556,45 @@ def _shim_installed(conn: psycopg.Connection, name: str) -> bool:
     return bool(_scalar(conn, "SELECT EXISTS (SELECT FROM supamigrate.shims WHERE name = %s)", (name,)))
 
 
-def _raise_sql(message: str, sqlstate: str) -> str:
+def _raise_sql(message: str, sqlstate: str, *, hint: str | None = None) -> str:
     literal = message.replace("'", "''")
-    return f"DO $raise$ BEGIN RAISE EXCEPTION '{literal}' USING ERRCODE = '{sqlstate}'; END $raise$"
+    extra = ", HINT = '{}'".format(hint.replace("'", "''")) if hint else ""
+    return f"DO $raise$ BEGIN RAISE EXCEPTION '{literal}' USING ERRCODE = '{sqlstate}'{extra}; END $raise$"
+
+
+def _sets_pgrst(statement: Statement) -> bool:
+    """ALTER ROLE ... SET pgrst.* (PostgREST's in-database configuration), which supautils allows."""
+    node = statement.tree
+    if not isinstance(node, ast.AlterRoleSetStmt) or node.setstmt is None:
+        return False
+    return str(node.setstmt.name or "").startswith("pgrst.")
+
+
+def _elevated(conn: psycopg.Connection, text: str, *, then: str = "") -> str:
+    """``text`` run as the session's superuser when the session acts as another role, as the
+    runner runs a top-level extension statement (supautils' rights on the platform); ``then`` runs
+    after it, still elevated, with ``{role}`` standing for the acting role's name."""
+    row = conn.execute(
+        "SELECT current_user, session_user, (SELECT rolsuper FROM pg_roles WHERE rolname = session_user)"
+    ).fetchone()
+    acting = str(row[0]) if row else ""
+    after = then.replace("{role}", sql.Identifier(acting).as_string(conn)) if then else ""
+    if row is None or row[0] == row[1] or not row[2]:
+        return f"{text};\n{after}" if after else text
+    back = sql.SQL("SET ROLE {}").format(sql.Identifier(acting)).as_string(conn)
+    return f"RESET ROLE;\n{text};\n{after + ';' if after else ''}\n{back}"
+
+
+def _extension_exists(conn: psycopg.Connection, name: str) -> bool:
+    return bool(_scalar(conn, "SELECT EXISTS (SELECT FROM pg_extension WHERE extname = %s)", (name,)))
+
+
+def _available(conn: psycopg.Connection, name: str) -> bool:
+    return bool(_scalar(conn, "SELECT EXISTS (SELECT FROM pg_available_extensions WHERE name = %s)", (name,)))
+
+
+def _schema_option(node: ast.CreateExtensionStmt) -> str | None:
+    return next((_string(o.arg) for o in node.options or () if o.defname == "schema"), None)
 
 
 def _cron_problem(conn: psycopg.Connection) -> str | None:
@@ -419,6 +623,10 @@ def _unavailable(
             " with pg_cron preloaded for the database they build; on your own server set"
             " shared_preload_libraries = 'pg_cron' and cron.database_name to this database"
         ]
+    elif name in UNSHIMMABLE:
+        message = f'extension "{name}" is not available on this server (PostgreSQL {major}), and no shim can be'
+        message += " faithful to it"
+        return ExtensionUnavailable(message, hint=UNSHIMMABLE[name].format(major=major))
     else:
         message = f'extension "{name}" is not available on this server (PostgreSQL {major}), nor shimmed'
         package = PACKAGES.get(name, "").format(major=major)

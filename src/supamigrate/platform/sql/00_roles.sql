@@ -17,7 +17,9 @@ BEGIN
     ('supabase_auth_admin',        'NOSUPERUSER NOINHERIT CREATEROLE NOCREATEDB LOGIN NOREPLICATION NOBYPASSRLS'),
     ('supabase_storage_admin',     'NOSUPERUSER NOINHERIT CREATEROLE NOCREATEDB LOGIN NOREPLICATION NOBYPASSRLS'),
     ('supabase_read_only_user',    'NOSUPERUSER INHERIT NOCREATEROLE NOCREATEDB LOGIN NOREPLICATION BYPASSRLS'),
-    ('supabase_replication_admin', 'NOSUPERUSER INHERIT NOCREATEROLE NOCREATEDB LOGIN REPLICATION NOBYPASSRLS')
+    ('supabase_replication_admin', 'NOSUPERUSER INHERIT NOCREATEROLE NOCREATEDB LOGIN REPLICATION NOBYPASSRLS'),
+    ('supabase_realtime_admin',    'NOSUPERUSER NOINHERIT NOCREATEROLE NOCREATEDB NOLOGIN NOREPLICATION NOBYPASSRLS'),
+    ('supabase_functions_admin',   'NOSUPERUSER NOINHERIT CREATEROLE NOCREATEDB LOGIN NOREPLICATION NOBYPASSRLS')
   ) AS v(name, attrs)
   LOOP
     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r.name) THEN
@@ -45,3 +47,34 @@ GRANT supabase_auth_admin, supabase_storage_admin TO postgres;
 GRANT authenticator TO supabase_storage_admin;
 GRANT pg_monitor, pg_read_all_data, pg_signal_backend TO postgres;
 GRANT pg_read_all_data TO supabase_read_only_user;
+GRANT supabase_realtime_admin, supabase_functions_admin TO postgres;
+ALTER ROLE supabase_functions_admin SET search_path = supabase_functions;
+
+-- What supautils lets postgres do on the platform that plain PostgreSQL keeps for superusers:
+-- SET session_replication_role (the first line of every `supabase db dump --data-only` seed), and
+-- the PostgREST settings projects put on authenticator (ALTER ROLE authenticator SET pgrst.*).
+DO $params$
+DECLARE
+  name text;
+BEGIN
+  FOREACH name IN ARRAY ARRAY[
+    'session_replication_role',
+    'pgrst.admin_server_port', 'pgrst.db_aggregates_enabled', 'pgrst.db_anon_role', 'pgrst.db_channel',
+    'pgrst.db_channel_enabled', 'pgrst.db_config', 'pgrst.db_extra_search_path',
+    'pgrst.db_hoisted_tx_settings', 'pgrst.db_max_rows', 'pgrst.db_plan_enabled', 'pgrst.db_pool',
+    'pgrst.db_pool_acquisition_timeout', 'pgrst.db_pool_max_idletime', 'pgrst.db_pool_max_lifetime',
+    'pgrst.db_pre_config', 'pgrst.db_pre_request', 'pgrst.db_prepared_statements', 'pgrst.db_root_spec',
+    'pgrst.db_schemas', 'pgrst.db_timezone_enabled', 'pgrst.db_tx_end', 'pgrst.db_uri',
+    'pgrst.db_use_legacy_gucs', 'pgrst.jwt_aud', 'pgrst.jwt_cache_max_lifetime', 'pgrst.jwt_role_claim_key',
+    'pgrst.jwt_secret', 'pgrst.jwt_secret_is_base64', 'pgrst.log_level', 'pgrst.openapi_mode',
+    'pgrst.openapi_security_active', 'pgrst.openapi_server_proxy_uri', 'pgrst.server_cors_allowed_origins',
+    'pgrst.server_host', 'pgrst.server_port', 'pgrst.server_timing_enabled', 'pgrst.server_trace_header'
+  ] LOOP
+    EXECUTE format('GRANT SET ON PARAMETER %s TO postgres', name);
+  END LOOP;
+  -- From PostgreSQL 16 on, CREATEROLE reaches only the roles one administers.
+  IF current_setting('server_version_num')::int >= 160000 THEN
+    EXECUTE 'GRANT authenticator TO postgres WITH ADMIN TRUE, INHERIT FALSE, SET FALSE';
+  END IF;
+END
+$params$;

@@ -78,6 +78,72 @@ BEGIN
 END
 $$;
 
+-- The operation Storage runs the request for ('object.get', 'storage.object.upload', ...), which
+-- the Storage server sets as the transaction-local setting storage.operation; policies read it to
+-- allow one operation and not another. A test sets it with set_config('storage.operation', ...).
+CREATE FUNCTION storage.operation() RETURNS text LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  RETURN current_setting('storage.operation', true);
+END
+$$;
+
+-- Whether the current operation is the one named, with or without its 'storage.' prefix; false
+-- for an empty name or when no operation is set.
+CREATE FUNCTION storage.allow_only_operation(expected_operation text) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+  WITH current_operation AS (
+    SELECT storage.operation() AS raw_operation
+  ),
+  normalized AS (
+    SELECT
+      CASE WHEN raw_operation LIKE 'storage.%' THEN substr(raw_operation, 9) ELSE raw_operation END
+        AS current_operation,
+      CASE WHEN expected_operation LIKE 'storage.%' THEN substr(expected_operation, 9) ELSE expected_operation END
+        AS requested_operation
+    FROM current_operation
+  )
+  SELECT CASE
+    WHEN requested_operation IS NULL OR requested_operation = '' THEN FALSE
+    ELSE COALESCE(current_operation = requested_operation, FALSE)
+  END
+  FROM normalized;
+$$;
+
+-- Whether the current operation is any of those named (NULL and empty names never match).
+CREATE FUNCTION storage.allow_any_operation(expected_operations text[]) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+  WITH current_operation AS (
+    SELECT storage.operation() AS raw_operation
+  ),
+  normalized AS (
+    SELECT CASE WHEN raw_operation LIKE 'storage.%' THEN substr(raw_operation, 9) ELSE raw_operation END
+      AS current_operation
+    FROM current_operation
+  )
+  SELECT EXISTS (
+    SELECT 1
+    FROM normalized n
+    CROSS JOIN LATERAL unnest(expected_operations) AS expected_operation
+    WHERE expected_operation IS NOT NULL
+      AND expected_operation <> ''
+      AND n.current_operation = CASE
+        WHEN expected_operation LIKE 'storage.%' THEN substr(expected_operation, 9)
+        ELSE expected_operation
+      END
+  );
+$$;
+
+-- Bytes stored per bucket, from each object's metadata.size.
+CREATE FUNCTION storage.get_size_by_bucket() RETURNS TABLE (size bigint, bucket_id text)
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  RETURN QUERY
+    SELECT sum((metadata->>'size')::bigint)::bigint AS size, obj.bucket_id
+    FROM "storage".objects AS obj
+    GROUP BY obj.bucket_id;
+END
+$$;
+
 CREATE FUNCTION storage.update_updated_at_column() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   NEW.updated_at = now();
