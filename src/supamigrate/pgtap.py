@@ -575,7 +575,8 @@ def prepare_database(conn: psycopg.Connection, files: Iterable[Path] | None = No
 _REGISTRY_FOR_POSTGRES = """
 DO $grant$
 BEGIN
-  IF pg_catalog.to_regclass('supamigrate.shims') IS NOT NULL AND pg_catalog.to_regrole('postgres') IS NOT NULL THEN
+  IF pg_catalog.to_regclass('supamigrate.shims') IS NOT NULL AND pg_catalog.to_regrole('postgres') IS NOT NULL
+     AND (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
     -- Owner, as when postgres made it: the registry's DDL (COMMENT, GRANT) runs again per shim.
     ALTER SCHEMA supamigrate OWNER TO postgres;
     ALTER TABLE supamigrate.shims OWNER TO postgres;

@@ -231,7 +231,10 @@ def test_pasted_helpers_and_the_extension_do_not_conflict(db: psycopg.Connection
             select plan(2);
             select tests.create_supabase_user('a');
             select ok(tests.get_supabase_uid('a') is not null, 'pasted or ours, one surface');
-            select tests.rls_enabled('auth');
+            create schema app;
+            create table app.notes (id bigint primary key);
+            alter table app.notes enable row level security;
+            select tests.rls_enabled('app');
             select * from finish();
             """
         )
@@ -240,7 +243,7 @@ def test_pasted_helpers_and_the_extension_do_not_conflict(db: psycopg.Connection
     assert run.problems() == [] and len(run.assertions) == 2 and not run.failed
     pasted = order == "extension first"  # the later definition wins, as CREATE OR REPLACE does
     assert run.assertions[1].description == ("pasted rls_enabled" if pasted else
-                                             "All tables in the auth schema should have row level security enabled")
+                                             "All tables in the app schema should have row level security enabled")
 
 
 # -- a project whose pgTAP files use them ---------------------------------------------------------

@@ -31,7 +31,7 @@ from typing import Any
 import pglast
 import psycopg
 from pglast import ast
-from pglast.enums import ObjectType
+from pglast.enums import DropBehavior, ObjectType
 from pglast.stream import RawStream
 from psycopg import sql
 
@@ -176,6 +176,51 @@ BEGIN
 END
 $register$
 """
+
+
+# A shim made without a superuser (the test helpers in a test's own session) is not registered in
+# pg_extension: its objects are dropped one by one, in reverse creation order, retrying those another
+# of its objects still needs (a trigger's function goes with its table).
+_DROP_ALL = """
+DO $drop$
+DECLARE
+  pending text[] := {}::text[];
+  blocked text[];
+  statement text;
+BEGIN
+  WHILE pg_catalog.cardinality(pending) > 0 LOOP
+    blocked := '{{}}';
+    FOREACH statement IN ARRAY pending LOOP
+      BEGIN
+        EXECUTE statement;
+      EXCEPTION WHEN dependent_objects_still_exist THEN
+        blocked := blocked || statement;
+      END;
+    END LOOP;
+    IF pg_catalog.cardinality(blocked) = pg_catalog.cardinality(pending) THEN
+      EXECUTE blocked[1];
+    END IF;
+    pending := blocked;
+  END LOOP;
+END
+$drop$"""
+_DROP_KINDS = {
+    "schema": "SCHEMA",
+    "table": "TABLE",
+    "view": "VIEW",
+    "materialized view": "MATERIALIZED VIEW",
+    "sequence": "SEQUENCE",
+    "type": "TYPE",
+    "composite type": "TYPE",
+    "domain": "DOMAIN",
+    "function": "FUNCTION",
+    "procedure": "PROCEDURE",
+    "aggregate": "AGGREGATE",
+    "operator": "OPERATOR",
+    "operator family": "OPERATOR FAMILY",
+    "cast": "CAST",
+    "access method": "ACCESS METHOD",
+}
 
 
 def shim_names() -> tuple[str, ...]:
@@ -427,9 +472,14 @@ class ExtensionPolicy:
             "CREATE TABLE IF NOT EXISTS {schema}.shims (name text PRIMARY KEY, schema text NOT NULL,"
             " objects jsonb NOT NULL DEFAULT '[]', installed_at timestamptz NOT NULL DEFAULT now());\n"
             "COMMENT ON SCHEMA {schema} IS 'supamigrate: extensions shimmed in this database (tests only)';\n"
-            "GRANT USAGE ON SCHEMA {schema} TO postgres;\n"
-            "GRANT SELECT ON {schema}.shims TO postgres;\n"
+            # postgres owns the registry, as if it had made it: a pgTAP file or a test shims what
+            # it creates in its own session (the test helpers, the http shim's request log) as
+            # postgres, which is not a superuser, in a registry the stub's superuser made.
+            "ALTER SCHEMA {schema} OWNER TO postgres;\n"
+            "ALTER TABLE {schema}.shims OWNER TO postgres;\n"
         ).format(schema=sql.Identifier(SHIM_SCHEMA))
+        if _scalar(conn, "SELECT to_regclass('supamigrate.shims') IS NOT NULL", ()):
+            registry = sql.Composed([])  # CREATE ... IF NOT EXISTS still needs CREATE on the schema
         record = sql.SQL("INSERT INTO {}.shims (name, schema) VALUES ({}, {});\n").format(
             sql.Identifier(SHIM_SCHEMA), sql.Literal(name), sql.Literal(target)
         )
@@ -483,7 +533,42 @@ class ExtensionPolicy:
         forget = sql.SQL("DELETE FROM {}.shims WHERE name = ANY({})").format(
             sql.Identifier(SHIM_SCHEMA), sql.Literal(shimmed)
         )
-        return statement + ";\n" + forget.as_string(conn)
+        registered = [n for n in names if _scalar(conn, _REGISTERED, (n,))]
+        if len(registered) == len(names):
+            return statement + ";\n" + forget.as_string(conn)
+        behavior = "CASCADE" if node.behavior == DropBehavior.DROP_CASCADE else "RESTRICT"
+        parts = [_drop_sql(conn, node, registered, behavior)] if registered else []
+        for name in shimmed:
+            if name in registered:
+                continue
+            row = conn.execute(
+                sql.SQL("SELECT objects FROM {}.shims WHERE name = %s").format(sql.Identifier(SHIM_SCHEMA)), (name,)
+            ).fetchone()
+            objects: list[dict[str, str]] = list(row[0]) if row else []
+            drops = [
+                f"DROP {_DROP_KINDS[obj['type']]} IF EXISTS {obj['identity']} {behavior}"
+                for obj in reversed(objects)
+                if obj["type"] in _DROP_KINDS
+            ]
+            parts.append(sql.SQL(_DROP_ALL).format(sql.Literal(drops)).as_string(conn))
+        parts.append(forget.as_string(conn))
+        return ";\n".join(parts)
+
+
+_REGISTERED = "SELECT EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = %s)"
+
+
+def _drop_sql(conn: psycopg.Connection, node: ast.DropStmt, names: list[str], behavior: str) -> str:
+    """DROP EXTENSION of ``names`` only, as ``node`` wrote it (IF EXISTS, CASCADE)."""
+    return (
+        sql.SQL("DROP EXTENSION {}{} {}")
+        .format(
+            sql.SQL("IF EXISTS ") if node.missing_ok else sql.SQL(""),
+            sql.SQL(", ").join(sql.Identifier(n) for n in names),
+            sql.SQL(behavior),
+        )
+        .as_string(conn)
+    )
 
 
 def shim_findings(conn: psycopg.Connection) -> list[Finding]:
