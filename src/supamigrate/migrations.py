@@ -540,6 +540,10 @@ def _kept(error: MigrationError, committed: SqlLocation | None) -> MigrationErro
     return error
 
 
+# pg_cron's refusal of a schedule such as '30 seconds' (the platform's newer pg_cron takes it).
+_SECONDS_SCHEDULE = re.compile(r"invalid schedule: \s*\d+\s+seconds?\s*$", re.IGNORECASE)
+
+
 def located_error(
     exc: psycopg.Error, file: SqlFile, stmt: Statement, *, replaced: bool = False
 ) -> MigrationError:
@@ -576,6 +580,14 @@ def located_error(
         hint = hint or "the statement ran longer than the statement timeout; raise --statement-timeout"
     elif diag.sqlstate == "25001":
         hint = hint or "this statement cannot run inside the transaction each migration file runs in"
+    elif diag.sqlstate == "22023" and _SECONDS_SCHEDULE.match(message):
+        # pg_cron learned "N seconds" schedules in 1.5; the platform ships a newer one than
+        # Debian's postgresql-15-cron (1.4).
+        hint = hint or (
+            "this server's pg_cron predates seconds schedules (pg_cron 1.5), which the platform's"
+            " pg_cron accepts: install pg_cron 1.5 or newer (postgresql-<major>-cron from"
+            " apt.postgresql.org)"
+        )
     return MigrationError(
         file.location(offset),
         message,

@@ -401,6 +401,25 @@ def test_real_pg_cron_lives_in_the_database_the_server_was_started_for(tmp_path:
 
 
 @pytest.mark.pg_cron
+def test_a_seconds_schedule_applies_or_names_the_pg_cron_it_needs(tmp_path: Path) -> None:
+    # The platform's pg_cron takes '30 seconds' (pg_cron 1.5+); Debian's 1.4 refuses it. Either the
+    # migration applies, or the error says which pg_cron would take it.
+    root = copy_project("pg_cron_real", tmp_path)
+    (root / "supabase" / "migrations" / "20240601000000_heartbeat.sql").write_text(
+        "-- every half minute\nselect cron.schedule('heartbeat', '30 seconds', 'select 1');\n"
+    )
+    report = check(Project.load(root), pg_bin=PG_BIN)
+    failed = [f for f in report.findings if f.code == "apply-failed"]
+    if report.build is not None and len(report.build.apply.applied) == 2:
+        assert failed == []
+    else:
+        (finding,) = failed
+        assert "22023 invalid schedule: 30 seconds" in finding.message
+        assert "pg_cron 1.5 or newer" in (finding.hint or "")
+        assert isinstance(report.error, MigrationError) and report.error.line == 2
+
+
+@pytest.mark.pg_cron
 def test_check_starts_its_server_with_pg_cron_for_a_project_that_uses_it() -> None:
     report = check(Project.load(PROJECTS / "pg_cron_real"), pg_bin=PG_BIN)
     assert report.ok, report.findings

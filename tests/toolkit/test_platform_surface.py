@@ -276,11 +276,17 @@ RESET ALL;
 def test_postgres_sets_pgrst_settings_and_seeds_from_a_data_dump(supamigrate_server: Server, tmp_path: Path) -> None:
     root = project(tmp_path, PGRST, seed=DATA_DUMP)
     with built(supamigrate_server, root) as name, session(supamigrate_server, name) as conn:
-        settings = conn.execute(
-            "select unnest(setconfig) from pg_db_role_setting where setrole = 'authenticator'::regrole order by 1"
-        ).fetchall()
-        notes = conn.execute("select body from public.notes").fetchall()
-        audit = conn.execute("select count(*) from public.audit").fetchone()
+        try:
+            settings = conn.execute(
+                "select unnest(setconfig) from pg_db_role_setting where setrole = 'authenticator'::regrole order by 1"
+            ).fetchall()
+            notes = conn.execute("select body from public.notes").fetchall()
+            audit = conn.execute("select count(*) from public.audit").fetchone()
+        finally:
+            # Role settings belong to the whole cluster, which the session's other tests share.
+            with connect(supamigrate_server.conninfo(name), autocommit=True) as admin:
+                for key in ("db_pre_request", "db_schemas", "db_max_rows", "server_some_future_setting"):
+                    admin.execute(f"alter role authenticator reset pgrst.{key}")
     assert ("pgrst.db_pre_request=public.check_request",) in settings
     assert ("pgrst.db_max_rows=500",) in settings
     assert ("pgrst.server_some_future_setting=on",) in settings
