@@ -221,7 +221,11 @@ def _memberships(conn: psycopg.Connection, roles: list[str]) -> list[dict[str, s
         conn,
         "SELECT r.rolname, m.rolname FROM pg_auth_members a"
         " JOIN pg_roles r ON r.oid = a.roleid JOIN pg_roles m ON m.oid = a.member"
-        " WHERE r.rolname = ANY(%s) AND m.rolname = ANY(%s) ORDER BY 1, 2",
+        " WHERE r.rolname = ANY(%s) AND m.rolname = ANY(%s)"
+        # PostgreSQL 16+: a membership that only gives ADMIN (the stub's way to keep 15's
+        # CREATEROLE reach) grants no privilege, and 15's reference cannot list it.
+        + (" AND (a.inherit_option OR a.set_option)" if conn.info.server_version >= 160000 else "")
+        + " ORDER BY 1, 2",
         (roles, roles),
     )
     return [{"role": r, "member": m} for r, m in rows]

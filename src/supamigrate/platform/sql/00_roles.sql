@@ -72,9 +72,13 @@ BEGIN
   ] LOOP
     EXECUTE format('GRANT SET ON PARAMETER %s TO postgres', name);
   END LOOP;
-  -- From PostgreSQL 16 on, CREATEROLE reaches only the roles one administers.
+  -- From PostgreSQL 16 on, CREATEROLE reaches only the roles one administers: postgres gets ADMIN
+  -- (and nothing else) on the API roles, so that ALTER ROLE authenticator and a roles.sql's
+  -- `grant authenticated to app_role` work as with 15's CREATEROLE.
   IF current_setting('server_version_num')::int >= 160000 THEN
     EXECUTE 'GRANT authenticator TO postgres WITH ADMIN TRUE, INHERIT FALSE, SET FALSE';
+    -- postgres is already a member of these (as on the platform): only the ADMIN option changes.
+    EXECUTE 'GRANT anon, authenticated, service_role TO postgres WITH ADMIN TRUE';
   END IF;
 END
 $params$;
