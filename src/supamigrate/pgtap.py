@@ -351,12 +351,12 @@ class TestFile(SqlFile):
 
     @cached_property
     def meta_commands(self) -> tuple[tuple[int, str], ...]:
-        """(offset, command line) of each psql meta-command: a backslash opening a line."""
+        """(offset, command) of each psql meta-command: a backslash outside a string or comment,
+        to the end of its line (opening a line, or ending a query as ``... \\gset`` does)."""
         text = self.written.text
         found = []
         for t in self.written.tokens or ():
-            line_start = text.rfind("\n", 0, t.start) + 1
-            if t.name == "ASCII_92" and not text[line_start : t.start].strip():
+            if t.name == "ASCII_92":
                 end = text.find("\n", t.start)
                 found.append((t.start, text[t.start : end if end >= 0 else len(text)]))
         return tuple(found)
@@ -378,8 +378,9 @@ class TestFile(SqlFile):
                     self.location(offset),
                     f"psql meta-command not supported: {command.strip()}",
                     hint="pgTAP files run statement by statement over a connection, not through psql;"
-                    " only display settings (\\set, \\pset, \\unset, ...) are ignored. Inline the file"
-                    " or move shared setup into a migration or seed",
+                    " only display settings (\\set, \\pset, \\unset, ...) are ignored, and psql variables"
+                    " (\\gset, :name) are not kept. Inline the file, move shared setup into a migration or"
+                    " seed, or read the value in SQL (a CTE, a temporary table)",
                 )
         return None
 

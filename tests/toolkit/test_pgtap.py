@@ -136,6 +136,20 @@ def test_a_psql_include_is_refused_with_its_line(db: psycopg.Connection, tmp_pat
     assert run.assertions == []
 
 
+def test_a_query_ending_in_gset_is_refused_at_its_line(db: psycopg.Connection, tmp_path: Path) -> None:
+    # psql runs `... \gset` and keeps the row in variables; we have no psql variables, and say so
+    # rather than let the server meet the backslash.
+    path = write(
+        tmp_path / "t.sql",
+        "select plan(1);\nselect 42 as answer \\gset\nselect is(:answer, 42, 'kept');\n",
+    )
+    run = pgtap.run_file(db, path)
+    assert run.error is not None and (run.error.line, run.error.column) == (2, 21)
+    assert run.error.message == "psql meta-command not supported: \\gset"
+    assert "psql variables" in (run.error.hint or "")
+    assert run.assertions == []
+
+
 # -- pgTAP missing --------------------------------------------------------------------------------
 
 
