@@ -32,7 +32,7 @@ from . import __version__, pgtap
 from .cache import Cache, Hit
 from .database import ExternalServer, Server, connect, create_database, drop_database, unique_name
 from .digest import digest
-from .errors import SupamigrateError
+from .errors import ProjectError, SupamigrateError
 from .migrations import ApplyResult, MigrationSet, ProgressCallback, apply_migrations, run_globals, run_seed
 from .platform import apply_stub, stub_digest
 from .platform.extensions import ExtensionPolicy, created_extensions, server_settings
@@ -71,6 +71,26 @@ class BuildResult:
 
 # -- the steps, on one connection ------------------------------------------------------------------
 
+
+def migrations_up_to(mset: MigrationSet, version: str | None) -> MigrationSet:
+    """``mset`` restricted to its migrations up to and including ``version`` (None: all of them).
+
+    ``version`` is a migration's version (``20251101050000``), its file name or the name without
+    ``.sql``; one the set lacks is a ProjectError naming the versions it has. Skipped files stay
+    (their warnings are the same at every version).
+    """
+    if version is None:
+        return mset
+    for index, m in enumerate(mset.migrations):
+        if version in (m.version, m.filename, m.path.stem):
+            return MigrationSet(mset.directory, mset.migrations[: index + 1], mset.skipped)
+    known = ", ".join(mset.versions) or "none"
+    raise ProjectError(
+        f"no migration {version} in {mset.directory.name}/ (versions: {known})",
+        hint="name a migration by its version (the digits before the first _) or its file name",
+    )
+
+
 ROLES_FILE = "roles.sql"
 
 
@@ -108,10 +128,15 @@ def apply_project(
     statement_timeout_ms: int | None = None,
     on_progress: ProgressCallback | None = None,
     on_step: StepCallback | None = None,
+    up_to: str | None = None,
 ) -> BuildResult:
-    """Apply the platform stub (if missing), the pending migrations and the pending seeds on ``conn``."""
+    """Apply the platform stub (if missing), the pending migrations and the pending seeds on ``conn``.
+
+    ``up_to`` stops after that migration (see ``migrations_up_to``); the seed, when asked for, follows it.
+    """
     started = time.perf_counter()
     mset = migrations if migrations is not None else MigrationSet.discover(project.migrations_dir)
+    mset = migrations_up_to(mset, up_to)
     extensions = ExtensionPolicy.for_project(project)
     timings: dict[str, float] = {}
     t = time.perf_counter()
@@ -157,10 +182,12 @@ def build_database(
     statement_timeout_ms: int | None = None,
     on_progress: ProgressCallback | None = None,
     on_step: StepCallback | None = None,
+    up_to: str | None = None,
 ) -> BuildResult:
     """Create ``dbname`` on ``server`` (from ``template`` if given) and apply the stub, migrations, seed.
 
-    On failure the half-built database is dropped and the error re-raised.
+    ``up_to`` stops after that migration (see ``migrations_up_to``). On failure the half-built
+    database is dropped and the error re-raised.
     """
     started = time.perf_counter()
     create_database(server, dbname, template=template)
@@ -169,6 +196,7 @@ def build_database(
             result = apply_project(
                 conn, project, migrations=migrations, stub=stub, seed=seed,
                 statement_timeout_ms=statement_timeout_ms, on_progress=on_progress, on_step=on_step,
+                up_to=up_to,
             )
     except BaseException:
         drop_database(server, dbname)
