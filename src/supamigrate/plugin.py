@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from .callers import ActAs
     from .database import Server
     from .inspect import Catalog
+    from .migrator import Migrator, VersionTemplates
     from .project import Project
 
 # The suffixes of pgTAP files (pgtap.TEST_SUFFIXES); a test keeps the two equal.
@@ -352,6 +353,45 @@ def catalog(db: psycopg.Connection) -> Catalog:
     from .inspect import Catalog
 
     return Catalog(db)
+
+
+@pytest.fixture(scope="session")
+def supamigrate_versions(
+    supamigrate_settings: Settings, supamigrate_templates: ProjectDatabase, supamigrate_project: Project
+) -> Iterator[VersionTemplates]:
+    """The session's templates per migration version (``migrator``'s), made as tests ask for them.
+
+    On the ephemeral server they stay in its cluster, which the cache keeps between runs.
+    """
+    from .migrator import VersionTemplates
+    from .server import EphemeralServer
+
+    server = supamigrate_templates.server
+    templates = VersionTemplates(
+        server,
+        supamigrate_project,
+        keep=isinstance(server, EphemeralServer) and supamigrate_settings.cache,
+        statement_timeout_ms=supamigrate_settings.statement_timeout_ms,
+    )
+    try:
+        yield templates
+    finally:
+        templates.close()
+
+
+@pytest.fixture
+def migrator(supamigrate_versions: VersionTemplates) -> Iterator[Migrator]:
+    """``migrator.at(version)``: a connection to a database of the test's own at that migration.
+
+    It holds the stub and every migration up to and including ``version`` (``seed=True``: the seed
+    too). Put rows there, then ``migrator.upgrade()`` (or ``upgrade(to=version)``) commits them and
+    applies the next migrations as ``supamigrate apply`` does; a failing one raises its
+    ``MigrationError`` (file:line:col). Databases are dropped after the test.
+    """
+    from .migrator import Migrator
+
+    with Migrator(supamigrate_versions, user=_app_user(supamigrate_versions.server)) as m:
+        yield m
 
 
 # -- pgTAP files ----------------------------------------------------------------------------------
