@@ -33,6 +33,7 @@ from supamigrate.cache import Cache, default_root
 from supamigrate.database import drop_database, unique_name
 from supamigrate.lint import lint
 from supamigrate.migrations import MigrationSet
+from supamigrate.migrator import Migrator, VersionTemplates
 from supamigrate.project import Project
 from supamigrate.server import EphemeralServer, ServerOptions
 from supamigrate.sql.text import SqlText
@@ -269,6 +270,59 @@ def bench_apply(sizes: list[int], repeat: int) -> dict[str, dict[str, float]]:
     return results
 
 
+def bench_migrator(repeat: int, count: int = 50, asked: int = 10) -> dict[str, float]:
+    """What ``migrator.at(version)`` costs on a project of ``count`` migrations: cold (its version
+    template made first), warm (a clone of that template), in the next run (the template back
+    from the cache); and ``asked`` versions spread over the history asked for in turn, against
+    each of them built from scratch (a database of its own, no template)."""
+    samples: dict[str, list[float]] = {"cold": [], "warm": [], "next_run": [], "each": [], "scratch": []}
+    replayed = scratch_replayed = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        project = generated_project(Path(tmp) / "versions", count)
+        mset = MigrationSet.discover(project.migrations_dir)
+        last = mset.versions[-1]
+        spread = mset.versions[count // asked - 1 :: count // asked][:asked]
+        for _ in range(repeat):
+            with scratch_cache() as cache:
+                choice = ServerChoice(cache=cache)
+                with Migrator.start(project, server=choice) as migrator:
+                    for key in ("cold", "warm"):
+                        t = time.perf_counter()
+                        migrator.at(last).execute("select 1").fetchone()
+                        samples[key].append(time.perf_counter() - t)
+                    server = migrator.templates.server
+                    with VersionTemplates(server, project) as templates, Migrator(templates) as each:
+                        t = time.perf_counter()
+                        for version in spread:
+                            each.at(version)
+                        samples["each"].append(time.perf_counter() - t)
+                        replayed = sum(b.applied for b in templates.builds)
+                    # Without templates per prefix: every version a build of its own from nothing.
+                    t = time.perf_counter()
+                    scratch_replayed = 0
+                    for version in spread:
+                        name = unique_name("bench_scratch")
+                        built = build_database(server, name, project, migrations=mset, seed=False, up_to=version)
+                        scratch_replayed += len(built.apply.applied)
+                        drop_database(server, name)
+                    samples["scratch"].append(time.perf_counter() - t)
+                with Migrator.start(project, server=choice) as migrator:
+                    t = time.perf_counter()
+                    migrator.at(last).execute("select 1").fetchone()
+                    samples["next_run"].append(time.perf_counter() - t)
+    return {
+        "migrator_at_cold_s": median_of(samples["cold"]),
+        "migrator_at_warm_s": median_of(samples["warm"]),
+        "migrator_at_next_run_s": median_of(samples["next_run"]),
+        "migrator_migrations": count,
+        "migrator_versions": len(spread),
+        "migrator_each_version_s": median_of(samples["each"]),
+        "migrator_each_version_scratch_s": median_of(samples["scratch"]),
+        "migrator_replayed": replayed,
+        "migrator_scratch_replayed": scratch_replayed,
+    }
+
+
 def bench_lint(project: Project, repeat: int) -> dict[str, float]:
     """Lint with sqlfluff from scratch (no result cache), then again with its cache warm."""
     cold, warm = [], []
@@ -346,6 +400,11 @@ TARGETS: list[tuple[str, str, Callable[[dict[str, Any]], bool]]] = [
         "split_ratio",
         lambda r: r["split_ratio"] <= max(10.0, r["str_split_ratio"]) * 1.25,
     ),
+    (
+        "the migrator's ten versions apply each migration once",
+        "migrator_replayed",
+        lambda r: r["migrator_replayed"] == r["migrator_migrations"],
+    ),
     ("`supamigrate --help` <= `import pytest, psycopg`", "help_ratio", lambda r: r["help_ratio"] <= 1.0),
     ("`import supamigrate.plugin` <= 1.2x `import pytest, psycopg, pglast`", "plugin_import_ratio",
      lambda r: r["plugin_import_ratio"] <= 1.2),
@@ -381,6 +440,7 @@ def main() -> int:
     results.update(bench_process_start(max(1, args.repeat // 2)))
     results.update(bench_isolation(project, max(3, args.repeat // 2)))
     results["apply"] = bench_apply(sizes, args.repeat)
+    results.update(bench_migrator(max(3, args.repeat // 2)))
     results.update(bench_split(args.repeat))
     results["stock_ratio"] = results["stock_overhead_ms"] / max(results["rollback_overhead_ms"], 1e-6)
     results["cold_warm_ratio"] = results["cold_start_s"] / results["warm_start_s"]
@@ -407,6 +467,18 @@ def main() -> int:
             "`import supamigrate.plugin` / `import pytest, psycopg, pglast`",
             f"{results['plugin_s'] * 1e3:.0f} ms / {results['pytest_psycopg_pglast_s'] * 1e3:.0f} ms"
             f" ({results['plugin_import_ratio']:.2f}x)",
+        ),
+    ]
+    rows += [
+        (
+            f"`migrator.at()` cold / warm / next run ({results['migrator_migrations']} migrations)",
+            f"{results['migrator_at_cold_s'] * 1e3:.0f} ms / {results['migrator_at_warm_s'] * 1e3:.0f} ms"
+            f" / {results['migrator_at_next_run_s'] * 1e3:.0f} ms",
+        ),
+        (
+            f"`migrator.at()` {results['migrator_versions']} versions in turn / each built from scratch",
+            f"{results['migrator_each_version_s']:.2f} s ({results['migrator_replayed']} migrations applied)"
+            f" / {results['migrator_each_version_scratch_s']:.2f} s ({results['migrator_scratch_replayed']})",
         ),
     ]
     for size, row in results["apply"].items():
