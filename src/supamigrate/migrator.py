@@ -97,6 +97,7 @@ class VersionTemplates:
         self.builds: list[TemplateBuild] = []
         self._made: list[str] = []
         self._used: list[str] = []  # most recently used last
+        self._known: set[str] | None = None
         # Not kept: a token of this instance's own makes its names differ from any other's.
         self._own = "" if keep else uuid.uuid4().hex
         self._hashes = self._prefix_hashes()
@@ -178,10 +179,16 @@ class VersionTemplates:
                 admin.execute(
                     sql.SQL("ALTER DATABASE {} RENAME TO {}").format(sql.Identifier(building), sql.Identifier(name))
                 )
+        except psycopg.errors.DuplicateDatabase:
+            # Another session sharing the server made the same template first: the same files, so use its.
+            _drop_template(self.server, building)
         except BaseException:
             _drop_template(self.server, building)
             raise
-        self._made.append(name)
+        else:
+            self._made.append(name)
+        if self._known is not None:
+            self._known.add(name)
         self.builds.append(
             TemplateBuild(
                 version=self.version_at(count),
@@ -193,7 +200,11 @@ class VersionTemplates:
         )
 
     def _existing(self) -> set[str]:
-        return set(self._on_server())
+        # Read once: after that only this instance adds templates it needs (others' are found by
+        # the rename above), so an ``at`` costs no extra round trip.
+        if self._known is None:
+            self._known = set(self._on_server())
+        return self._known
 
     def _on_server(self) -> list[str]:
         """The version templates on the server, oldest first."""
@@ -216,6 +227,7 @@ class VersionTemplates:
         for name in surplus:
             _drop_template(self.server, name)
         self._made.clear()
+        self._known = None
 
     def __enter__(self) -> VersionTemplates:
         return self
