@@ -110,6 +110,30 @@ def test_a_kept_cluster_keeps_at_most_max_kept_templates_the_last_used_first(
         templates.close()
 
 
+def test_two_sessions_on_one_server_never_share_or_break_a_template(
+    make_project: ProjectFactory, supamigrate_server: Server
+) -> None:
+    project = make_project(THREE)
+    # Not kept (a server reached by URL, xdist workers on it): names of each session's own.
+    with VersionTemplates(supamigrate_server, project) as one, VersionTemplates(supamigrate_server, project) as two:
+        assert one.template("20250101000000") != two.template("20250101000000")
+    # Kept, and both asked at once: the second finds the first's under the same name and uses it.
+    first = VersionTemplates(supamigrate_server, project, keep=True)
+    second = VersionTemplates(supamigrate_server, project, keep=True)
+    try:
+        second._existing()  # it looked before the first had made it
+        name = first.template("20250102000000")
+        assert second.template("20250102000000") == name
+        assert second._made == [] and first._made == [name]
+        with Migrator(second) as migrator:
+            assert migrator.at("20250102000000").execute("select count(*) from public.members").fetchone() == (0,)
+    finally:
+        first.keep = False
+        first.close()
+    assert name not in _databases(supamigrate_server)
+    assert not {n for n in _databases(supamigrate_server) if n.startswith("supamigrate_building")}
+
+
 # -- upgrade --------------------------------------------------------------------------------------------
 
 
