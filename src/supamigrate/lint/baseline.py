@@ -31,6 +31,7 @@ from ..migrations import MigrationListing, _version_key
 from ..project import Project
 from ..toolconfig import TOOL_CONFIG
 from .findings import file_of
+from .vcs import ci_base, names_at
 
 # Rules that judge how a migration was written: fixing one means editing the migration.
 AUTHORING = frozenset(
@@ -172,3 +173,14 @@ def write_baseline(project: Project, version: str | None = None) -> tuple[Path, 
         )
     path.write_text(updated, encoding="utf-8")
     return path, version, previous
+
+
+def resolve_baseline(project: Project, listing: MigrationListing, *, since: str | None) -> tuple[Baseline, str]:
+    """The baseline as ``lint`` resolves it (``--since``, ``[lint] baseline``, the CI base, ``HEAD``;
+    see this module's docstring), and the git revision it compared with."""
+    if since is None and project.tool.lint.baseline is None:
+        since = ci_base(project.migrations_dir)
+    ref = since or "HEAD"
+    base = names_at(project.migrations_dir, ref)
+    new = None if base is None else frozenset(m.path for m in listing.migrations if m.path.name not in base)
+    return baseline_of(project, listing, new, ref, since=since), ref
