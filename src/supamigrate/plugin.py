@@ -460,8 +460,21 @@ def _relative(text: str, root: Path) -> str:
 @pytest.hookimpl(tryfirst=True)  # before -k and -m deselect, so that they apply to it too
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     """With ``--supamigrate-upgrade`` (ini ``supamigrate_upgrade = true``), one more test: the upgrade check."""
-    if resolve_settings(config).upgrade:
-        items.append(UpgradeItem.from_parent(session, name="supamigrate_upgrade"))
+    settings = resolve_settings(config)
+    if settings.upgrade:
+        # Under the migrations directory (``supabase/migrations::upgrade``), which it is about.
+        migrations = MigrationsDirectory.from_parent(session, path=Path(settings.project_dir).resolve() / MIGRATIONS)
+        items.append(UpgradeItem.from_parent(migrations, name="upgrade"))
+
+
+MIGRATIONS = Path("supabase") / "migrations"
+
+
+class MigrationsDirectory(pytest.File):
+    """The project's ``supabase/migrations``: the node the upgrade check belongs to."""
+
+    def collect(self) -> list[pytest.Item]:
+        return [UpgradeItem.from_parent(self, name="upgrade")]
 
 
 class UpgradeItem(pytest.Item):
@@ -493,4 +506,4 @@ class UpgradeItem(pytest.Item):
         pytest.fail(as_plugin_spells("\n".join(findings_text(found))), pytrace=False)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
-        return self.path, None, "supamigrate upgrade check"
+        return self.path, None, "upgrade check"

@@ -63,14 +63,14 @@ class UpgradeBase:
 def upgrade_base(project: Project, *, since: str | None = None) -> UpgradeBase:
     """The base revision as lint's baseline resolves it; the old migrations are those it holds."""
     listing = MigrationListing.of(project.migrations_dir)
-    baseline, ref = resolve_baseline(project, listing, since=since)
+    baseline = resolve_baseline(project, listing, since=since)
     new = tuple(m for m in listing.migrations if m.path.resolve() not in baseline.applied)
     if not baseline.known:
         return UpgradeBase((), new, baseline.source, None, known=False)
-    if baseline.source.startswith("committed in "):
-        held = names_at(project.migrations_dir, ref) or frozenset()
+    if baseline.revision is not None:
+        held = names_at(project.migrations_dir, baseline.revision) or frozenset()
         old = tuple(sorted(n for n in held if MIGRATION_FILE.match(n)))
-        return UpgradeBase(old, new, baseline.source, ref)
+        return UpgradeBase(old, new, baseline.source, baseline.revision)
     old = tuple(m.filename for m in listing.migrations if m.path.resolve() in baseline.applied)
     return UpgradeBase(old, new, baseline.source, None)
 

@@ -186,16 +186,22 @@ alter table public.entries
 """
 
 
-def test_a_not_null_column_without_default_fails_check_upgrade_on_the_seeds_rows(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    project = write_journal(tmp_path, {NOT_NULL: NOT_NULL_SQL})
-    # The current seed fills the new column, so a fresh build (seed after the migrations) passes.
+def write_visibility(root: Path) -> Project:
+    """The journal with a new NOT NULL column without a default, and the current seed filling it,
+    so that a fresh build (seed after the migrations) passes."""
+    project = write_journal(root, {NOT_NULL: NOT_NULL_SQL})
     (project.supabase_dir / "seed.sql").write_text(
         SEED.replace("(author_id, body)", "(author_id, body, visibility)")
         .replace("'first entry')", "'first entry', 'private')")
         .replace("'second entry')", "'second entry', 'private')")
     )
+    return project
+
+
+def test_a_not_null_column_without_default_fails_check_upgrade_on_the_seeds_rows(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = write_visibility(tmp_path)
     plain = commands.check(project, pg_bin=PG_BIN)
     assert plain.error is None and not [f for f in plain.findings if f.code == "apply-failed"]
     checked = commands.check(project, pg_bin=PG_BIN, upgrade=True)
@@ -279,4 +285,44 @@ def test_only_the_order_of_entries_differing_is_no_difference() -> None:
     (changed,) = schema_differences(one.replace("x integer", "x bigint") + two, one + two)
     assert (changed.level, changed.where, changed.message) == (
         Level.ERROR, "public.a.x", "column public.a.x: the upgrade has `x bigint`, a fresh build `x integer`"
+    )
+
+
+def _with_a_test(pytester: pytest.Pytester, ini: str = "") -> None:
+    pytester.makeini(f"[pytest]\ntestpaths = tests\naddopts = -p no:cacheprovider\n{ini}")
+    (pytester.path / "tests").mkdir()
+    (pytester.path / "tests" / "test_journal.py").write_text("def test_entries_exist():\n    pass\n")
+
+
+def test_the_pytest_item_is_opt_in_and_passes_on_a_good_upgrade(pytester: pytest.Pytester) -> None:
+    write_journal(pytester.path, {MOOD: MOOD_SQL})
+    _with_a_test(pytester)
+    pytester.runpytest().assert_outcomes(passed=1)
+    result = pytester.runpytest("--supamigrate-upgrade=true", "-v")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["supabase/migrations::upgrade PASSED*"])
+    pytester.runpytest("--supamigrate-upgrade=true", "-k", "entries").assert_outcomes(passed=1, deselected=1)
+    pytester.runpytest_subprocess("--supamigrate-upgrade=true", "-n", "2").assert_outcomes(passed=2)
+
+
+def test_the_pytest_item_fails_with_the_migration_that_fails_on_the_seeds_rows(pytester: pytest.Pytester) -> None:
+    write_visibility(pytester.path)
+    _with_a_test(pytester, "supamigrate_upgrade = true\n")
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines([
+        "ERRORS (1)",
+        f'  apply-failed  23502 column "visibility" of relation "entries" contains null values'
+        f" [[]supabase/migrations/{NOT_NULL}:2:1[]]",
+    ])
+
+
+def test_a_new_migration_older_than_the_base_is_refused_as_db_push_refuses_it(tmp_path: Path) -> None:
+    late = "20240301120000_usernames.sql"
+    project = write_journal(tmp_path, {late: "create index profiles_username_idx on public.profiles (username);\n"})
+    findings, error = upgrade(project)
+    assert findings == []
+    assert error == (
+        "Found local migration files to be inserted before the last migration on remote database: "
+        f"{late}\nhint: rename them to a later version, or pass --include-all to apply them anyway"
     )

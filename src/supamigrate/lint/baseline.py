@@ -51,6 +51,8 @@ class Baseline:
     applied: frozenset[Path]
     source: str
     known: bool = True
+    # The git revision the applied migrations were read from (None: [lint] baseline, or unknown).
+    revision: str | None = None
 
 
 def baseline_of(
@@ -69,7 +71,7 @@ def baseline_of(
         return Baseline(applied, f'up to [lint] baseline = "{version}"')
     if new_in_git is not None:
         new = {p.resolve() for p in new_in_git}
-        return Baseline(frozenset(p for p in paths if p not in new), f"committed in {ref}")
+        return Baseline(frozenset(p for p in paths if p not in new), f"committed in {ref}", revision=ref)
     return Baseline(frozenset(), "", known=False)
 
 
@@ -175,12 +177,12 @@ def write_baseline(project: Project, version: str | None = None) -> tuple[Path, 
     return path, version, previous
 
 
-def resolve_baseline(project: Project, listing: MigrationListing, *, since: str | None) -> tuple[Baseline, str]:
+def resolve_baseline(project: Project, listing: MigrationListing, *, since: str | None) -> Baseline:
     """The baseline as ``lint`` resolves it (``--since``, ``[lint] baseline``, the CI base, ``HEAD``;
-    see this module's docstring), and the git revision it compared with."""
+    see this module's docstring)."""
     if since is None and project.tool.lint.baseline is None:
         since = ci_base(project.migrations_dir)
     ref = since or "HEAD"
     base = names_at(project.migrations_dir, ref)
     new = None if base is None else frozenset(m.path for m in listing.migrations if m.path.name not in base)
-    return baseline_of(project, listing, new, ref, since=since), ref
+    return baseline_of(project, listing, new, ref, since=since)
