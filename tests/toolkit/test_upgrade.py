@@ -326,3 +326,19 @@ def test_a_new_migration_older_than_the_base_is_refused_as_db_push_refuses_it(tm
         "Found local migration files to be inserted before the last migration on remote database: "
         f"{late}\nhint: rename them to a later version, or pass --include-all to apply them anyway"
     )
+
+
+def test_in_ci_the_base_is_the_pull_requests_base_branch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A CI checkout has the pull request's migration committed; origin/main is what production has.
+    project = write_journal(tmp_path, {MOOD: MOOD_SQL})
+    git(tmp_path, "update-ref", "refs/remotes/origin/main", "HEAD")
+    git(tmp_path, "add", ".")
+    git(tmp_path, "commit", "-q", "-m", "mood")
+    monkeypatch.setenv("GITHUB_BASE_REF", "main")
+    findings, error = upgrade(project)
+    assert error is None
+    assert said(findings) == [(
+        "info", "upgrade", "",
+        "upgrade checked: 1 new migration on the base (committed in origin/main) and its seed give the schema"
+        " a fresh build gives",
+    )]

@@ -177,11 +177,17 @@ def write_baseline(project: Project, version: str | None = None) -> tuple[Path, 
     return path, version, previous
 
 
+def given_or_ci_base(project: Project, since: str | None) -> str | None:
+    """``since``, else (without ``[lint] baseline``) the base of the pull request CI runs, if any."""
+    if since is None and project.tool.lint.baseline is None:
+        return ci_base(project.migrations_dir)
+    return since
+
+
 def resolve_baseline(project: Project, listing: MigrationListing, *, since: str | None) -> Baseline:
     """The baseline as ``lint`` resolves it (``--since``, ``[lint] baseline``, the CI base, ``HEAD``;
     see this module's docstring)."""
-    if since is None and project.tool.lint.baseline is None:
-        since = ci_base(project.migrations_dir)
+    since = given_or_ci_base(project, since)
     ref = since or "HEAD"
     base = names_at(project.migrations_dir, ref)
     new = None if base is None else frozenset(m.path for m in listing.migrations if m.path.name not in base)
