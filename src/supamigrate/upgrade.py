@@ -105,9 +105,10 @@ def _seed_names(project: Project) -> list[str]:
             if p.is_relative_to(project.root.resolve())]
 
 
-def materialise(project: Project, base: UpgradeBase, into: Path) -> tuple[Project, list[Finding]]:
+def materialise(project: Project, base: UpgradeBase, into: Path) -> tuple[Project, list[Finding], frozenset[str]]:
     """The base as a project under ``into``: its migrations and seed files as of the base revision,
-    config and settings the project's own. Returns it, and notes and warnings on what was read how."""
+    config and settings the project's own. Returns it, notes and warnings on what was read how, and
+    the files (relative to the root) read from git."""
     found: list[Finding] = []
     migrations = into / "supabase" / "migrations"
     migrations.mkdir(parents=True)
@@ -144,16 +145,17 @@ def materialise(project: Project, base: UpgradeBase, into: Path) -> tuple[Projec
             f"the base's data is the current seed ({', '.join(from_disk)}): {where}",
             hint="pass --since REV to build the base, seed included, as of that git revision",
         ))
-    return replace(project, root=into), found
+    from_git = frozenset(read) - frozenset(from_disk) if base.ref is not None else frozenset()
+    return replace(project, root=into), found, from_git
 
 
-def _base_failure(exc: SupamigrateError, base: UpgradeBase, into: Path) -> Finding:
-    """The finding a base that does not build is, at its file as the base revision holds it."""
+def _base_failure(exc: SupamigrateError, base: UpgradeBase, into: Path, from_git: frozenset[str]) -> Finding:
+    """The finding a base that does not build is, at its file (``REV:path`` when read from git)."""
     location = None
     message = exc.message
     if isinstance(exc, MigrationError):
         rel = exc.path.relative_to(into).as_posix() if exc.path.is_relative_to(into) else str(exc.path)
-        shown = f"{base.ref}:{rel}" if base.ref else rel
+        shown = f"{base.ref}:{rel}" if rel in from_git else rel
         location = FileLocation(Path(shown), exc.line, exc.column)
         message = f"{exc.sqlstate + ' ' if exc.sqlstate else ''}{exc.message}"
     return Finding(
@@ -316,7 +318,7 @@ def compare_upgrade(
     name = unique_name("supamigrate_upgrade")
     with tempfile.TemporaryDirectory(prefix="supamigrate-upgrade-") as tmp:
         into = Path(tmp).resolve()
-        old_project, found = materialise(project, base, into)
+        old_project, found, from_git = materialise(project, base, into)
         report.findings.extend(found)
         t = time.perf_counter()
         try:
@@ -324,7 +326,7 @@ def compare_upgrade(
             build_database(server, name, old_project, migrations=old, template=BASE, stub=False,
                            statement_timeout_ms=statement_timeout_ms)
         except SupamigrateError as exc:
-            report.findings.append(_base_failure(exc, base, into))
+            report.findings.append(_base_failure(exc, base, into, from_git))
             return report
         report.timings["base"] = time.perf_counter() - t
     try:

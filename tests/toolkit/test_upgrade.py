@@ -342,3 +342,19 @@ def test_in_ci_the_base_is_the_pull_requests_base_branch(tmp_path: Path, monkeyp
         "upgrade checked: 1 new migration on the base (committed in origin/main) and its seed give the schema"
         " a fresh build gives",
     )]
+
+
+def test_a_base_that_does_not_build_with_its_seed_is_said_at_the_file(tmp_path: Path) -> None:
+    # The seed is not in git, so the base gets the current one, which fills a column only the new
+    # migration adds.
+    project = write_visibility(tmp_path)
+    git(tmp_path, "rm", "-q", "--cached", "supabase/seed.sql")
+    git(tmp_path, "commit", "-q", "-m", "seed kept local")
+    result = check_upgrade(project, server=ServerChoice(pg_bin=PG_BIN))
+    assert result.error is None and not result.ok
+    assert said(result.findings) == [
+        ("info", "upgrade", "", "the base's data is the current seed (supabase/seed.sql): HEAD does not hold it"),
+        ("error", "upgrade-base-failed", "supabase/seed.sql:6:46",
+         "the base (committed in HEAD) does not build with its seed:"
+         ' 42703 column "visibility" of relation "entries" does not exist'),
+    ]
