@@ -321,6 +321,50 @@ def bench_migrator(repeat: int, count: int = 50, asked: int = 10) -> dict[str, f
         "migrator_replayed": replayed,
         "migrator_scratch_replayed": scratch_replayed,
     }
+def upgrade_project(root: Path, count: int) -> Project:
+    """``generated_project`` with ``count`` migrations and a seed of 1,000 rows committed to git (the
+    base), and one new migration on top: a column with a default and an index on the seeded table."""
+    project = generated_project(root, count)
+    (root / "supabase" / "seed.sql").write_text(
+        "insert into auth.users (id, aud, role, email)\n"
+        "  values ('00000000-0000-0000-0000-000000000001', 'authenticated', 'authenticated', 'a@example.com');\n"
+        "insert into public.t0 (owner, name)\n"
+        "  select '00000000-0000-0000-0000-000000000001', 'row ' || i from generate_series(1, 1000) i;\n"
+    )
+    git = ["git", "-C", str(root), "-c", "user.name=bench", "-c", "user.email=bench@localhost"]
+    for args in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "base"]):
+        subprocess.run([*git, *args], check=True, capture_output=True)
+    (project.migrations_dir / f"{20250101000000}_archived.sql").write_text(
+        "alter table public.t0 add column archived boolean not null default false;\n"
+        "create index t0_archived_idx on public.t0 (archived) where not archived;\n"
+    )
+    return project
+
+
+def bench_upgrade(sizes: list[int], repeat: int) -> dict[str, dict[str, float]]:
+    """What the upgrade check costs: the whole `check_upgrade` (fresh build included), and the part
+    `check --upgrade` adds to `check` (the base built with its seed, the new migration, two dumps)."""
+    from supamigrate.upgrade import check_upgrade
+
+    results: dict[str, dict[str, float]] = {}
+    with scratch_cache() as cache, tempfile.TemporaryDirectory() as tmp:
+        for size in sizes:
+            project = upgrade_project(Path(tmp) / f"u{size}", size)
+            check_upgrade(project, server=ServerChoice(cache=cache))  # the stubbed cluster, cached
+            total, added, base, dump = [], [], [], []
+            for _ in range(max(1, repeat // 2)):
+                t = time.perf_counter()
+                report = check_upgrade(project, server=ServerChoice(cache=cache))
+                total.append(time.perf_counter() - t)
+                assert report.ok, report.findings
+                added.append(report.timings["upgrade"])
+                base.append(report.timings["base"])
+                dump.append(report.timings["dump"])
+            results[str(size)] = {
+                "upgrade_total_s": median_of(total), "upgrade_added_s": median_of(added),
+                "upgrade_base_s": median_of(base), "upgrade_dump_s": median_of(dump),
+            }
+    return results
 
 
 def bench_lint(project: Project, repeat: int) -> dict[str, float]:
@@ -441,6 +485,7 @@ def main() -> int:
     results.update(bench_isolation(project, max(3, args.repeat // 2)))
     results["apply"] = bench_apply(sizes, args.repeat)
     results.update(bench_migrator(max(3, args.repeat // 2)))
+    results["upgrade"] = bench_upgrade([n for n in sizes if n <= 100], args.repeat)
     results.update(bench_split(args.repeat))
     results["stock_ratio"] = results["stock_overhead_ms"] / max(results["rollback_overhead_ms"], 1e-6)
     results["cold_warm_ratio"] = results["cold_start_s"] / results["warm_start_s"]
@@ -490,6 +535,12 @@ def main() -> int:
                 f"{row['lint_s']:.2f} s / {row['lint_cached_s']:.2f} s",
             )
         )
+    for size, row in results["upgrade"].items():
+        rows.append((
+            f"upgrade check, {size} old migrations + 1 new (whole / added to check)",
+            f"{row['upgrade_total_s']:.2f} s / {row['upgrade_added_s']:.2f} s"
+            f" (base {row['upgrade_base_s']:.2f} s, dumps {row['upgrade_dump_s']:.2f} s)",
+        ))
     rows.append(
         (
             "split 10,000 / 100,000 one-line statements (CPU)",

@@ -1,7 +1,7 @@
 """supamigrate: lint, apply and test Supabase migrations on a real, local PostgreSQL, without Docker.
 
 The public API is what ``__all__`` names: the commands as typed functions (``check``, ``apply``,
-``dump``, ``new_migration``, ``lint``, ``preflight``), their results, and the errors they raise.
+``dump``, ``new_migration``, ``lint``, ``preflight``, ``check_upgrade``), their results, and the errors they raise.
 Besides it, these modules are public: ``supamigrate.cli`` (``run`` and ``main``), the pytest plugin
 (its fixtures and options), ``supamigrate.advisors`` (``run_advisors``), ``supamigrate.auth``
 (``create_user``), ``supamigrate.callers`` (``Caller``, ``acting_as``) and ``supamigrate.platform.facts``.
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from .preflight import PreflightReport, preflight
     from .project import Project
     from .settings import Settings
+    from .upgrade import UpgradeReport, check_upgrade
 
 __version__ = "0.1.0"
 
@@ -79,6 +80,8 @@ _EXPORTS: dict[str, str] = {
     "StubFailed": "errors",
     "HistoryMismatch": "errors",
     "SettingsError": "errors",
+    "check_upgrade": "upgrade",
+    "UpgradeReport": "upgrade",
 }
 # Exported functions named like a submodule: importing the submodule must not rebind them.
 _SHADOWED = frozenset({"lint", "dump", "preflight"})
@@ -108,9 +111,11 @@ __all__ = [
     "SqlLocation",
     "StubFailed",
     "SupamigrateError",
+    "UpgradeReport",
     "__version__",
     "apply",
     "check",
+    "check_upgrade",
     "dump",
     "lint",
     "new_migration",

@@ -141,6 +141,13 @@ def add_check(sub: Subparsers) -> None:
         },
     )
     add_baseline_options(p)
+    p.add_argument(
+        "--upgrade",
+        action="store_true",
+        default=None,
+        help="also apply the migrations new since the base (--since) on the base's migrations and seed,"
+        " and compare with the fresh build (default: the upgrade setting)",
+    )
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -160,6 +167,7 @@ def run_check(args: argparse.Namespace) -> int:
         on_progress=progress_printer(),
         os_user=settings.os_user,
         run_root=settings.run_dir,
+        upgrade=bool(args.upgrade) or settings.upgrade,
     )
     print(report.CHECK[args.format](result))
     if result.error is not None:  # also on stderr, where it always was, for a redirected stdout

@@ -25,6 +25,7 @@ from .migrations import ApplyResult, MigrationSet, ProgressCallback
 from .platform.extensions import shim_findings
 from .project import Project
 from .server import EphemeralServer, version_mismatch
+from .upgrade import UpgradeReport, compare_upgrade, upgrade_base
 
 T = TypeVar("T")
 
@@ -132,6 +133,7 @@ def check(
     judge_all: bool = False,
     on_progress: ProgressCallback | None = None,
     on_step: Callable[[str], None] | None = None,
+    upgrade: bool = False,
 ) -> CheckReport:
     """Apply everything to an ephemeral server, run the advisors and compare the schema snapshot.
 
@@ -144,8 +146,12 @@ def check(
     With a ``cache``, a stubbed empty cluster is reused between runs (initdb and stub skipped).
     ``pg_bin``, ``os_user``, ``run_root`` and ``lint_cache_dir`` (sqlfluff's results live beneath it)
     are where things are; None means the defaults.
+
+    With ``upgrade``, also the upgrade checks (``upgrade.py``) on the same server: the migrations
+    new since ``since`` applied on the base revision's migrations and seed, compared with this build.
     """
     report = CheckReport(project.root, fail_on=fail_on)
+    upgrade_notes: list[Finding] = []
     started = time.perf_counter()
     # Lint first in the plan, but in parallel in time: sqlfluff works in processes of its own while
     # the server starts and the migrations apply.
@@ -227,22 +233,45 @@ def check(
         report.findings.extend(_plpgsql_findings(project, conninfo, mset))
         report.timings["plpgsql_check"] = time.perf_counter() - t
         snapshot = project.root / SNAPSHOT
+        fresh_dump: str | None = None
         if snapshot.exists():
             t = time.perf_counter()
             if on_step:
                 on_step("schema snapshot")
-            stale = stale_snapshot(snapshot, dump_schema(server.bindir, conninfo))
+            fresh_dump = dump_schema(server.bindir, conninfo)
+            stale = stale_snapshot(snapshot, fresh_dump)
             if stale:
                 report.findings.append(stale)
             report.timings["snapshot"] = time.perf_counter() - t
+        if upgrade:
+            if on_step:
+                on_step("upgrade")
+            upgrade_notes = _upgrade_findings(
+                report, compare_upgrade(
+                    server, project, upgrade_base(project, since=since), fresh_conninfo=conninfo,
+                    fresh_dump=fresh_dump, statement_timeout_ms=statement_timeout_ms,
+                ),
+            )
     finally:
         built.stop()
         linting.shutdown(wait=True)
     lint_report, report.timings["lint"] = linted.result()
     report.findings[:0] = [f.relative_to(project.root) for f in lint_report.findings]
     report.notes = _lint_notes(lint_report, cancelled=False)
+    report.notes.extend(upgrade_notes)
     report.timings["total"] = time.perf_counter() - started
     return report
+
+
+def _upgrade_findings(report: CheckReport, upgraded: UpgradeReport) -> list[Finding]:
+    """Put the upgrade check's findings into ``report`` (a failing migration as a build failure
+    is, at its file:line:col); returns its info notes, which go with the run's notes."""
+    root = report.project
+    report.findings.extend(f.relative_to(root) for f in upgraded.findings if f.level is not Level.INFO)
+    if upgraded.error is not None:
+        report.findings.append(failure_finding(upgraded.error).relative_to(root))
+    report.timings["upgrade"] = upgraded.timings.get("upgrade", 0.0)
+    return [f for f in upgraded.findings if f.level is Level.INFO]
 
 
 def _working_database(

@@ -492,3 +492,58 @@ def _run_pgtap_file(
 def _relative(text: str, root: Path) -> str:
     # Paths in messages as the user typed them: relative to pytest's rootdir.
     return text.replace(f"{root}/", "")
+
+
+# -- the upgrade check (opt-in) -------------------------------------------------------------------
+
+
+@pytest.hookimpl(tryfirst=True)  # before -k and -m deselect, so that they apply to it too
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With ``--supamigrate-upgrade`` (ini ``supamigrate_upgrade = true``), one more test: the upgrade check."""
+    settings = resolve_settings(config)
+    if settings.upgrade:
+        # Under the migrations directory (``supabase/migrations::upgrade``), which it is about.
+        migrations = MigrationsDirectory.from_parent(session, path=Path(settings.project_dir).resolve() / MIGRATIONS)
+        items.append(UpgradeItem.from_parent(migrations, name="upgrade"))
+
+
+MIGRATIONS = Path("supabase") / "migrations"
+
+
+class MigrationsDirectory(pytest.File):
+    """The project's ``supabase/migrations``: the node the upgrade check belongs to."""
+
+    def collect(self) -> list[pytest.Item]:
+        return [UpgradeItem.from_parent(self, name="upgrade")]
+
+
+class UpgradeItem(pytest.Item):
+    """The migrations new since the git base, applied on the base's migrations and seed, give the
+    schema a fresh build gives, and none fails on the seed's rows (``supamigrate check --upgrade``)."""
+
+    def runtest(self) -> None:
+        from .build import ServerChoice
+        from .commands import failure_finding
+        from .findings import Level
+        from .project import Project
+        from .report import findings_text
+        from .upgrade import check_upgrade
+
+        settings = resolve_settings(self.config)
+        try:
+            project = Project.load(settings.project_dir)
+            result = check_upgrade(
+                project, server=ServerChoice.from_settings(settings), statement_timeout_ms=settings.statement_timeout_ms
+            )
+        except SupamigrateError as exc:
+            _fail(exc)
+            raise
+        if result.ok:
+            return
+        found = [f.relative_to(project.root) for f in result.findings if f.level is not Level.INFO]
+        if result.error is not None:
+            found.append(failure_finding(result.error).relative_to(project.root))
+        pytest.fail(as_plugin_spells("\n".join(findings_text(found))), pytrace=False)
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, None, "upgrade check"

@@ -167,6 +167,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("fail_on", "fail_on", _choice(*FAIL_ON), "error", "`error`",
             "lowest finding level that fails `check` and `preflight`",
             env=("SUPAMIGRATE_FAIL_ON",), plugin=False, cli="--fail-on"),
+    Setting("upgrade", "upgrade", BOOLEAN, False, "`false`",
+            "also check the upgrade: new migrations on the base revision's schema and seed equal a fresh build"
+            " (`check --upgrade`, and a pytest item)",
+            env=("SUPAMIGRATE_UPGRADE",)),
 )
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
 
@@ -187,6 +191,7 @@ class Settings:
     run_dir: Path | None = None
     os_user: str | None = None
     fail_on: str = "error"
+    upgrade: bool = False
 
 
 assert [s.field for s in SETTINGS] == [f.name for f in fields(Settings)], "SETTINGS and Settings disagree"

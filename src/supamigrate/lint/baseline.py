@@ -31,6 +31,7 @@ from ..migrations import MigrationListing, _version_key
 from ..project import Project
 from ..toolconfig import TOOL_CONFIG
 from .findings import file_of
+from .vcs import ci_base, names_at
 
 # Rules that judge how a migration was written: fixing one means editing the migration.
 AUTHORING = frozenset(
@@ -50,6 +51,8 @@ class Baseline:
     applied: frozenset[Path]
     source: str
     known: bool = True
+    # The git revision the applied migrations were read from (None: [lint] baseline, or unknown).
+    revision: str | None = None
 
 
 def baseline_of(
@@ -68,7 +71,7 @@ def baseline_of(
         return Baseline(applied, f'up to [lint] baseline = "{version}"')
     if new_in_git is not None:
         new = {p.resolve() for p in new_in_git}
-        return Baseline(frozenset(p for p in paths if p not in new), f"committed in {ref}")
+        return Baseline(frozenset(p for p in paths if p not in new), f"committed in {ref}", revision=ref)
     return Baseline(frozenset(), "", known=False)
 
 
@@ -172,3 +175,20 @@ def write_baseline(project: Project, version: str | None = None) -> tuple[Path, 
         )
     path.write_text(updated, encoding="utf-8")
     return path, version, previous
+
+
+def given_or_ci_base(project: Project, since: str | None) -> str | None:
+    """``since``, else (without ``[lint] baseline``) the base of the pull request CI runs, if any."""
+    if since is None and project.tool.lint.baseline is None:
+        return ci_base(project.migrations_dir)
+    return since
+
+
+def resolve_baseline(project: Project, listing: MigrationListing, *, since: str | None) -> Baseline:
+    """The baseline as ``lint`` resolves it (``--since``, ``[lint] baseline``, the CI base, ``HEAD``;
+    see this module's docstring)."""
+    since = given_or_ci_base(project, since)
+    ref = since or "HEAD"
+    base = names_at(project.migrations_dir, ref)
+    new = None if base is None else frozenset(m.path for m in listing.migrations if m.path.name not in base)
+    return baseline_of(project, listing, new, ref, since=since)

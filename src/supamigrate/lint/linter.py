@@ -12,12 +12,12 @@ from ..migrations import MIGRATION_FILE, MigrationListing
 from ..paths import cache_root
 from ..project import Project
 from ..sql.source import MIGRATION, SEED, SourceFile
-from .baseline import AUTHORING, Baseline, baseline_of, is_held_back, summary, unknown_note
+from .baseline import AUTHORING, Baseline, baseline_of, given_or_ci_base, is_held_back, summary, unknown_note
 from .findings import Finding, LintReport, file_of
 from .levels import judged, sqlfluff_mode
 from .rules import FAMILIES, RULES, Context
 from .suppress import Suppressions
-from .vcs import ci_base, names_at
+from .vcs import names_at
 
 
 def read_context(project: Project, *, since: str | None = None) -> Context:
@@ -112,8 +112,7 @@ def lint(
     ``[lint] disable`` in supamigrate.toml apply.
     """
     disabled = _disabled(project)
-    if since is None and project.tool.lint.baseline is None:
-        since = ci_base(project.migrations_dir)
+    since = given_or_ci_base(project, since)
     ctx = read_context(project, since=since)
     baseline = baseline_of(project, ctx.listing, ctx.new_files, ctx.base_ref, since=since)
     all_files = project_sql_files(project)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from ..errors import ProjectError
@@ -71,3 +71,35 @@ def ci_base(directory: Path, environ: Mapping[str, str] | None = None) -> str | 
         if _git(directory, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").returncode == 0:
             return ref
     return None
+
+
+def files_at(directory: Path, ref: str, names: Iterable[str]) -> dict[str, bytes | None]:
+    """The contents of ``names`` (paths relative to ``directory``) at git revision ``ref``, read in
+    one ``git cat-file`` run; None for a name that revision does not hold."""
+    wanted = list(names)
+    if not wanted:
+        return {}
+    prefix = _git(directory, "rev-parse", "--show-prefix")
+    if prefix.returncode != 0:
+        raise ProjectError(f"git rev-parse failed in {directory}: {prefix.stderr.strip()}")
+    request = "".join(f"{ref}:{prefix.stdout.strip()}{name}\n" for name in wanted).encode()
+    proc = subprocess.run(
+        ["git", "-C", str(directory), "cat-file", "--batch"], input=request, capture_output=True, check=False
+    )
+    if proc.returncode != 0:
+        raise ProjectError(f"git cat-file {ref} failed in {directory}: {proc.stderr.decode(errors='replace').strip()}")
+    out: dict[str, bytes | None] = {}
+    data, at = proc.stdout, 0
+    for name in wanted:
+        end = data.index(b"\n", at)
+        header = data[at:end].split()
+        at = end + 1
+        if len(header) != 3 or header[1] != b"blob":  # "<object> missing", or a directory
+            out[name] = None
+            if len(header) == 3:
+                at += int(header[2]) + 1
+            continue
+        size = int(header[2])
+        out[name] = data[at : at + size]
+        at += size + 1
+    return out
