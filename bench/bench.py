@@ -321,6 +321,8 @@ def bench_migrator(repeat: int, count: int = 50, asked: int = 10) -> dict[str, f
         "migrator_replayed": replayed,
         "migrator_scratch_replayed": scratch_replayed,
     }
+
+
 def upgrade_project(root: Path, count: int) -> Project:
     """``generated_project`` with ``count`` migrations and a seed of 1,000 rows committed to git (the
     base), and one new migration on top: a column with a default and an index on the seeded table."""
