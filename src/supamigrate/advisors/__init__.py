@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..project import Project
-from . import performance, security
+from . import coupling, exposure, live, performance, security
 from .registry import ADVISORS, Advisor, Hit, Scope, run_advisors
 
 __all__ = [
@@ -21,6 +21,9 @@ __all__ = [
     "AdvisorSettings",
     "Hit",
     "Scope",
+    "coupling",
+    "exposure",
+    "live",
     "performance",
     "run_advisors",
     "security",
