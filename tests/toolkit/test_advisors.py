@@ -475,3 +475,69 @@ def test_readme_table_lists_every_advisor_with_its_level() -> None:
     readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
     rows = re.findall(r"^\| `([a-z_]+)` \| (ERROR|WARN|INFO) \|", readme, flags=re.MULTILINE)
     assert dict(rows) == {a.id: a.level for a in ADVISORS.values()}
+
+
+def test_nulls_not_distinct_makes_another_index_not_a_duplicate(db: psycopg.Connection) -> None:
+    sql = (
+        NOTES + " create unique index adv_a on public.adv_notes (user_id);"
+        " create unique index adv_b on public.adv_notes (user_id) nulls not distinct;"
+    )
+    assert advise(db, "duplicate_index", sql) == []
+    (found,) = advise(db, "duplicate_index", "create unique index adv_c on public.adv_notes (user_id) nulls not distinct;")
+    assert found.where == "public.adv_notes: indexes adv_b, adv_c"
+
+
+def test_a_partial_index_on_the_non_null_keys_covers_a_foreign_key(db: psycopg.Connection) -> None:
+    tags = (
+        NOTES + " create table public.adv_tags (id bigint primary key, \"Note\" bigint references public.adv_notes (id),"
+        " label text);"
+    )
+    covered = tags + ' create index on public.adv_tags ("Note") where "Note" is not null;'
+    assert advise(db, "unindexed_foreign_keys", covered) == []
+    db.execute("drop table public.adv_tags, public.adv_notes")
+    # A predicate on another column leaves referencing rows out of the index.
+    (found,) = advise(db, "unindexed_foreign_keys", tags + ' create index on public.adv_tags ("Note") where label is not null;')
+    assert found.where == "public.adv_tags: foreign key adv_tags_Note_fkey"
+    assert found.hint == 'CREATE INDEX ON public.adv_tags ("Note");'
+
+
+def test_realtime_policies_are_checked_for_per_row_auth_calls(db: psycopg.Connection) -> None:
+    sql = (
+        "create policy adv_members_listen on realtime.messages for select to authenticated"
+        " using (auth.uid() is not null and realtime.topic() = 'room');"
+    )
+    (found,) = advise(db, "auth_rls_initplan", sql)
+    assert found.where == "realtime.messages: policy adv_members_listen"
+    assert found.message == "policy adv_members_listen on realtime.messages calls auth.uid() for each row"
+
+
+def test_sensitive_columns_the_api_roles_cannot_select_are_not_counted(db: psycopg.Connection) -> None:
+    sql = (
+        "create table public.adv_accounts (id bigint primary key, email text, password text, \"API-Key\" text);"
+        " revoke select on public.adv_accounts from anon, authenticated;"
+        ' grant select (id, email, "API-Key") on public.adv_accounts to anon, authenticated;'
+    )
+    (found,) = advise(db, "sensitive_columns_exposed", sql)
+    assert found.message == (
+        "table public.adv_accounts has row level security disabled and anon and authenticated can select"
+        " its sensitive column API-Key over the Data API"
+    )
+
+
+def test_reg_types_behind_an_array_or_a_domain_block_upgrades_too(db: psycopg.Connection) -> None:
+    sql = (
+        "create domain public.adv_handler as regproc;"
+        " create table public.adv_hooks (id bigint primary key, steps regoperator[], handler public.adv_handler);"
+    )
+    found = advise(db, "unsupported_reg_types", sql)
+    assert [(a.where, a.message.split(" (")[0]) for a in found] == [
+        ("public.adv_hooks.handler", "column public.adv_hooks.handler has type public.adv_handler"),
+        ("public.adv_hooks.steps", "column public.adv_hooks.steps has type regoperator[]"),
+    ]
+
+
+def test_live_advisors_run_only_when_asked(db: psycopg.Connection) -> None:
+    db.execute(NOTES_RLS)
+    assert [a for a in run_advisors(db, EXPOSED) if ADVISORS[a.code].live] == []
+    live = {a.code for a in run_advisors(db, EXPOSED, live=True) if a.where == "public.adv_notes"}
+    assert {"pg_graphql_anon_table_exposed", "pg_graphql_authenticated_table_exposed"} <= live
