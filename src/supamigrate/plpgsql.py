@@ -43,11 +43,13 @@ INTERNAL_SCHEMAS = (
 )
 
 # Functions written in PL/pgSQL that are not part of an extension; trigger functions with the
-# tables whose (non-internal) triggers call them.
+# tables whose (non-internal) triggers call them, and the names those triggers give their
+# transition tables (REFERENCING NEW TABLE AS ...), which the function's queries read.
 _FUNCTIONS = """
 SELECT p.oid, format('%I.%I(%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)),
        n.nspname, p.proname, p.prosrc, p.prorettype = 'trigger'::regtype,
-       array(SELECT DISTINCT format('%I.%I', tn.nspname, c.relname) FROM pg_trigger t
+       array(SELECT DISTINCT ARRAY[format('%I.%I', tn.nspname, c.relname), t.tgnewtable, t.tgoldtable]
+             FROM pg_trigger t
              JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace tn ON tn.oid = c.relnamespace
              WHERE t.tgfoid = p.oid AND NOT t.tgisinternal ORDER BY 1)
 FROM pg_proc p
@@ -233,14 +235,27 @@ def _place(
     return m.location(defn.body_offset + offset), line
 
 
-def _issues(conn: psycopg.Connection, oid: int, table: str | None) -> list[dict[str, Any]]:
-    query = (
-        sql.SQL("SELECT plpgsql_check_function({}::oid::regprocedure, {}::regclass, format := 'json')")
-        if table
-        else sql.SQL("SELECT plpgsql_check_function({}::oid::regprocedure, format := 'json')")
-    )
-    args = [sql.Literal(oid)] + ([sql.Literal(table)] if table else [])
-    rows = conn.execute(query.format(*args)).fetchall()
+@dataclass(frozen=True)
+class TriggerUse:
+    """A table a trigger function is checked on, and its trigger's transition table names."""
+
+    table: str
+    new_table: str | None = None
+    old_table: str | None = None
+
+
+def _issues(conn: psycopg.Connection, oid: int, use: TriggerUse | None) -> list[dict[str, Any]]:
+    if use is None:
+        query = sql.SQL("SELECT plpgsql_check_function({}::oid::regprocedure, format := 'json')").format(
+            sql.Literal(oid)
+        )
+    else:
+        # Without the names, every query on a transition table fails: relation does not exist.
+        query = sql.SQL(
+            "SELECT plpgsql_check_function({}::oid::regprocedure, {}::regclass, format := 'json',"
+            " newtable := {}, oldtable := {})"
+        ).format(sql.Literal(oid), sql.Literal(use.table), sql.Literal(use.new_table), sql.Literal(use.old_table))
+    rows = conn.execute(query).fetchall()
     text = "\n".join(str(r[0]) for r in rows if r[0])
     if not text.strip():
         return []
@@ -279,15 +294,17 @@ def _check_one(
     signature: str,
     prosrc: str,
     defn: Definition | None,
-    tables: Sequence[str | None],
+    uses: Sequence[TriggerUse | None],
 ) -> list[Finding]:
-    """The problems of one function; a trigger function's, checked on each of its tables, once each."""
+    """The problems of one function; a trigger function's, checked on each of its tables (with
+    each trigger's transition tables), a problem reported once."""
     problems: list[Finding] = []
     seen: set[tuple[str, str, int | None]] = set()
-    for table in tables:
+    for use in uses:
+        table = use.table if use else None
         try:
             with conn.transaction():
-                issues = _issues(conn, oid, table)
+                issues = _issues(conn, oid, use)
         except psycopg.Error as exc:
             message = f"plpgsql_check failed: {exc.diag.message_primary}"
             issues = [{"level": "error", "message": message, "sqlState": exc.diag.sqlstate}]
@@ -340,7 +357,7 @@ def check_functions(
                 report.unchecked.append((signature, "no trigger calls it, and plpgsql_check needs a table"))
                 continue
             defn = _definition_for(defs, schema, name, prosrc)
-            on = tables if is_trigger else [None]
+            on = [TriggerUse(*t) for t in tables] if is_trigger else [None]
             report.problems += _check_one(conn, oid, signature, prosrc, defn, on)
             report.checked.append(signature)
     return report

@@ -483,20 +483,22 @@ def test_nulls_not_distinct_makes_another_index_not_a_duplicate(db: psycopg.Conn
         " create unique index adv_b on public.adv_notes (user_id) nulls not distinct;"
     )
     assert advise(db, "duplicate_index", sql) == []
-    (found,) = advise(db, "duplicate_index", "create unique index adv_c on public.adv_notes (user_id) nulls not distinct;")
+    stricter = "create unique index adv_c on public.adv_notes (user_id) nulls not distinct;"
+    (found,) = advise(db, "duplicate_index", stricter)
     assert found.where == "public.adv_notes: indexes adv_b, adv_c"
 
 
 def test_a_partial_index_on_the_non_null_keys_covers_a_foreign_key(db: psycopg.Connection) -> None:
     tags = (
-        NOTES + " create table public.adv_tags (id bigint primary key, \"Note\" bigint references public.adv_notes (id),"
-        " label text);"
+        NOTES + " create table public.adv_tags (id bigint primary key,"
+        ' "Note" bigint references public.adv_notes (id), label text);'
     )
     covered = tags + ' create index on public.adv_tags ("Note") where "Note" is not null;'
     assert advise(db, "unindexed_foreign_keys", covered) == []
     db.execute("drop table public.adv_tags, public.adv_notes")
     # A predicate on another column leaves referencing rows out of the index.
-    (found,) = advise(db, "unindexed_foreign_keys", tags + ' create index on public.adv_tags ("Note") where label is not null;')
+    other = ' create index on public.adv_tags ("Note") where label is not null;'
+    (found,) = advise(db, "unindexed_foreign_keys", tags + other)
     assert found.where == "public.adv_tags: foreign key adv_tags_Note_fkey"
     assert found.hint == 'CREATE INDEX ON public.adv_tags ("Note");'
 

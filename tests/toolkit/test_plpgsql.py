@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -156,3 +156,52 @@ def test_lint_plpgsql_json_keeps_plpgsql_checks_own_level(report: plpgsql.Report
     assert (tidy["level"], tidy["extras"]["plpgsql_level"]) == ("warning", "warning")
     assert tidy["line"] == line_of(NOTES, "function public.tidy")
     assert tidy["file"].endswith("supabase/migrations/20250101000000_notes.sql")
+
+
+TRANSITION_TABLES = """\
+create table public.orders (id bigint primary key, total numeric not null);
+create table public.order_batches (at timestamptz not null default now(), orders int, total numeric);
+
+-- One row per statement, however many orders it inserted: reads the trigger's transition table.
+create function public.log_order_batch() returns trigger
+language plpgsql set search_path = '' as $$
+begin
+  insert into public.order_batches (orders, total) select count(*), sum(total) from inserted;
+  return null;
+end $$;
+
+create trigger orders_batch after insert on public.orders
+  referencing new table as inserted for each statement execute function public.log_order_batch();
+
+-- The same mistake plpgsql_check must still see: a transition table the trigger does not name.
+create function public.log_order_changes() returns trigger
+language plpgsql set search_path = '' as $$
+begin
+  insert into public.order_batches (orders) select count(*) from changed_rows;
+  return null;
+end $$;
+
+create trigger orders_changes after update on public.orders
+  referencing old table as before_rows new table as after_rows
+  for each statement execute function public.log_order_changes();
+"""
+
+
+def test_trigger_transition_tables_are_known_to_plpgsql_check(
+    supamigrate_server: Server, make_project: Callable[..., Project]
+) -> None:
+    project = make_project({"20250101000000_orders.sql": TRANSITION_TABLES})
+    name = unique_name("plpgsql")
+    build_database(supamigrate_server, name, project, seed=False)
+    try:
+        with connect(supamigrate_server.conninfo(name)) as conn:
+            found = plpgsql.check_functions(conn, MigrationSet.discover(project.migrations_dir))
+    finally:
+        drop_database(supamigrate_server, name)
+    assert "public.log_order_batch()" in found.checked
+    assert [(p.extras["function"], p.message) for p in found.problems if p.level == "error"] == [
+        (
+            "public.log_order_changes()",
+            'public.log_order_changes() (trigger on public.orders): relation "changed_rows" does not exist',
+        )
+    ]
