@@ -9,7 +9,7 @@ never get in the way.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -543,3 +543,25 @@ def test_live_advisors_run_only_when_asked(db: psycopg.Connection) -> None:
     assert [a for a in run_advisors(db, EXPOSED) if ADVISORS[a.code].live] == []
     live = {a.code for a in run_advisors(db, EXPOSED, live=True) if a.where == "public.adv_notes"}
     assert {"pg_graphql_anon_table_exposed", "pg_graphql_authenticated_table_exposed"} <= live
+
+
+def test_where_we_differ_from_splinter_on_purpose(built: Callable[..., str]) -> None:
+    # The shop of fixtures/splinter, on which tools/splinter/compare.py shows the same differences.
+    conninfo = built(Project.load(Path(__file__).parent / "fixtures" / "splinter"))
+    with psycopg.connect(conninfo) as conn:
+        found = {(a.code, a.where) for a in run_advisors(conn, EXPOSED, live=True)}
+    # A SECURITY DEFINER trigger function is no RPC endpoint: no client can call it.
+    assert not {c for c, w in found if w == "public.handle_new_user()"} & {
+        "anon_security_definer_function_executable",
+        "authenticated_security_definer_function_executable",
+    }
+    # The Data API serves a partitioned table's parent: without RLS it is open, as its partitions are.
+    assert {("rls_disabled_in_public", "public.orders"), ("rls_disabled_in_public", "public.orders_2025_03")} <= found
+    # A view reading auth.users through a security-invoker view still serves it as its owner.
+    assert ("auth_users_exposed", "public.customer_emails") in found
+    # A partial index leaving referencing rows out does not cover the key; one on them does.
+    assert ("unindexed_foreign_keys", "public.wishlists: foreign key wishlists_profile_id_fkey") in found
+    assert not [w for c, w in found if c == "unindexed_foreign_keys" and w.startswith("public.reviews")]
+    # Two unique indexes differing in NULLS NOT DISTINCT are no duplicates; realtime policies count.
+    assert not [w for c, w in found if c == "duplicate_index"]
+    assert ("auth_rls_initplan", "realtime.messages: policy Signed-in users receive shop broadcasts") in found
