@@ -13,6 +13,7 @@ the issue's line in the function body becomes a line of that file. Each problem 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,7 @@ from .database import connect, unique_name
 from .errors import SqlLocation, SupamigrateError
 from .findings import FileLocation, Finding, Level, failing
 from .migrations import Migration, MigrationSet
+from .platform import PLATFORM_SCHEMAS
 from .project import Project
 from .sql.statement import Statement
 
@@ -63,6 +65,26 @@ ORDER BY n.nspname, p.proname, p.oid
 """
 
 
+# SQLSTATEs of a name that does not resolve: a relation, a function, a type or object, a schema.
+UNDEFINED = frozenset({"42P01", "42883", "42704", "3F000"})
+_QUALIFIED = re.compile(r'"?([A-Za-z_][\w$]*)"?\s*\.\s*"?[A-Za-z_][\w$]*"?')
+_SCHEMA = re.compile(r'schema "([^"]+)"')
+
+
+def stub_gap(message: str, sqlstate: str | None) -> str | None:
+    """The platform schema a "does not exist" error points into (``auth`` for ``relation
+    "auth.flow_state" does not exist``), or None.
+
+    The migrations ran, so the function was created; what it names in a platform schema is
+    the platform's, and missing here it is most likely a gap in the stub (or a typo the
+    platform would refuse too): not reported as the project's error.
+    """
+    if sqlstate not in UNDEFINED:
+        return None
+    names = [m.group(1) for m in _QUALIFIED.finditer(message)] + [m.group(1) for m in _SCHEMA.finditer(message)]
+    return next((n for n in names if n in PLATFORM_SCHEMAS and n != "supamigrate"), None)
+
+
 def level_rank(level: str) -> int:
     """0 for a warning, 1 for an error, -1 for anything else (matched by prefix, as the CLI)."""
     named = Level.named(level)
@@ -91,9 +113,17 @@ def problem(
     plpgsql_check's own name for it (``warning extra``, ``performance``) is kept in ``extras`` as
     ``plpgsql_level``, with the function, table, sqlstate, ``body_line`` (the line in the body,
     as plpgsql_check counts), ``statement`` (its kind: "SQL statement", "assignment"), the
-    server's DETAIL as ``pg_detail`` and its CONTEXT. The query is the finding's detail.
+    server's DETAIL as ``pg_detail`` and its CONTEXT. The query is the finding's detail. An
+    error naming a missing object of a platform schema (``stub_gap``) is a warning that says so.
     """
     on = f" (trigger on {table})" if table else ""
+    gap = stub_gap(message, sqlstate) if level_rank(level) == level_rank("error") else None
+    if gap:
+        message += f" (not in supamigrate's platform stub of {gap}: if the platform has it, the stub lacks it)"
+        hint = hint or (
+            f"check the name against Supabase's {gap} schema; if it is right, this is a gap of supamigrate's"
+            " stub, not an error of the project"
+        )
     extras = {
         "function": function,
         "table": table,
@@ -103,9 +133,10 @@ def problem(
         "statement": statement,
         "pg_detail": pg_detail,
         "context": context,
+        "stub_gap": gap,
     }
     return Finding(
-        Level.ERROR if level_rank(level) == level_rank("error") else Level.WARNING,
+        Level.ERROR if level_rank(level) == level_rank("error") and not gap else Level.WARNING,
         "plpgsql_check",
         f"{function}{on}: {message}",
         FileLocation(location.path, location.line, location.column) if location else None,

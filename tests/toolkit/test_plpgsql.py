@@ -205,3 +205,52 @@ def test_trigger_transition_tables_are_known_to_plpgsql_check(
             'public.log_order_changes() (trigger on public.orders): relation "changed_rows" does not exist',
         )
     ]
+
+
+STUB_GAP = """\
+create table public.logins (user_id uuid, at timestamptz);
+
+-- Reads a table of auth the platform has and the stub might not: the stub's gap, not the project's.
+create function public.last_flow() returns timestamptz
+language plpgsql stable set search_path = '' as $$
+begin
+  return (select max(created_at) from auth.not_in_the_stub);
+end $$;
+
+-- A table of the project's own that no migration creates: the project's error.
+create function public.last_login() returns timestamptz
+language plpgsql stable set search_path = '' as $$
+begin
+  return (select max(at) from public.login_events);
+end $$;
+"""
+
+
+def test_a_missing_platform_object_is_a_stub_gap_not_the_projects_error(
+    supamigrate_server: Server, make_project: Callable[..., Project]
+) -> None:
+    project = make_project({"20250101000000_logins.sql": STUB_GAP})
+    name = unique_name("plpgsql")
+    build_database(supamigrate_server, name, project, seed=False)
+    try:
+        with connect(supamigrate_server.conninfo(name)) as conn:
+            found = plpgsql.check_functions(conn, MigrationSet.discover(project.migrations_dir))
+    finally:
+        drop_database(supamigrate_server, name)
+    by_function = {p.extras["function"]: p for p in found.problems}
+    gap, own = by_function["public.last_flow()"], by_function["public.last_login()"]
+    assert (gap.level, gap.message, gap.extras["stub_gap"]) == (
+        "warning",
+        'public.last_flow(): relation "auth.not_in_the_stub" does not exist'
+        " (not in supamigrate's platform stub of auth: if the platform has it, the stub lacks it)",
+        "auth",
+    )
+    assert gap.hint == (
+        "check the name against Supabase's auth schema; if it is right, this is a gap of supamigrate's stub,"
+        " not an error of the project"
+    )
+    assert (own.level, own.message, own.extras["stub_gap"]) == (
+        "error",
+        'public.last_login(): relation "public.login_events" does not exist',
+        None,
+    )
