@@ -1,7 +1,8 @@
 """supamigrate: lint, apply and test Supabase migrations on a real, local PostgreSQL, without Docker.
 
 The public API is what ``__all__`` names: the commands as typed functions (``check``, ``apply``,
-``dump``, ``new_migration``, ``lint``, ``preflight``, ``check_upgrade``), their results, and the errors they raise.
+``dump``, ``new_migration``, ``lint``, ``preflight``, ``advise``, ``check_upgrade``), their results, and the errors they
+raise.
 Besides it, these modules are public: ``supamigrate.cli`` (``run`` and ``main``), the pytest plugin
 (its fixtures and options), ``supamigrate.advisors`` (``run_advisors``), ``supamigrate.auth``
 (``create_user``), ``supamigrate.callers`` (``Caller``, ``acting_as``) and ``supamigrate.platform.facts``.
@@ -10,8 +11,8 @@ Every other module is internal and may change without notice.
 Names are imported on first use (PEP 562): ``import supamigrate`` costs nothing, so the command
 line's ``--help`` and the pytest plugin do not pay for psycopg, pglast or sqlfluff up front.
 
-Three commands share their name with the module that holds them (``lint``, ``dump``,
-``preflight``): ``supamigrate.lint`` is always the function, whichever was imported first; the
+Four commands share their name with the module that holds them (``lint``, ``dump``,
+``preflight``, ``advise``): ``supamigrate.lint`` is always the function, whichever was imported first; the
 modules stay importable by their dotted names (``from supamigrate.lint import RULES``).
 """
 
@@ -23,6 +24,7 @@ import types
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from .advise import AdviseReport, advise
     from .cache import Cache
     from .commands import CheckReport, DumpResult, apply, check, dump, new_migration
     from .errors import (
@@ -56,6 +58,8 @@ _EXPORTS: dict[str, str] = {
     "new_migration": "commands",
     "lint": "lint",
     "preflight": "preflight",
+    "advise": "advise",
+    "AdviseReport": "advise",
     "CheckReport": "commands",
     "DumpResult": "commands",
     "ApplyResult": "migrations",
@@ -84,9 +88,10 @@ _EXPORTS: dict[str, str] = {
     "UpgradeReport": "upgrade",
 }
 # Exported functions named like a submodule: importing the submodule must not rebind them.
-_SHADOWED = frozenset({"lint", "dump", "preflight"})
+_SHADOWED = frozenset({"lint", "dump", "preflight", "advise"})
 
 __all__ = [
+    "AdviseReport",
     "ApplyResult",
     "Cache",
     "CheckReport",
@@ -113,6 +118,7 @@ __all__ = [
     "SupamigrateError",
     "UpgradeReport",
     "__version__",
+    "advise",
     "apply",
     "check",
     "check_upgrade",
@@ -138,7 +144,7 @@ def __dir__() -> list[str]:
 
 class _Package(types.ModuleType):
     """This package's module type: the import system binds each loaded submodule as an attribute of
-    its package, which for ``lint``, ``dump`` and ``preflight`` would replace the exported function
+    its package, which for ``lint``, ``dump``, ``preflight`` and ``advise`` would replace the exported function
     (or, before its first use, shadow it) with the module, depending on what was imported first."""
 
     def __setattr__(self, name: str, value: object) -> None:

@@ -373,6 +373,43 @@ def run_preflight(args: argparse.Namespace) -> int:
     return EXIT_OK if result.ok else EXIT_FAIL
 
 
+# -- advise ---------------------------------------------------------------------------------------
+
+
+def add_advise(sub: Subparsers) -> None:
+    p = command_parser(
+        sub,
+        "advise",
+        "read-only: every database advisor (splinter's lints) on a live database, live-only ones too",
+        example='supamigrate advise --db-url "$DATABASE_URL" --format json',
+        exits=["0  no finding reaches --fail-on", "1  a finding reaches --fail-on, or the database cannot be read"],
+        details="Exposed schemas: --schema, else pgrst.db_schemas of the authenticator role, else [api] schemas\n"
+        "of the project's supabase/config.toml (when there is a project), else public, graphql_public.\n"
+        "[advisors] disable/ignore of supamigrate.toml apply. JSON codes are splinter's lint names.",
+    )
+    add_project_dir(p)
+    p.add_argument("--db-url", required=True, help="postgresql:// URL of the database (it is only read)")
+    p.add_argument("--schema", action="append", help="a schema the Data API exposes (repeatable)")
+    p.add_argument("--only", action="append", metavar="ID", help="run only this advisor (repeatable)")
+    add_format(p)
+    add_cli_options(p, "fail_on", help={"fail_on": "lowest level that fails"})
+
+
+def run_advise(args: argparse.Namespace) -> int:
+    from .advise import ADVISE, advise
+    from .errors import ProjectError
+    from .project import Project
+
+    settings = settings_of(args)
+    try:
+        project: Project | None = Project.load(settings.project_dir)
+    except ProjectError:
+        project = None  # a live database needs no project; its settings apply when there is one
+    result = advise(args.db_url, project=project, schemas=args.schema, only=args.only, fail_on=settings.fail_on)
+    print(ADVISE[args.format](result))
+    return EXIT_OK if result.ok else EXIT_FAIL
+
+
 # -- lint -----------------------------------------------------------------------------------------
 
 
@@ -481,6 +518,7 @@ COMMANDS: dict[str, tuple[Callable[[Subparsers], None], Callable[[argparse.Names
     "cache": (add_cache, run_cache),
     "dump": (add_dump, run_dump),
     "preflight": (add_preflight, run_preflight),
+    "advise": (add_advise, run_advise),
     "lint": (add_lint, run_lint),
     "baseline": (add_baseline, run_baseline),
 }

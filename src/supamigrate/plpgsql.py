@@ -13,6 +13,7 @@ the issue's line in the function body becomes a line of that file. Each problem 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,7 @@ from .database import connect, unique_name
 from .errors import SqlLocation, SupamigrateError
 from .findings import FileLocation, Finding, Level, failing
 from .migrations import Migration, MigrationSet
+from .platform import PLATFORM_SCHEMAS
 from .project import Project
 from .sql.statement import Statement
 
@@ -43,11 +45,13 @@ INTERNAL_SCHEMAS = (
 )
 
 # Functions written in PL/pgSQL that are not part of an extension; trigger functions with the
-# tables whose (non-internal) triggers call them.
+# tables whose (non-internal) triggers call them, and the names those triggers give their
+# transition tables (REFERENCING NEW TABLE AS ...), which the function's queries read.
 _FUNCTIONS = """
 SELECT p.oid, format('%I.%I(%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)),
        n.nspname, p.proname, p.prosrc, p.prorettype = 'trigger'::regtype,
-       array(SELECT DISTINCT format('%I.%I', tn.nspname, c.relname) FROM pg_trigger t
+       array(SELECT DISTINCT ARRAY[format('%I.%I', tn.nspname, c.relname), t.tgnewtable, t.tgoldtable]
+             FROM pg_trigger t
              JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace tn ON tn.oid = c.relnamespace
              WHERE t.tgfoid = p.oid AND NOT t.tgisinternal ORDER BY 1)
 FROM pg_proc p
@@ -59,6 +63,26 @@ WHERE l.lanname = 'plpgsql'
   AND {schemas}
 ORDER BY n.nspname, p.proname, p.oid
 """
+
+
+# SQLSTATEs of a name that does not resolve: a relation, a function, a type or object, a schema.
+UNDEFINED = frozenset({"42P01", "42883", "42704", "3F000"})
+_QUALIFIED = re.compile(r'"?([A-Za-z_][\w$]*)"?\s*\.\s*"?[A-Za-z_][\w$]*"?')
+_SCHEMA = re.compile(r'schema "([^"]+)"')
+
+
+def stub_gap(message: str, sqlstate: str | None) -> str | None:
+    """The platform schema a "does not exist" error points into (``auth`` for ``relation
+    "auth.flow_state" does not exist``), or None.
+
+    The migrations ran, so the function was created; what it names in a platform schema is
+    the platform's, and missing here it is most likely a gap in the stub (or a typo the
+    platform would refuse too): not reported as the project's error.
+    """
+    if sqlstate not in UNDEFINED:
+        return None
+    names = [m.group(1) for m in _QUALIFIED.finditer(message)] + [m.group(1) for m in _SCHEMA.finditer(message)]
+    return next((n for n in names if n in PLATFORM_SCHEMAS and n != "supamigrate"), None)
 
 
 def level_rank(level: str) -> int:
@@ -89,9 +113,17 @@ def problem(
     plpgsql_check's own name for it (``warning extra``, ``performance``) is kept in ``extras`` as
     ``plpgsql_level``, with the function, table, sqlstate, ``body_line`` (the line in the body,
     as plpgsql_check counts), ``statement`` (its kind: "SQL statement", "assignment"), the
-    server's DETAIL as ``pg_detail`` and its CONTEXT. The query is the finding's detail.
+    server's DETAIL as ``pg_detail`` and its CONTEXT. The query is the finding's detail. An
+    error naming a missing object of a platform schema (``stub_gap``) is a warning that says so.
     """
     on = f" (trigger on {table})" if table else ""
+    gap = stub_gap(message, sqlstate) if level_rank(level) == level_rank("error") else None
+    if gap:
+        message += f" (not in supamigrate's platform stub of {gap}: if the platform has it, the stub lacks it)"
+        hint = hint or (
+            f"check the name against Supabase's {gap} schema; if it is right, this is a gap of supamigrate's"
+            " stub, not an error of the project"
+        )
     extras = {
         "function": function,
         "table": table,
@@ -101,9 +133,10 @@ def problem(
         "statement": statement,
         "pg_detail": pg_detail,
         "context": context,
+        "stub_gap": gap,
     }
     return Finding(
-        Level.ERROR if level_rank(level) == level_rank("error") else Level.WARNING,
+        Level.ERROR if level_rank(level) == level_rank("error") and not gap else Level.WARNING,
         "plpgsql_check",
         f"{function}{on}: {message}",
         FileLocation(location.path, location.line, location.column) if location else None,
@@ -233,14 +266,27 @@ def _place(
     return m.location(defn.body_offset + offset), line
 
 
-def _issues(conn: psycopg.Connection, oid: int, table: str | None) -> list[dict[str, Any]]:
-    query = (
-        sql.SQL("SELECT plpgsql_check_function({}::oid::regprocedure, {}::regclass, format := 'json')")
-        if table
-        else sql.SQL("SELECT plpgsql_check_function({}::oid::regprocedure, format := 'json')")
-    )
-    args = [sql.Literal(oid)] + ([sql.Literal(table)] if table else [])
-    rows = conn.execute(query.format(*args)).fetchall()
+@dataclass(frozen=True)
+class TriggerUse:
+    """A table a trigger function is checked on, and its trigger's transition table names."""
+
+    table: str
+    new_table: str | None = None
+    old_table: str | None = None
+
+
+def _issues(conn: psycopg.Connection, oid: int, use: TriggerUse | None) -> list[dict[str, Any]]:
+    if use is None:
+        query = sql.SQL("SELECT plpgsql_check_function({}::oid::regprocedure, format := 'json')").format(
+            sql.Literal(oid)
+        )
+    else:
+        # Without the names, every query on a transition table fails: relation does not exist.
+        query = sql.SQL(
+            "SELECT plpgsql_check_function({}::oid::regprocedure, {}::regclass, format := 'json',"
+            " newtable := {}, oldtable := {})"
+        ).format(sql.Literal(oid), sql.Literal(use.table), sql.Literal(use.new_table), sql.Literal(use.old_table))
+    rows = conn.execute(query).fetchall()
     text = "\n".join(str(r[0]) for r in rows if r[0])
     if not text.strip():
         return []
@@ -279,15 +325,17 @@ def _check_one(
     signature: str,
     prosrc: str,
     defn: Definition | None,
-    tables: Sequence[str | None],
+    uses: Sequence[TriggerUse | None],
 ) -> list[Finding]:
-    """The problems of one function; a trigger function's, checked on each of its tables, once each."""
+    """The problems of one function; a trigger function's, checked on each of its tables (with
+    each trigger's transition tables), a problem reported once."""
     problems: list[Finding] = []
     seen: set[tuple[str, str, int | None]] = set()
-    for table in tables:
+    for use in uses:
+        table = use.table if use else None
         try:
             with conn.transaction():
-                issues = _issues(conn, oid, table)
+                issues = _issues(conn, oid, use)
         except psycopg.Error as exc:
             message = f"plpgsql_check failed: {exc.diag.message_primary}"
             issues = [{"level": "error", "message": message, "sqlState": exc.diag.sqlstate}]
@@ -340,7 +388,7 @@ def check_functions(
                 report.unchecked.append((signature, "no trigger calls it, and plpgsql_check needs a table"))
                 continue
             defn = _definition_for(defs, schema, name, prosrc)
-            on = tables if is_trigger else [None]
+            on = [TriggerUse(*t) for t in tables] if is_trigger else [None]
             report.problems += _check_one(conn, oid, signature, prosrc, defn, on)
             report.checked.append(signature)
     return report

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -156,3 +156,101 @@ def test_lint_plpgsql_json_keeps_plpgsql_checks_own_level(report: plpgsql.Report
     assert (tidy["level"], tidy["extras"]["plpgsql_level"]) == ("warning", "warning")
     assert tidy["line"] == line_of(NOTES, "function public.tidy")
     assert tidy["file"].endswith("supabase/migrations/20250101000000_notes.sql")
+
+
+TRANSITION_TABLES = """\
+create table public.orders (id bigint primary key, total numeric not null);
+create table public.order_batches (at timestamptz not null default now(), orders int, total numeric);
+
+-- One row per statement, however many orders it inserted: reads the trigger's transition table.
+create function public.log_order_batch() returns trigger
+language plpgsql set search_path = '' as $$
+begin
+  insert into public.order_batches (orders, total) select count(*), sum(total) from inserted;
+  return null;
+end $$;
+
+create trigger orders_batch after insert on public.orders
+  referencing new table as inserted for each statement execute function public.log_order_batch();
+
+-- The same mistake plpgsql_check must still see: a transition table the trigger does not name.
+create function public.log_order_changes() returns trigger
+language plpgsql set search_path = '' as $$
+begin
+  insert into public.order_batches (orders) select count(*) from changed_rows;
+  return null;
+end $$;
+
+create trigger orders_changes after update on public.orders
+  referencing old table as before_rows new table as after_rows
+  for each statement execute function public.log_order_changes();
+"""
+
+
+def test_trigger_transition_tables_are_known_to_plpgsql_check(
+    supamigrate_server: Server, make_project: Callable[..., Project]
+) -> None:
+    project = make_project({"20250101000000_orders.sql": TRANSITION_TABLES})
+    name = unique_name("plpgsql")
+    build_database(supamigrate_server, name, project, seed=False)
+    try:
+        with connect(supamigrate_server.conninfo(name)) as conn:
+            found = plpgsql.check_functions(conn, MigrationSet.discover(project.migrations_dir))
+    finally:
+        drop_database(supamigrate_server, name)
+    assert "public.log_order_batch()" in found.checked
+    assert [(p.extras["function"], p.message) for p in found.problems if p.level == "error"] == [
+        (
+            "public.log_order_changes()",
+            'public.log_order_changes() (trigger on public.orders): relation "changed_rows" does not exist',
+        )
+    ]
+
+
+STUB_GAP = """\
+create table public.logins (user_id uuid, at timestamptz);
+
+-- Reads a table of auth the platform has and the stub might not: the stub's gap, not the project's.
+create function public.last_flow() returns timestamptz
+language plpgsql stable set search_path = '' as $$
+begin
+  return (select max(created_at) from auth.not_in_the_stub);
+end $$;
+
+-- A table of the project's own that no migration creates: the project's error.
+create function public.last_login() returns timestamptz
+language plpgsql stable set search_path = '' as $$
+begin
+  return (select max(at) from public.login_events);
+end $$;
+"""
+
+
+def test_a_missing_platform_object_is_a_stub_gap_not_the_projects_error(
+    supamigrate_server: Server, make_project: Callable[..., Project]
+) -> None:
+    project = make_project({"20250101000000_logins.sql": STUB_GAP})
+    name = unique_name("plpgsql")
+    build_database(supamigrate_server, name, project, seed=False)
+    try:
+        with connect(supamigrate_server.conninfo(name)) as conn:
+            found = plpgsql.check_functions(conn, MigrationSet.discover(project.migrations_dir))
+    finally:
+        drop_database(supamigrate_server, name)
+    by_function = {p.extras["function"]: p for p in found.problems}
+    gap, own = by_function["public.last_flow()"], by_function["public.last_login()"]
+    assert (gap.level, gap.message, gap.extras["stub_gap"]) == (
+        "warning",
+        'public.last_flow(): relation "auth.not_in_the_stub" does not exist'
+        " (not in supamigrate's platform stub of auth: if the platform has it, the stub lacks it)",
+        "auth",
+    )
+    assert gap.hint == (
+        "check the name against Supabase's auth schema; if it is right, this is a gap of supamigrate's stub,"
+        " not an error of the project"
+    )
+    assert (own.level, own.message, own.extras["stub_gap"]) == (
+        "error",
+        'public.last_login(): relation "public.login_events" does not exist',
+        None,
+    )

@@ -3,7 +3,9 @@
 ``run_advisors(conn, exposed_schemas)`` runs every registered advisor on the database of
 ``conn`` (read-only; its transaction is rolled back) and returns findings, each with the
 advisor's id as code, the level (Supabase's ERROR, WARN, INFO as error, warning, info), the object
-as location, a message and a remediation hint.
+as location, a message and a remediation hint. ``live=True`` adds the advisors that mean
+something only on a database in service (``live.py``: index use, bloat, extension versions,
+GraphQL exposure), as ``supamigrate advise`` runs them.
 ``ADVISORS`` maps ids to advisors; each advisor's docstring (``.doc``) says what it looks for.
 """
 
@@ -12,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..project import Project
-from . import performance, security
+from . import coupling, exposure, live, performance, security
 from .registry import ADVISORS, Advisor, Hit, Scope, run_advisors
 
 __all__ = [
@@ -21,6 +23,9 @@ __all__ = [
     "AdvisorSettings",
     "Hit",
     "Scope",
+    "coupling",
+    "exposure",
+    "live",
     "performance",
     "run_advisors",
     "security",

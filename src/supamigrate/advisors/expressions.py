@@ -7,13 +7,13 @@ than at text patterns.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 import pglast
 from pglast import ast
-from pglast.enums import A_Expr_Kind, SubLinkType
+from pglast.enums import A_Expr_Kind, BoolExprType, NullTestType, SubLinkType
 
 # Functions whose value is the same for every row of a statement: the request's JWT and claims.
 AUTH_FUNCTIONS = frozenset({("auth", "uid"), ("auth", "jwt"), ("auth", "role"), ("auth", "email")})
@@ -156,3 +156,34 @@ def always_true(text: str | None) -> bool:
         equal_constants = isinstance(node.lexpr, ast.A_Const) and node.lexpr == node.rexpr
         return _names(node.name) == ("=",) and equal_constants
     return False
+
+
+def bucket_only(text: str | None) -> str | None:
+    """The bucket of an expression that only names one, ``bucket_id = 'avatars'``; else None.
+
+    Such a storage policy lets its roles read every object of the bucket: list them all.
+    """
+    node = parse_expression(text) if text else None
+    if not (isinstance(node, ast.A_Expr) and node.kind == A_Expr_Kind.AEXPR_OP and _names(node.name) == ("=",)):
+        return None
+    for column, value in ((node.lexpr, node.rexpr), (node.rexpr, node.lexpr)):
+        if isinstance(column, ast.ColumnRef) and _names(column.fields)[-1:] == ("bucket_id",):
+            return _string(value) if isinstance(value, ast.Node) else None
+    return None
+
+
+def only_not_null(text: str | None, columns: Sequence[str]) -> bool:
+    """Whether the expression is ``c IS NOT NULL`` (or several AND-ed) for columns ``c`` among
+    ``columns``: true for every row whose ``columns`` are all set."""
+    node = parse_expression(text) if text else None
+    if node is None:
+        return False
+    parts = list(node.args or ()) if isinstance(node, ast.BoolExpr) and node.boolop == BoolExprType.AND_EXPR else [node]
+    return all(
+        isinstance(p, ast.NullTest)
+        and p.nulltesttype == NullTestType.IS_NOT_NULL
+        and isinstance(p.arg, ast.ColumnRef)
+        and _names(p.arg.fields)[-1:] != ()
+        and _names(p.arg.fields)[-1] in columns
+        for p in parts
+    )

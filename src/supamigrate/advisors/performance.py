@@ -15,6 +15,10 @@ from .registry import USER_SCHEMA, Context, Hit, advisor, not_extension_member
 
 COMMANDS = ["SELECT", "INSERT", "UPDATE", "DELETE"]
 
+# An index i whose leading columns are exactly the columns of foreign key k (in any order).
+LEADING = """(string_to_array(i.indkey::text, ' ')::int2[])[1:cardinality(k.conkey)] @> k.conkey
+          AND (string_to_array(i.indkey::text, ' ')::int2[])[1:cardinality(k.conkey)] <@ k.conkey"""
+
 
 @advisor(
     "auth_rls_initplan",
@@ -30,8 +34,10 @@ def auth_rls_initplan(ctx: Context) -> Iterator[Hit]:
 
     Written as ``(select auth.uid())`` the planner evaluates it once per statement (an init
     plan); on large tables that is often the difference between milliseconds and seconds.
+    Realtime's policies (on ``realtime.messages``, the project's own) are checked too: they
+    run for every message a channel join or broadcast authorises.
     """
-    for p in policies(ctx):
+    for p in policies(ctx, also=("realtime",)):
         if not p.rls_enabled:
             continue
         found = sorted(
@@ -96,28 +102,35 @@ def multiple_permissive_policies(ctx: Context) -> Iterator[Hit]:
     splinter="0001",
 )
 def unindexed_foreign_keys(ctx: Context) -> Iterator[Hit]:
-    """A foreign key whose columns are not the leading columns of any valid, non-partial index.
+    """A foreign key whose columns are not the leading columns of any valid index that every
+    referencing row is in.
 
     Joins along the key, and every delete or key update on the referenced table (which must
-    find the referencing rows, e.g. for ON DELETE CASCADE), then scan the whole table.
+    find the referencing rows, e.g. for ON DELETE CASCADE), then scan the whole table. A
+    partial index counts when its predicate only asks that key columns be not null (``where
+    col is not null``): rows with a null key reference nothing, and the lookup by key value
+    implies the predicate, so the planner uses it.
     """
     query = f"""
     SELECT format('%%I.%%I', n.nspname, c.relname), k.conname,
+           ARRAY(SELECT a.attname::text FROM unnest(k.conkey) WITH ORDINALITY u(num, i)
+                 JOIN pg_catalog.pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.num ORDER BY u.i),
            ARRAY(SELECT quote_ident(a.attname) FROM unnest(k.conkey) WITH ORDINALITY u(num, i)
-                 JOIN pg_catalog.pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.num ORDER BY u.i)
+                 JOIN pg_catalog.pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.num ORDER BY u.i),
+           ARRAY(SELECT pg_catalog.pg_get_expr(i.indpred, i.indrelid) FROM pg_catalog.pg_index i
+                 WHERE i.indrelid = k.conrelid AND i.indisvalid AND i.indpred IS NOT NULL AND {LEADING})
     FROM pg_catalog.pg_constraint k
     JOIN pg_catalog.pg_class c ON c.oid = k.conrelid
     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
     WHERE k.contype = 'f' AND {USER_SCHEMA} AND {not_extension_member('pg_class', 'c.oid')}
-      AND NOT EXISTS (
-        SELECT FROM pg_catalog.pg_index i
-        WHERE i.indrelid = k.conrelid AND i.indisvalid AND i.indpred IS NULL
-          AND (string_to_array(i.indkey::text, ' ')::int2[])[1:cardinality(k.conkey)] @> k.conkey
-          AND (string_to_array(i.indkey::text, ' ')::int2[])[1:cardinality(k.conkey)] <@ k.conkey)
+      AND NOT EXISTS (SELECT FROM pg_catalog.pg_index i
+                      WHERE i.indrelid = k.conrelid AND i.indisvalid AND i.indpred IS NULL AND {LEADING})
     ORDER BY 1, 2
     """
-    for table, name, columns in ctx.rows(query):
-        cols = ", ".join(columns)
+    for table, name, columns, quoted, predicates in ctx.rows(query):
+        if any(expressions.only_not_null(p, columns) for p in predicates):
+            continue
+        cols = ", ".join(quoted)
         yield Hit(
             f"{table}: foreign key {name}",
             f"foreign key {name} on {table} ({cols}) has no index covering it",
@@ -135,9 +148,11 @@ def unindexed_foreign_keys(ctx: Context) -> Iterator[Hit]:
 )
 def duplicate_index(ctx: Context) -> Iterator[Hit]:
     """Two or more indexes on one table with the same method, columns, operator classes,
-    collations, options, expressions, predicate and uniqueness.
+    collations, options, expressions, predicate, uniqueness and NULLS [NOT] DISTINCT.
 
-    They serve the same queries, but every insert and update pays for each of them.
+    They serve the same queries, but every insert and update pays for each of them. A unique
+    index NULLS NOT DISTINCT beside a plain unique one on the same columns is not a duplicate:
+    it also refuses a second NULL, so it is the one to keep if either goes.
     """
     query = f"""
     SELECT format('%%I.%%I', n.nspname, c.relname), quote_ident(n.nspname),
@@ -148,7 +163,7 @@ def duplicate_index(ctx: Context) -> Iterator[Hit]:
     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
     WHERE {USER_SCHEMA} AND {not_extension_member('pg_class', 'c.oid')}
     GROUP BY 1, 2, i.indrelid, ic.relam, i.indkey::text, i.indclass::text, i.indcollation::text,
-             i.indoption::text, i.indisunique, i.indnkeyatts,
+             i.indoption::text, i.indisunique, i.indnullsnotdistinct, i.indnkeyatts,
              pg_catalog.pg_get_expr(i.indexprs, i.indrelid), pg_catalog.pg_get_expr(i.indpred, i.indrelid)
     HAVING count(*) > 1
     ORDER BY 1, 2

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from .registry import USER_SCHEMA, Context
@@ -19,7 +19,7 @@ SELECT format('%%I.%%I', n.nspname, c.relname), p.polname, c.relrowsecurity, p.p
 FROM pg_catalog.pg_policy p
 JOIN pg_catalog.pg_class c ON c.oid = p.polrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-WHERE {USER_SCHEMA}
+WHERE ({USER_SCHEMA} OR n.nspname = ANY(%(also)s))
 ORDER BY 1, 2
 """
 
@@ -42,9 +42,10 @@ class PolicyRow:
         return f"{self.table}: policy {self.name}"
 
 
-def policies(ctx: Context) -> Iterator[PolicyRow]:
-    """Every policy on a table of a user schema, ordered by table and name."""
-    for table, name, rls, permissive, cmd, roles, qual, check in ctx.rows(POLICIES):
+def policies(ctx: Context, also: Sequence[str] = ()) -> Iterator[PolicyRow]:
+    """Every policy on a table of a user schema (and of the platform schemas ``also`` names, whose
+    policies the project writes, e.g. realtime's), ordered by table and name."""
+    for table, name, rls, permissive, cmd, roles, qual, check in ctx.rows(POLICIES, also=list(also)):
         yield PolicyRow(
             str(table), str(name), bool(rls), bool(permissive), str(cmd), tuple(roles), qual, check
         )

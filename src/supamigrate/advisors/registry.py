@@ -91,6 +91,9 @@ class Advisor:
     hint: str
     check: Check = field(repr=False)
     splinter: str = ""
+    # Live-only: what it reads (usage statistics, dead space, the server's extension versions,
+    # GraphQL's reach) means something on a database in service, not on a fresh build.
+    live: bool = False
 
     @property
     def remediation(self) -> str:
@@ -125,16 +128,17 @@ ADVISORS: dict[str, Advisor] = {}
 
 
 def advisor(
-    id: str, *, level: str, category: str, title: str, hint: str, splinter: str = ""
+    id: str, *, level: str, category: str, title: str, hint: str, splinter: str = "", live: bool = False
 ) -> Callable[[Check], Advisor]:
-    """Register the decorated check as an advisor; ``splinter`` is the Supabase lint number."""
+    """Register the decorated check as an advisor; ``splinter`` is the Supabase lint number,
+    ``live`` marks one that runs only on a database in service (``supamigrate advise``)."""
     if level not in LEVEL_FINDING:
         raise ValueError(f"unknown advisor level {level!r}")
 
     def register(check: Check) -> Advisor:
         if id in ADVISORS:
             raise ValueError(f"advisor {id!r} registered twice")
-        adv = Advisor(id, level, category, title, hint, check, splinter)
+        adv = Advisor(id, level, category, title, hint, check, splinter, live)
         ADVISORS[id] = adv
         return adv
 
@@ -148,16 +152,20 @@ def run_advisors(
     only: Iterable[str] | None = None,
     disable: Iterable[str] = (),
     ignore: Iterable[str] = (),
+    live: bool = False,
 ) -> list[Finding]:
     """Run the advisors on the database of ``conn`` and return their findings, most severe first.
 
     ``exposed_schemas`` are the schemas the Data API serves. ``only`` picks advisors by id,
     ``disable`` leaves some out, ``ignore`` drops single findings named ``"<advisor>:<object>"``.
+    The live-only advisors (``Advisor.live``) run only with ``live``: on a database in service.
     Everything runs in a transaction (a savepoint inside an open one) that is rolled back, with
     ``search_path`` empty so that policy expressions read back fully qualified.
     """
     picked = set(ADVISORS) if only is None else set(only)
-    chosen = [a for a in ADVISORS.values() if a.id in picked and a.id not in set(disable)]
+    chosen = [
+        a for a in ADVISORS.values() if a.id in picked and a.id not in set(disable) and (live or not a.live)
+    ]
     ignored = set(ignore)
     advice: list[Finding] = []
     with conn.transaction(force_rollback=True):
