@@ -512,13 +512,24 @@ def _prepare_base(
     server: EphemeralServer, hit: Hit | None, project: Project, statement_timeout_ms: int | None
 ) -> dict[str, Any]:
     """Make the stubbed, empty database every working database is copied from (a miss only),
-    with roles.sql run on the cluster (see ``setup_platform``)."""
+    with roles.sql run on the cluster (see ``setup_platform``).
+
+    A cached cluster that lacks the base database (seen when runs of differently built
+    toolkits of one version shared a cache directory) is treated as a miss, not trusted.
+    """
+    if hit is not None and not _has_database(server, BASE):
+        hit = None
     if hit is None:
         create_database(server, BASE)
         with connect(server.conninfo(BASE)) as conn:
             setup_platform(conn, project, statement_timeout_ms=statement_timeout_ms)
         _seal(server, BASE)
     return {"dbname": BASE}
+
+
+def _has_database(server: EphemeralServer, name: str) -> bool:
+    with connect(server.conninfo(), autocommit=True) as admin:
+        return admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is not None
 
 
 def _holds_only(server: EphemeralServer, kept: set[str]) -> bool:

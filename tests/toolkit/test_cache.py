@@ -174,3 +174,24 @@ def test_cache_info_shows_location_entries_size_and_bounds(
     assert entries == "entries:  1 cluster(s), at most 3 (cache_max_entries)"
     megabytes = float(size.split()[1])
     assert 10 < megabytes < 200 and size.endswith("MB, at most 900 MB (cache_max_mb)"), size
+
+
+def test_a_cached_stubbed_cluster_without_its_base_database_is_rebuilt_not_trusted(
+    make_project: ProjectFactory, shared_tmp: Path
+) -> None:
+    from supamigrate.build import BASE, Target
+
+    cache = Cache(shared_tmp / "cache-nobase")
+    project = make_project(dict(FIRST))
+    first = ProjectDatabase.start(project, target=Target.WORKING, server=ServerChoice(cache=cache))
+    with connect(first.server.conninfo(), autocommit=True) as admin:
+        admin.execute(f"ALTER DATABASE {BASE} WITH IS_TEMPLATE false")
+        admin.execute(f"DROP DATABASE {BASE}")
+    first.stop()  # checked in as it is: a stubbed cluster with no base database
+    again = ProjectDatabase.start(project, target=Target.WORKING, server=ServerChoice(cache=cache))
+    try:
+        assert again.cache_hit
+        with connect(again.conninfo) as conn:
+            assert conn.execute("select to_regclass('public.a') is not null").fetchone() == (True,)
+    finally:
+        again.stop()
