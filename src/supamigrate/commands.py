@@ -132,6 +132,7 @@ def check(
     judge_all: bool = False,
     on_progress: ProgressCallback | None = None,
     on_step: Callable[[str], None] | None = None,
+    pgdelta: Path | None = None,
 ) -> CheckReport:
     """Apply everything to an ephemeral server, run the advisors and compare the schema snapshot.
 
@@ -162,6 +163,11 @@ def check(
         report.findings.append(
             Finding(Level.WARNING, "skipped-file", w, FileLocation(project.migrations_dir))
         )
+    for w in project.schema_warnings():
+        report.findings.append(Finding(
+            Level.WARNING, "schema-paths", w, FileLocation(project.supabase_dir / "config.toml"),
+            hint="list the declared schema files (globs relative to supabase/) in [db.migrations] schema_paths",
+        ))
     for w in project.seed_warnings():
         report.findings.append(Finding(
             Level.WARNING, "seed-files", w, FileLocation(project.supabase_dir / "config.toml"),
@@ -235,6 +241,15 @@ def check(
             if stale:
                 report.findings.append(stale)
             report.timings["snapshot"] = time.perf_counter() - t
+        if project.schema_files():
+            # Declarative schemas (issue 18): they and the migrations must build the same schema.
+            from .diff import drift_findings
+
+            t = time.perf_counter()
+            if on_step:
+                on_step("declared schemas")
+            report.findings.extend(drift_findings(project, server, report.build.dbname, pgdelta=pgdelta))
+            report.timings["drift"] = time.perf_counter() - t
     finally:
         built.stop()
         linting.shutdown(wait=True)

@@ -167,6 +167,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("fail_on", "fail_on", _choice(*FAIL_ON), "error", "`error`",
             "lowest finding level that fails `check` and `preflight`",
             env=("SUPAMIGRATE_FAIL_ON",), plugin=False, cli="--fail-on"),
+    Setting("pgdelta", "pgdelta", PATH, None,
+            "`pgdelta` on PATH, else `<venv>/node/node_modules/.bin/pgdelta` (`make setup` installs it there),"
+            " else the project's `node_modules/.bin/pgdelta`",
+            "the pg-delta executable `diff` and `check`'s drift run (npm package `@supabase/pg-delta`)",
+            env=("SUPAMIGRATE_PGDELTA",), plugin=False, cli="--pgdelta",
+            example="node_modules/.bin/pgdelta"),
 )
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
 
@@ -187,6 +193,7 @@ class Settings:
     run_dir: Path | None = None
     os_user: str | None = None
     fail_on: str = "error"
+    pgdelta: Path | None = None
 
 
 assert [s.field for s in SETTINGS] == [f.name for f in fields(Settings)], "SETTINGS and Settings disagree"

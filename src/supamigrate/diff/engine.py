@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -100,6 +101,13 @@ class Plan:
         )
 
 
+_PLAIN = re.compile(r"[a-z_][a-z0-9_$]*")
+
+
+def _ident(name: str) -> str:
+    return name if _PLAIN.fullmatch(name) else '"' + name.replace('"', '""') + '"'
+
+
 def object_name(ident: Mapping[str, Any]) -> str:
     """A pg-delta object id as a report names it: ``table public.notes``, ``policy public.t."p"``."""
     kind = str(ident.get("kind", "?"))
@@ -108,7 +116,7 @@ def object_name(ident: Mapping[str, Any]) -> str:
         inner = object_name(target) if isinstance(target, Mapping) else "?"
         grantee = ident.get("grantee")
         return f"{kind} on {inner}" + (f" for {grantee}" if grantee else "")
-    parts = [str(ident[k]) for k in ("schema", "table", "name") if ident.get(k) is not None]
+    parts = [_ident(str(ident[k])) for k in ("schema", "table", "name") if ident.get(k) is not None]
     if kind in ("function", "procedure", "aggregate") and "args" in ident:
         parts[-1] += "(" + ", ".join(str(a) for a in ident.get("args") or ()) + ")"
     if kind == "publicationRel":

@@ -268,8 +268,9 @@ def drift_findings(
     names = objects_of(plan) + [f.what for f in fixes if f.what.startswith("policy ")]
     hint = "run `supamigrate diff -f NAME` to write the migration that makes them agree"
     detail = "\n".join(s if len(s) < 400 else s[:400] + " ..." for s in statements)
+    # The migration that would make them agree goes with the first finding only.
     return [
         Finding(Level.ERROR, "schema-drift", f"supabase/schemas and supabase/migrations disagree: {n}",
-                ObjectLocation(n.split(":", 1)[0]), hint=hint, detail=detail)
-        for n in names or ["(see the statements)"]
+                ObjectLocation(n.rsplit(": ", 1)[0]), hint=hint, detail=detail if i == 0 else None)
+        for i, n in enumerate(names or ["(see the statements)"])
     ]
