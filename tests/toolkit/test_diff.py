@@ -11,13 +11,13 @@ import pytest
 
 from supamigrate.build import ServerChoice
 from supamigrate.cli import run
-from supamigrate.diff import DiffError, DiffResult, diff
+from supamigrate.diff import PGDELTA_PACKAGE, DiffError, DiffResult, diff
 from supamigrate.diff.postprocess import Fix
 from supamigrate.errors import MigrationError
 from supamigrate.project import Project
 from supamigrate.report import diff_text
 
-from .conftest import CONFIG, PG_BIN
+from .conftest import CONFIG, PG_BIN, SUITE_MAJOR
 
 REPO = Path(__file__).resolve().parents[2]
 MIGRATION_HEADER = (
@@ -31,8 +31,11 @@ def this_project(tmp_path: Path) -> Path:
     """A copy of this repository's project: config, migrations, declared schemas, seed, snapshot."""
     root = tmp_path / "project"
     (root / "supabase").mkdir(parents=True)
-    for name in ("config.toml", "seed.sql", "schema.sql"):
+    for name in ("seed.sql", "schema.sql"):
         shutil.copy(REPO / "supabase" / name, root / "supabase" / name)
+    config = (REPO / "supabase" / "config.toml").read_text()
+    config = config.replace("major_version = 15", f"major_version = {SUITE_MAJOR}")
+    (root / "supabase" / "config.toml").write_text(config)
     for name in ("migrations", "schemas"):
         shutil.copytree(REPO / "supabase" / name, root / "supabase" / name)
     return root
@@ -97,6 +100,10 @@ def test_no_declared_schema_is_a_clear_error(tmp_path: Path, capsys: pytest.Capt
         "error: no declared schema: no file matches supabase/schemas/*.sql\n"
         "hint: declare the schema in supabase/schemas/*.sql, or list the files in [db.migrations] schema_paths\n"
     )
+
+
+def test_make_setup_installs_the_engine_version_we_evaluated() -> None:
+    assert f"PGDELTA       := {PGDELTA_PACKAGE}\n" in (REPO / "Makefile").read_text()
 
 
 def test_a_missing_engine_says_how_to_install_it(tmp_path: Path) -> None:
