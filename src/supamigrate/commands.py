@@ -248,7 +248,8 @@ def check(
             t = time.perf_counter()
             if on_step:
                 on_step("declared schemas")
-            report.findings.extend(drift_findings(project, server, report.build.dbname, pgdelta=pgdelta))
+            drift = drift_findings(project, server, report.build.dbname, pgdelta=pgdelta)
+            report.findings.extend(f.relative_to(project.root) for f in drift)
             report.timings["drift"] = time.perf_counter() - t
     finally:
         built.stop()

@@ -277,6 +277,18 @@ def test_a_failing_declared_file_is_reported_at_its_line(tmp_path: Path) -> None
     assert (error.sqlstate, error.message) == ("42P01", 'relation "public.research_session" does not exist')
 
 
+def test_a_failing_declared_file_fails_check_at_its_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = this_project(tmp_path)
+    declare(root, "30_draft_files.sql", "\nalter table public.draft_file add column notes text;\n")
+    line = len((root / "supabase" / "schemas" / "30_draft_files.sql").read_text().splitlines())
+    code, out, _ = invoke(capsys, "check", "--project-dir", str(root))
+    assert code == 1
+    assert (
+        'schema-declared-fails  a declared schema file fails: 42P01 relation "public.draft_file" does not exist'
+        f" [supabase/schemas/30_draft_files.sql:{line}:1]"
+    ) in out
+
+
 def test_what_the_second_diff_still_finds_is_said() -> None:
     result = DiffResult(
         statements=["ALTER TABLE public.t ADD COLUMN c text"],

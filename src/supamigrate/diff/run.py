@@ -21,7 +21,7 @@ from pathlib import Path
 from ..build import BASE, ProjectDatabase, ServerChoice, Target, apply_project, build_database
 from ..database import Server, connect, drop_database, unique_name
 from ..errors import MigrationError, ProjectError
-from ..findings import Finding, Level, ObjectLocation
+from ..findings import FileLocation, Finding, Level, ObjectLocation
 from ..lint.linter import check_rules, read_context
 from ..migrations import Migration, MigrationSet
 from ..project import Project
@@ -257,7 +257,11 @@ def drift_findings(
     try:
         build_database(ephemeral, desired, project, migrations=declared_set(project), template=BASE, seed=False)
     except MigrationError as exc:
-        return [Finding(Level.ERROR, "schema-declared-fails", exc.message, hint=exc.hint)]
+        state = f"{exc.sqlstate} " if exc.sqlstate else ""
+        return [Finding(
+            Level.ERROR, "schema-declared-fails", f"a declared schema file fails: {state}{exc.message}",
+            FileLocation(exc.path, exc.line, exc.column), hint=exc.hint or "fix the file in supabase/schemas",
+        )]
     try:
         plan = engine.plan(command, ephemeral.url(migrations_db), ephemeral.url(desired))
         statements, fixes = migration_statements(plan, ephemeral.url(migrations_db), ephemeral.url(desired))
