@@ -237,6 +237,15 @@ def test_supabase_objects_are_diffed_right(tmp_path: Path) -> None:
         'CREATE POLICY "Users read their avatars" ON "storage"."objects" FOR SELECT TO "authenticated"'
         " USING (((bucket_id = 'avatars'::text) AND (owner_id = (( SELECT auth.uid() AS uid))::text)))",
     ]
+    assert [name.removesuffix(": declared, not built by the migrations") for name in result.objects] == [
+        "extension pg_trgm",
+        "function public.handle_new_user()",
+        "index public.idx_profiles_display_name_trgm",
+        "publication table public.profiles",
+        "table public.profiles",
+        "trigger auth.users.on_auth_user_created",
+        'policy storage.objects."Users read their avatars"',
+    ]
     assert [f.what for f in result.fixes] == [
         'privileges of new table "public"."profiles": 1 statement(s) of the engine replaced by 1'
         " (what the default privileges of postgres do not already give)",

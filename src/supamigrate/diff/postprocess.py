@@ -29,7 +29,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from .engine import Action
+from .engine import Action, object_name
 
 # Schemas the platform owns whose tables users write policies on.
 PLATFORM_POLICY_SCHEMAS = ("auth", "storage", "realtime")
@@ -50,9 +50,11 @@ Privilege = tuple[str, str, bool]  # grantee ('PUBLIC' or a role), privilege, gr
 
 @dataclass(frozen=True)
 class Fix:
-    """One change post-processing made, said in a sentence (``diff --explain`` and the tests)."""
+    """One change post-processing made, said in a sentence; ``changed`` names the object it
+    found different that the engine did not (as ``run.objects_of`` names the engine's)."""
 
     what: str
+    changed: str | None = None
 
 
 def _quoted(*parts: str) -> str:
@@ -272,5 +274,13 @@ def platform_policies(
         if key in want:
             creates.append(create_policy(schema, table, name, want[key]))
         change = "changed" if key in have and key in want else "added" if key in want else "dropped"
-        fixes.append(Fix(f'policy "{name}" on {schema}.{table} {change} (the engine does not diff platform tables)'))
+        word = {
+            "added": "declared, not built by the migrations",
+            "dropped": "built by the migrations, not declared",
+            "changed": "differs",
+        }[change]
+        fixes.append(Fix(
+            f'policy "{name}" on {schema}.{table} {change} (the engine does not diff platform tables)',
+            f"{object_name({'kind': 'policy', 'schema': schema, 'table': table, 'name': name})}: {word}",
+        ))
     return drops, creates, fixes

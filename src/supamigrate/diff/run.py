@@ -91,6 +91,11 @@ def migration_statements(plan: Plan, current_url: str, desired_url: str) -> tupl
     return [*drops, *statements, *creates], fixes
 
 
+def changed_objects(plan: Plan, fixes: Sequence[postprocess.Fix]) -> list[str]:
+    """What differs, by object: the plan's, then the policies on platform tables we diffed."""
+    return objects_of(plan) + [f.changed for f in fixes if f.changed]
+
+
 def objects_of(plan: Plan) -> list[str]:
     """The objects a plan changes, by name: a new object's privileges and comment go with it."""
     added = {engine.object_name(d.id) for d in plan.deltas if d.verb == "add"}
@@ -99,8 +104,9 @@ def objects_of(plan: Plan) -> list[str]:
         target = d.id.get("target")
         if d.id.get("kind") in ("acl", "comment") and isinstance(target, dict) and engine.object_name(target) in added:
             continue
-        if d.id.get("table") and f"table {d.id.get('schema')}.{d.id['table']}" in added:
-            continue  # a column or constraint of a new table
+        parent = {"kind": "table", "schema": d.id.get("schema"), "name": d.id.get("table")}
+        if d.id.get("kind") in ("column", "constraint", "default") and engine.object_name(parent) in added:
+            continue  # part of a new table's CREATE TABLE
         word = {
             "add": "declared, not built by the migrations",
             "remove": "built by the migrations, not declared",
@@ -212,7 +218,7 @@ def diff(
             result.timings["engine"] = time.perf_counter() - t
             t = time.perf_counter()
             result.statements, result.fixes = migration_statements(plan, ephemeral.url(current), ephemeral.url(desired))
-            result.objects = objects_of(plan)
+            result.objects = changed_objects(plan, result.fixes)
             result.timings["postprocess"] = time.perf_counter() - t
             if result.empty:
                 result.timings["total"] = time.perf_counter() - started
@@ -221,9 +227,9 @@ def diff(
             t = time.perf_counter()
             _prove(project, ephemeral, current, result.sql, filename)
             again = engine.plan(command, ephemeral.url(current), ephemeral.url(desired))
-            result.residual_sql, _ = migration_statements(again, ephemeral.url(current), ephemeral.url(desired))
+            result.residual_sql, left = migration_statements(again, ephemeral.url(current), ephemeral.url(desired))
             if result.residual_sql:
-                result.residual = objects_of(again) or ["(statements only: see below)"]
+                result.residual = changed_objects(again, left) or ["(statements only: see below)"]
             result.timings["prove"] = time.perf_counter() - t
         finally:
             drop_database(ephemeral, desired)
@@ -269,7 +275,7 @@ def drift_findings(
         drop_database(ephemeral, desired)
     if not statements:
         return []
-    names = objects_of(plan) + [f.what for f in fixes if f.what.startswith("policy ")]
+    names = changed_objects(plan, fixes)
     hint = "run `supamigrate diff -f NAME` to write the migration that makes them agree"
     detail = "\n".join(s if len(s) < 400 else s[:400] + " ..." for s in statements)
     # The migration that would make them agree goes with the first finding only.
