@@ -245,7 +245,7 @@ def add_diff(sub: Subparsers) -> None:
         "diff",
         "write the migration from what supabase/migrations build to what supabase/schemas declares"
         " (`supabase db diff`, without Docker)",
-        example="supamigrate diff              # print the SQL\n"
+        example="supamigrate diff               # print the SQL\n"
         "supamigrate diff -f add_notes  # write it as a migration",
         exits=[
             "0  no difference, or the migration was printed / written, and a second diff after applying it is empty",
