@@ -245,8 +245,7 @@ def add_diff(sub: Subparsers) -> None:
         "diff",
         "write the migration from what supabase/migrations build to what supabase/schemas declares"
         " (`supabase db diff`, without Docker)",
-        example="supamigrate diff               # print the SQL\n"
-        "supamigrate diff -f add_notes  # write it as a migration",
+        example="supamigrate diff -f add_notes",
         exits=[
             "0  no difference, or the migration was printed / written, and a second diff after applying it is empty",
             "1  the second diff is not empty (what could not be expressed is said), a destructive statement"
