@@ -11,7 +11,7 @@ import pytest
 
 from supamigrate.build import ServerChoice
 from supamigrate.cli import run
-from supamigrate.diff import PGDELTA_PACKAGE, DiffError, DiffResult, diff
+from supamigrate.diff import PGDELTA_PACKAGE, DiffError, DiffResult, declared_set, diff
 from supamigrate.diff.postprocess import Fix
 from supamigrate.errors import MigrationError
 from supamigrate.project import Project
@@ -89,6 +89,18 @@ def test_without_schema_paths_every_sql_file_under_supabase_schemas_by_path(tmp_
     schemas = tmp_path.resolve() / "supabase" / "schemas"
     # Byte order of the whole path, as Go's sort.Strings: "a.sql" < "a/z.sql" ('.' < '/').
     assert Project.load(tmp_path).schema_files() == (schemas / "a.sql", schemas / "a/z.sql", schemas / "b.sql")
+
+
+def test_the_declared_build_applies_the_schema_paths_files_in_their_order(tmp_path: Path) -> None:
+    (tmp_path / "supabase" / "declared").mkdir(parents=True)
+    for name in ("types.sql", "tables.sql"):
+        (tmp_path / "supabase" / "declared" / name).write_text("select 1;\n")
+    config = CONFIG + '[db.migrations]\nschema_paths = ["declared/types.sql", "declared/*.sql"]\n'
+    (tmp_path / "supabase" / "config.toml").write_text(config)
+    mset = declared_set(Project.load(tmp_path))
+    assert [(m.version, m.path.name) for m in mset.migrations] == [
+        ("00000000000001", "types.sql"), ("00000000000002", "tables.sql"),
+    ]
 
 
 def test_no_declared_schema_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -139,7 +139,8 @@ def lint_generated(project: Project, text: str, filename: str) -> list[Finding]:
         generated = SourceFile.read(path, MIGRATION, number=len(ctx.migrations), version=version)
         ctx.migrations = (*ctx.migrations, generated)
         target = project.migrations_dir / filename
-        found = [f for f in check_rules(ctx) if f.file is not None and f.file.path == path]
+        disabled = set(project.tool.lint.disable)  # [lint] disable holds here as in every lint run
+        found = [f for f in check_rules(ctx) if f.file is not None and f.file.path == path and f.code not in disabled]
     return [dataclasses.replace(f, location=dataclasses.replace(f.file, path=target)) for f in found if f.file]
 
 
