@@ -280,7 +280,7 @@ def run_diff(args: argparse.Namespace) -> int:
         allow_destructive=args.allow_destructive,
         statement_timeout_ms=settings.statement_timeout_ms,
     )
-    print(report.diff_text(result, project.root, printed=args.name is None), file=sys.stderr)
+    print(report.diff_text(result, project.root), file=sys.stderr)
     if args.name is None and result.sql:
         print(result.sql, end="")
     return EXIT_OK if result.ok else EXIT_FAIL

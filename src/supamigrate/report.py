@@ -317,7 +317,7 @@ def dump_text(result: DumpResult, root: Path) -> str:
 # -- diff -----------------------------------------------------------------------------------------
 
 
-def diff_text(result: DiffResult, root: Path, *, printed: bool) -> str:
+def diff_text(result: DiffResult, root: Path) -> str:
     """What ``diff`` did (for stderr; the SQL itself goes to stdout): the objects, the fixes made
     to the engine's plan, lint's findings on the SQL, what the second diff still found, the file."""
     seconds = result.timings.get("total", 0.0)

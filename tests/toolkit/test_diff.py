@@ -319,7 +319,7 @@ def test_what_the_second_diff_still_finds_is_said() -> None:
         fixes=[Fix("one fix")],
     )
     assert not result.ok
-    assert diff_text(result, Path("/nowhere"), printed=True) == (
+    assert diff_text(result, Path("/nowhere")) == (
         "supamigrate diff: 1 statement(s) for 1 object(s)\n"
         "  column public.t.c: declared, not built by the migrations\n"
         "put right for Supabase:\n"
