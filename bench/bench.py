@@ -384,6 +384,37 @@ def bench_lint(project: Project, repeat: int) -> dict[str, float]:
     return {"lint_s": median_of(cold), "lint_cached_s": median_of(warm)}
 
 
+ADD_NOTES = (
+    "\nalter table public.research_sessions add column notes text;\n"
+    'create policy "Anyone can view shared sessions" on public.research_sessions for select to anon'
+    " using ((metadata ->> 'shared')::boolean);\n"
+)
+
+
+def bench_diff(repeat: int) -> dict[str, float]:
+    """`supamigrate diff` on a copy of this project (warm cache): with nothing to do, and with a
+    column and a policy added to the declared schema (plan, post-process, apply, re-diff), split
+    into its steps."""
+    from supamigrate.diff import diff
+
+    results: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="supamigrate-bench-") as tmp, scratch_cache() as cache:
+        root = Path(tmp)
+        shutil.copytree(REPO / "supabase", root / "supabase", ignore=shutil.ignore_patterns("tests"))
+        project = Project.load(root)
+        choice = ServerChoice(cache=cache)
+        diff(project, server=choice)  # fill the cache: the stubbed base cluster
+        same = [diff(project, server=choice).timings for _ in range(repeat)]
+        with (root / "supabase" / "schemas" / "20_research_sessions.sql").open("a") as f:
+            f.write(ADD_NOTES)
+        changed = [diff(project, server=choice).timings for _ in range(repeat)]
+    results["diff_unchanged_s"] = median_of([t["total"] for t in same])
+    results["diff_changed_s"] = median_of([t["total"] for t in changed])
+    for step in ("build_migrations", "build_declared", "engine", "prove"):
+        results[f"diff_{step}_s"] = median_of([t.get(step, 0.0) for t in changed])
+    return results
+
+
 def bench_initdb(repeat: int) -> dict[str, float]:
     """initdb alone, run the way the server runs it: a yardstick of this machine's speed right now."""
     samples = []
@@ -451,6 +482,8 @@ TARGETS: list[tuple[str, str, Callable[[dict[str, Any]], bool]]] = [
         "migrator_replayed",
         lambda r: r["migrator_replayed"] == r["migrator_migrations"],
     ),
+    ("`supamigrate diff` of a column and a policy <= 5 s (warm cache)", "diff_changed_s",
+     lambda r: r["diff_changed_s"] <= 5.0),
     ("`supamigrate --help` <= `import pytest, psycopg`", "help_ratio", lambda r: r["help_ratio"] <= 1.0),
     ("`import supamigrate.plugin` <= 1.2x `import pytest, psycopg, pglast`", "plugin_import_ratio",
      lambda r: r["plugin_import_ratio"] <= 1.2),
@@ -489,6 +522,7 @@ def main() -> int:
     results.update(bench_migrator(max(3, args.repeat // 2)))
     results["upgrade"] = bench_upgrade([n for n in sizes if n <= 100], args.repeat)
     results.update(bench_split(args.repeat))
+    results.update(bench_diff(max(3, args.repeat // 2)))
     results["stock_ratio"] = results["stock_overhead_ms"] / max(results["rollback_overhead_ms"], 1e-6)
     results["cold_warm_ratio"] = results["cold_start_s"] / results["warm_start_s"]
     if "1000" in results["apply"]:
@@ -548,6 +582,15 @@ def main() -> int:
             "split 10,000 / 100,000 one-line statements (CPU)",
             f"{results['split_10000_s']:.3f} s / {results['split_100000_s']:.2f} s"
             f" ({results['split_ratio']:.1f}x; str.split: {results['str_split_ratio']:.1f}x)",
+        )
+    )
+    rows.append(("`supamigrate diff`, no change (warm cache)", f"{results['diff_unchanged_s']:.2f} s"))
+    rows.append(
+        (
+            "`supamigrate diff`, a column and a policy (warm cache)",
+            f"{results['diff_changed_s']:.2f} s (migrations {results['diff_build_migrations_s']:.2f}, declared"
+            f" {results['diff_build_declared_s']:.2f}, pg-delta {results['diff_engine_s']:.2f},"
+            f" proof {results['diff_prove_s']:.2f})",
         )
     )
     width = max(len(r[0]) for r in rows)

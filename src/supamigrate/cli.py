@@ -135,6 +135,7 @@ def add_check(sub: Subparsers) -> None:
         "pg_bin",
         "cache",
         "fail_on",
+        "pgdelta",
         help={
             "pg_bin": "directory of the PostgreSQL server binaries",
             "fail_on": "lowest finding level that fails the check (default: error)",
@@ -168,6 +169,7 @@ def run_check(args: argparse.Namespace) -> int:
         os_user=settings.os_user,
         run_root=settings.run_dir,
         upgrade=bool(args.upgrade) or settings.upgrade,
+        pgdelta=settings.pgdelta,
     )
     print(report.CHECK[args.format](result))
     if result.error is not None:  # also on stderr, where it always was, for a redirected stdout
@@ -240,6 +242,56 @@ def run_new(args: argparse.Namespace) -> int:
     path = commands.new_migration(project, args.name)
     print(f"Created new migration at {path.relative_to(project.root)}")
     return EXIT_OK
+
+
+# -- diff -----------------------------------------------------------------------------------------
+
+
+def add_diff(sub: Subparsers) -> None:
+    p = command_parser(
+        sub,
+        "diff",
+        "write the migration from what supabase/migrations build to what supabase/schemas declares"
+        " (`supabase db diff`, without Docker)",
+        example="supamigrate diff -f add_notes",
+        exits=[
+            "0  no difference, or the migration was printed / written, and a second diff after applying it is empty",
+            "1  the second diff is not empty (what could not be expressed is said), a destructive statement"
+            " blocked -f, or a build failed",
+        ],
+        details="The declared schemas are [db.migrations] schema_paths of config.toml (globs, in order), else every"
+        " *.sql under supabase/schemas. The engine is pg-delta (--pgdelta); what it gets wrong for Supabase is"
+        " put right before the migration is proven.",
+    )
+    add_project_dir(p)
+    add_statement_timeout(p)
+    add_cli_options(p, "pg_bin", "cache", "pgdelta", help={"pg_bin": "directory of the PostgreSQL server binaries"})
+    p.add_argument("-f", "--file", dest="name", metavar="NAME",
+                   help="write supabase/migrations/<UTC timestamp>_NAME.sql instead of printing the SQL")
+    p.add_argument("--allow-destructive", action="store_true",
+                   help="write the file even when lint finds destructive statements (SB007, SB008) in it")
+
+
+def run_diff(args: argparse.Namespace) -> int:
+    from .build import ServerChoice
+    from .diff import diff
+    from .project import Project
+
+    settings = settings_of(args)
+    project = Project.load(settings.project_dir)
+    result = diff(
+        project,
+        name=args.name,
+        server=ServerChoice(pg_bin=settings.pg_bin, os_user=settings.os_user, run_root=settings.run_dir,
+                            cache=cache_of(settings)),
+        pgdelta=settings.pgdelta,
+        allow_destructive=args.allow_destructive,
+        statement_timeout_ms=settings.statement_timeout_ms,
+    )
+    print(report.diff_text(result, project.root), file=sys.stderr)
+    if args.name is None and result.sql:
+        print(result.sql, end="")
+    return EXIT_OK if result.ok else EXIT_FAIL
 
 
 # -- init -----------------------------------------------------------------------------------------
@@ -514,6 +566,7 @@ COMMANDS: dict[str, tuple[Callable[[Subparsers], None], Callable[[argparse.Names
     "check": (add_check, run_check),
     "apply": (add_apply, run_apply),
     "new": (add_new, run_new),
+    "diff": (add_diff, run_diff),
     "init": (add_init, run_init),
     "cache": (add_cache, run_cache),
     "dump": (add_dump, run_dump),

@@ -134,6 +134,7 @@ def check(
     on_progress: ProgressCallback | None = None,
     on_step: Callable[[str], None] | None = None,
     upgrade: bool = False,
+    pgdelta: Path | None = None,
 ) -> CheckReport:
     """Apply everything to an ephemeral server, run the advisors and compare the schema snapshot.
 
@@ -168,6 +169,11 @@ def check(
         report.findings.append(
             Finding(Level.WARNING, "skipped-file", w, FileLocation(project.migrations_dir))
         )
+    for w in project.schema_warnings():
+        report.findings.append(Finding(
+            Level.WARNING, "schema-paths", w, FileLocation(project.supabase_dir / "config.toml"),
+            hint="list the declared schema files (globs relative to supabase/) in [db.migrations] schema_paths",
+        ))
     for w in project.seed_warnings():
         report.findings.append(Finding(
             Level.WARNING, "seed-files", w, FileLocation(project.supabase_dir / "config.toml"),
@@ -252,6 +258,16 @@ def check(
                     fresh_dump=fresh_dump, statement_timeout_ms=statement_timeout_ms,
                 ),
             )
+        if project.schema_files():
+            # Declarative schemas (issue 18): they and the migrations must build the same schema.
+            from .diff import drift_findings
+
+            t = time.perf_counter()
+            if on_step:
+                on_step("declared schemas")
+            drift = drift_findings(project, server, report.build.dbname, pgdelta=pgdelta)
+            report.findings.extend(f.relative_to(project.root) for f in drift)
+            report.timings["drift"] = time.perf_counter() - t
     finally:
         built.stop()
         linting.shutdown(wait=True)

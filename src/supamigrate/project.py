@@ -27,6 +27,9 @@ class Config:
     major_version: int = 15
     seed_enabled: bool = True
     seed_sql_paths: tuple[str, ...] = ("./seed.sql",)
+    # [db.migrations] schema_paths: the declared schema files (globs relative to supabase/), in
+    # the order they are applied; empty means the CLI's default, every *.sql under supabase/schemas.
+    schema_paths: tuple[str, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
@@ -46,6 +49,7 @@ class Config:
         api = _table(data, "api", path)
         db = _table(data, "db", path)
         seed = _table(db, "seed", path, "db.seed")
+        migrations = _table(db, "migrations", path, "db.migrations")
         return cls(
             project_id=_typed(data, "project_id", str, path, None),
             api_schemas=tuple(_typed(api, "schemas", list, path, list(DEFAULT_API_SCHEMAS), "api.schemas")),
@@ -54,6 +58,9 @@ class Config:
             seed_enabled=_typed(seed, "enabled", bool, path, True, "db.seed.enabled"),
             seed_sql_paths=tuple(
                 _typed(seed, "sql_paths", list, path, ["./seed.sql"], "db.seed.sql_paths")
+            ),
+            schema_paths=tuple(
+                _typed(migrations, "schema_paths", list, path, [], "db.migrations.schema_paths")
             ),
             raw=data,
         )
@@ -124,6 +131,44 @@ class Project:
     @property
     def tests_dir(self) -> Path:
         return self.supabase_dir / "tests"
+
+    @property
+    def schemas_dir(self) -> Path:
+        """``supabase/schemas``: the declared schemas when ``[db.migrations] schema_paths`` is unset."""
+        return self.supabase_dir / "schemas"
+
+    def schema_files(self) -> tuple[Path, ...]:
+        """The declared schema files in the order the Supabase CLI applies them (``supabase db diff``).
+
+        With ``[db.migrations] schema_paths``: each glob (relative to ``supabase/``, no ``**``) in
+        config order, its matches sorted, duplicates dropped. Without: every ``*.sql`` file under
+        ``supabase/schemas``, at any depth, sorted by path. Empty: the project declares no schema.
+        """
+        if self.config.schema_paths:
+            seen: dict[Path, None] = {}
+            for pattern in self.config.schema_paths:
+                full = pattern if Path(pattern).is_absolute() else str(self.supabase_dir / pattern)
+                for match in sorted(glob.glob(full, include_hidden=True)):
+                    if Path(match).is_file():
+                        seen.setdefault(Path(match).resolve(), None)
+            return tuple(seen)
+        if not self.schemas_dir.is_dir():
+            return ()
+        found = [p for p in self.schemas_dir.rglob("*.sql") if p.is_file()]
+        # As the CLI (Go's sort.Strings on the walked paths): by the whole path, byte by byte, so
+        # the order is the same on every filesystem (schemas/a.sql before schemas/a/b.sql).
+        return tuple(p.resolve() for p in sorted(found, key=lambda p: p.as_posix().encode()))
+
+    def schema_warnings(self) -> tuple[str, ...]:
+        """Each ``[db.migrations] schema_paths`` pattern that matches no file, as the CLI says it."""
+        out = []
+        for pattern in self.config.schema_paths:
+            full = pattern if Path(pattern).is_absolute() else str(self.supabase_dir / pattern)
+            if not any(Path(m).is_file() for m in glob.glob(full, include_hidden=True)):
+                out.append(
+                    f"no files matched pattern: {pattern} ([db.migrations] schema_paths in supabase/config.toml)"
+                )
+        return tuple(out)
 
     def seed_warnings(self) -> tuple[str, ...]:
         """What the seed files of ``[db.seed] sql_paths`` leave out, one sentence each: a pattern

@@ -19,6 +19,7 @@ from .findings import FileLocation, Finding, Level
 
 if TYPE_CHECKING:  # the results only; rendering needs none of their modules loaded
     from .commands import CheckReport, DumpResult
+    from .diff import DiffResult
     from .lint.findings import LintReport
     from .migrations import ApplyResult
     from .plpgsql import Report as PlpgsqlReport
@@ -311,6 +312,38 @@ def dump_text(result: DumpResult, root: Path) -> str:
     lines = result.text.count("\n")
     state = "written" if result.changed else "unchanged"
     return f"{name}: {state} ({lines} lines, {result.timings.get('total', 0.0):.2f}s)"
+
+
+# -- diff -----------------------------------------------------------------------------------------
+
+
+def diff_text(result: DiffResult, root: Path) -> str:
+    """What ``diff`` did (for stderr; the SQL itself goes to stdout): the objects, the fixes made
+    to the engine's plan, lint's findings on the SQL, what the second diff still found, the file."""
+    seconds = result.timings.get("total", 0.0)
+    if result.empty:
+        return f"No schema changes: supabase/migrations build what supabase/schemas declares ({seconds:.2f}s)"
+    lines = [f"supamigrate diff: {len(result.statements)} statement(s) for {len(result.objects)} object(s)"]
+    lines.extend(f"  {name}" for name in result.objects)
+    if result.fixes:
+        lines.append("put right for Supabase:")
+        lines.extend(f"  {fix.what}" for fix in result.fixes)
+    lines.extend(findings_text([f.relative_to(root) for f in result.findings]))
+    if result.residual:
+        lines.append("FAILED: applied to the migrations' database, the migration leaves these differences, which"
+                     " it could not express:")
+        lines.extend(f"  {name}" for name in result.residual)
+        lines.append("  a second diff still plans:")
+        lines.extend(f"    {s.splitlines()[0] if s else s}" for s in result.residual_sql)
+        lines.append("  write these by hand in a migration (`supamigrate new NAME`)")
+        return "\n".join(lines)
+    lines.append(f"proven: applied to the migrations' database, a second diff is empty ({seconds:.2f}s)")
+    if result.blocked:
+        lines.append("NOT WRITTEN: lint finds destructive statements (above); review them, then rerun with"
+                     " --allow-destructive")
+    elif result.path is not None:
+        lines.append(f"Created new migration at {display_path(result.path, root)}")
+    return "\n".join(lines)
 
 
 # -- preflight ------------------------------------------------------------------------------------

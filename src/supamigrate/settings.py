@@ -171,6 +171,12 @@ SETTINGS: tuple[Setting, ...] = (
             "also check the upgrade: new migrations on the base revision's schema and seed equal a fresh build"
             " (`check --upgrade`, and a pytest item)",
             env=("SUPAMIGRATE_UPGRADE",)),
+    Setting("pgdelta", "pgdelta", PATH, None,
+            "`pgdelta` on PATH, else `<venv>/node/node_modules/.bin/pgdelta` (`make setup` installs it there),"
+            " else the project's `node_modules/.bin/pgdelta`",
+            "the pg-delta executable `diff` and `check`'s drift run (npm package `@supabase/pg-delta`)",
+            env=("SUPAMIGRATE_PGDELTA",), plugin=False, cli="--pgdelta",
+            example="node_modules/.bin/pgdelta"),
 )
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
 
@@ -192,6 +198,7 @@ class Settings:
     os_user: str | None = None
     fail_on: str = "error"
     upgrade: bool = False
+    pgdelta: Path | None = None
 
 
 assert [s.field for s in SETTINGS] == [f.name for f in fields(Settings)], "SETTINGS and Settings disagree"

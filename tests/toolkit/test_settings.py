@@ -77,7 +77,8 @@ def test_the_cli_commands_take_the_shared_flags_from_the_table() -> None:
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")
     expected = {
-        "check": {"project_dir", "statement_timeout", "pg_bin", "cache", "fail_on"},
+        "check": {"project_dir", "statement_timeout", "pg_bin", "cache", "fail_on", "pgdelta"},
+        "diff": {"project_dir", "statement_timeout", "pg_bin", "cache", "pgdelta"},
         "apply": {"project_dir", "statement_timeout", "seed"},
         "new": {"project_dir"},
         "dump": {"project_dir", "statement_timeout", "pg_bin"},
