@@ -25,8 +25,7 @@ from supamigrate.database import Server, connect, drop_database, unique_name
 from supamigrate.dump import normalise
 from supamigrate.findings import Finding
 from supamigrate.migrations import HISTORY_INSERT, ensure_history_table
-from supamigrate.preflight import PreflightReport, preflight
-from supamigrate.preflight.rows import Limits
+from supamigrate.preflight import Limits, PreflightReport, preflight
 from supamigrate.project import Project
 from supamigrate.server import EphemeralServer, find_bindir
 from supamigrate.sql.text import statements
