@@ -412,3 +412,115 @@ def test_clean_rows_give_no_data_finding(filled_target: str, tmp_path: Path) -> 
     project = write_project(tmp_path, {"20250201000000_clean.sql": clean})
     report = preflight(project, filled_target, limits=SMALL)
     assert [f for f in report.findings if f.level != "info"] == []
+
+
+def push(server: Server, conninfo: str, project: Project, version: str) -> None:
+    """Apply one migration file of ``project`` to the target and record it, as `supabase db push` does."""
+    (path,) = project.migrations_dir.glob(f"{version}_*.sql")
+    text = path.read_text()
+    with connect(conninfo, autocommit=True) as conn:
+        conn.execute(text)
+    # The history table is the CLI's (its superuser's), not postgres's.
+    with connect(server.conninfo(str(conninfo_to_dict(conninfo)["dbname"])), autocommit=True) as conn:
+        conn.execute(HISTORY_INSERT, (version, path.stem.split("_", 1)[1], [s.text for s in statements(text)]))
+
+
+def test_validating_a_constraint_the_target_holds_not_valid(
+    filled_target: str, tmp_path: Path, supamigrate_server: Server
+) -> None:
+    """The constraint was pushed NOT VALID earlier: VALIDATE reads its definition from the target."""
+    project = write_project(
+        tmp_path,
+        {
+            "20250115000000_team_fk.sql": (
+                "alter table public.profiles add constraint profiles_team_id_fkey\n"
+                "  foreign key (team_id) references public.teams (id) not valid;\n"
+                "alter table public.profiles add constraint profiles_age_digits check (age ~ '^[0-9]+$') not valid;\n"
+            ),
+            "20250201000000_validate.sql": (
+                "-- The cleanup ran by hand; now make the constraints hold.\n"
+                "alter table public.profiles validate constraint profiles_team_id_fkey;\n"
+                "alter table public.profiles validate constraint profiles_age_digits;\n"
+            ),
+        },
+    )
+    push(supamigrate_server, filled_target, project, "20250115000000")
+    report = preflight(project, filled_target)
+    validate = "supabase/migrations/20250201000000_validate.sql"
+    assert told(report, "data-orphans") == [
+        (
+            "error",
+            f"{validate}:2:1",
+            "VALIDATE CONSTRAINT profiles_team_id_fkey on public.profiles: 3 of 8 rows on the target point at"
+            " no row of public.teams, e.g. Key (team_id)=(7); the migration will fail (23503 foreign_key_violation)",
+        )
+    ]
+    assert told(report, "data-check") == [
+        (
+            "error",
+            f"{validate}:3:1",
+            "VALIDATE CONSTRAINT profiles_age_digits (age ~ '^[0-9]+$'::text) on public.profiles: 2 of 8 rows on"
+            " the target violate it; the migration will fail (23514 check_violation)",
+        )
+    ]
+
+
+def test_keys_added_with_nulls_duplicates_and_partial_indexes(filled_target: str, tmp_path: Path) -> None:
+    keys = (
+        "alter table public.profiles drop constraint profiles_pkey;\n"
+        "alter table public.profiles add primary key (username);\n"
+        "create unique index profiles_team_idx on public.profiles (team_id) where tier = 'free';\n"
+        "alter table public.profiles add constraint profiles_tier_key unique nulls not distinct (tier);\n"
+        "alter table public.teams add column rank integer not null default 1 unique;\n"
+    )
+    project = write_project(tmp_path, {"20250201000000_keys.sql": keys})
+    report = preflight(project, filled_target)
+    path = "supabase/migrations/20250201000000_keys.sql"
+    assert told(report, "data-not-null") == [
+        (
+            "error",
+            f"{path}:2:1",
+            "ADD PRIMARY KEY (username) on public.profiles: 3 of 8 rows have username NULL on the target;"
+            " the migration will fail (23502 not_null_violation)",
+        )
+    ]
+    # Free profiles are in teams 1, 2 and none: no duplicate under the partial index. NULLS NOT
+    # DISTINCT makes the four profiles without a tier one group; free is used three times.
+    assert told(report, "data-unique") == [
+        (
+            "error",
+            f"{path}:4:1",
+            "ADD CONSTRAINT profiles_tier_key UNIQUE (tier) on public.profiles: 2 duplicate groups (7 rows) in"
+            " 8 rows on the target, e.g. Key (tier)=(null) is duplicated; the migration will fail"
+            " (23505 unique_violation)",
+        ),
+        (
+            "error",
+            f"{path}:5:1",
+            "ADD COLUMN rank integer UNIQUE with the default 1 on public.teams: its 2 rows on the target would"
+            " all get 1; the migration will fail (23505 unique_violation)",
+        ),
+    ]
+
+
+def test_rewrites_of_a_large_table_are_told_with_its_size(filled_target: str, tmp_path: Path) -> None:
+    rewrites = (
+        "alter table public.events add column token uuid default gen_random_uuid();\n"
+        "alter table public.events add column seen_at timestamptz default now();\n"
+        "alter table public.events add column n bigint generated always as identity;\n"
+        "alter table public.events alter column kind type varchar(40);\n"
+        "alter table public.events set unlogged;\n"
+    )
+    project = write_project(tmp_path, {"20250201000000_events.sql": rewrites})
+    report = preflight(project, filled_target, limits=SMALL)
+    found = [(f.where.rsplit(":", 2)[-2], f.message.split(" rewrites ")[0]) for f in only(report, "table-rewrite")]
+    # now() is stable (no rewrite), and text to varchar is binary-coercible.
+    assert found == [
+        ("1", "ADD COLUMN token with the volatile default gen_random_uuid()"),
+        ("3", "ADD COLUMN n ... GENERATED AS IDENTITY"),
+        ("5", "SET UNLOGGED"),
+    ]
+    assert all(
+        f.level == "warning" and "about 2000 rows by the catalog" in f.message for f in only(report, "table-rewrite")
+    )
+    assert preflight(project, filled_target).findings == [f for f in report.findings if f.code != "table-rewrite"]

@@ -213,12 +213,32 @@ def add_column(site: Site, col: ast.ColumnDef) -> None:
                 " the migration will fail (23502 not_null_violation)",
                 "give the column a DEFAULT, or add it nullable, fill it, then SET NOT NULL",
             )
+    if default is not None and types & {ConstrType.CONSTR_UNIQUE, ConstrType.CONSTR_PRIMARY}:
+        same_default(site, name, type_text, default)
     if ConstrType.CONSTR_IDENTITY in types:
         rewrite(site, f"ADD COLUMN {name} ... GENERATED AS IDENTITY")
     elif any(c.contype == ConstrType.CONSTR_GENERATED and c.generated_kind == "s" for c in constraints):
         rewrite(site, f"ADD COLUMN {name} ... GENERATED ALWAYS AS (...) STORED")
     elif default is not None and volatile(site, default):
         rewrite(site, f"ADD COLUMN {name} with the volatile default {deparse(default)}")
+
+
+def same_default(site: Site, name: str, type_text: str, default: ast.Node) -> None:
+    """A unique column added with a constant default: every existing row gets the same value."""
+    if not isinstance(default, ast.A_Const) or default.isnull:
+        return
+    found = site.read(sql.SQL("SELECT count(*) FROM (SELECT 1 FROM {} LIMIT 2) s").format(table(site.key)))
+    if found.row is None or int(found.row[0]) < 2:
+        return
+    rows = site.read(sql.SQL("SELECT count(*) FROM {}").format(site.source()))
+    counted = site.scanned(int(rows.row[0])) if rows.row is not None else "rows"
+    value = deparse(default)
+    site.report(
+        "data-unique",
+        f"ADD COLUMN {name} {type_text} UNIQUE with the default {value} on {site.name}: its {counted} on the"
+        f" target would all get {value}; the migration will fail (23505 unique_violation)",
+        "add the column without the constraint, give each row its own value, then add the constraint",
+    )
 
 
 def calls(node: object) -> set[str]:
@@ -343,7 +363,20 @@ def validate(site: Site, name: str) -> None:
     if theirs.kind == "f" and theirs.parent is not None:
         count_orphans(site, action, theirs.columns, theirs.parent, theirs.parent_columns, empty=False)
     elif theirs.kind == "c" and theirs.expression:
-        check(site, action, theirs.expression)
+        check(site, action, unwrap(theirs.expression))
+
+
+def unwrap(expression: str) -> str:
+    """``expression`` without the one pair of parentheses pg_get_expr() puts around it all."""
+    depth, quoted = 0, False
+    for i, ch in enumerate(expression):
+        if ch == "'":
+            quoted = not quoted
+        elif not quoted and ch in "()":
+            depth += 1 if ch == "(" else -1
+            if depth == 0 and i < len(expression) - 1:
+                return expression  # the first parenthesis closes early: (a) OR (b)
+    return expression[1:-1] if expression.startswith("(") and expression.endswith(")") else expression
 
 
 # -- FOREIGN KEY -------------------------------------------------------------------------------
