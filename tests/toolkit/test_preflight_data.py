@@ -361,6 +361,29 @@ def test_a_count_that_times_out_is_a_warning_not_a_pass(
     ]
 
 
+def test_the_data_checks_of_a_run_share_one_time_budget(filled_target: str, tmp_path: Path) -> None:
+    project = write_project(tmp_path, {"20250201000000_tighten.sql": PENDING})
+    report = preflight(project, filled_target, limits=Limits(budget_ms=0))
+    data = [f for f in report.findings if f.code.startswith("data-")]
+    # Every statement whose rows would be read is said not to be, none is taken as a pass.
+    assert [(f.level, f.where.rsplit(":", 2)[-2], f.code) for f in data] == [
+        ("warning", "2", "data-not-null"),
+        ("warning", "3", "data-not-null"),
+        ("warning", "4", "data-unique"),
+        ("warning", "5", "data-unique"),
+        ("warning", "6", "data-orphans"),
+        ("warning", "8", "data-cast"),
+        ("warning", "13", "data-orphans"),
+        ("warning", "16", "data-check"),
+        ("warning", "18", "data-not-null"),
+        ("warning", "20", "data-cast"),
+    ]
+    assert data[0].message == (
+        "ALTER COLUMN username SET NOT NULL: could not read the rows of public.profiles on the target:"
+        " the data checks used their 0s budget"
+    )
+
+
 def test_a_backfill_before_set_not_null_makes_it_a_warning(filled_target: str, tmp_path: Path) -> None:
     backfill = (
         "update public.profiles set username = 'user-' || left(id::text, 8) where username is null;\n"

@@ -13,6 +13,7 @@ pending statement writes first (an UPDATE backfill) make a count a warning, not 
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from pglast import ast
@@ -70,7 +71,14 @@ class Site:
         return f"{self.key[0]}.{self.key[1]}"
 
     def read(self, query: Query) -> Read:
-        return read(self.p.target.conn, query, self.p.limits)
+        limits = self.p.limits
+        if self.p.spent_s * 1000 >= limits.budget_ms:
+            return Read(None, f"the data checks used their {limits.budget_ms / 1000:g}s budget", "budget")
+        started = time.perf_counter()
+        try:
+            return read(self.p.target.conn, query, limits)
+        finally:
+            self.p.spent_s += time.perf_counter() - started
 
     def scanned(self, rows: int) -> str:
         return scanned(self.p.target.conn, self.key, rows, self.p.limits)

@@ -21,10 +21,12 @@ Query = sql.SQL | sql.Composed
 @dataclass(frozen=True)
 class Limits:
     """How much preflight reads of one table: at most ``rows`` rows per query, for at most
-    ``timeout_ms``; a rewrite of a table of ``large_bytes`` or more is a warning."""
+    ``timeout_ms``, and ``budget_ms`` for all the data checks of a run (later ones are told as
+    not read); a rewrite of a table of ``large_bytes`` or more is a warning."""
 
     rows: int = 1_000_000
     timeout_ms: int = 5_000
+    budget_ms: int = 60_000
     large_bytes: int = 100 * 1024 * 1024
 
 
