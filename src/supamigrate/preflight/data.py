@@ -116,14 +116,20 @@ class Site:
             code,
             f"{what}: could not read the rows of {self.name} on the target: {found.failed}",
             self.where,
-            "check the rows by hand before pushing, or run preflight with a role that may read them",
+            "check the rows by hand before pushing, or give preflight more time (Limits)"
+            if found.sqlstate in ("57014", "55P03", "budget")
+            else "check the rows by hand before pushing, or run preflight with a role that may read them",
         )
 
 
 def check_data(p: Pending, stmt: ParsedStatement) -> None:
     """The data checks of one pending statement (before the model replays it)."""
     node = stmt.node
-    if isinstance(node, _WRITES) and node.relation is not None:
+    if (
+        isinstance(node, _WRITES)
+        and node.relation is not None
+        and not (isinstance(node, ast.CopyStmt) and not node.is_from)
+    ):
         # Tables the pending statements create count too: their rows are no longer none.
         key = p.target_resolves(range_name(node.relation))
         if key is not None:
@@ -203,11 +209,13 @@ def add_column(site: Site, col: ast.ColumnDef) -> None:
     constraints = [c for c in col.constraints or () if isinstance(c, ast.Constraint)]
     types = {c.contype for c in constraints}
     default = next((c.raw_expr for c in constraints if c.contype == ConstrType.CONSTR_DEFAULT), None)
-    filled = default is not None or bool(types & {ConstrType.CONSTR_IDENTITY, ConstrType.CONSTR_GENERATED})
-    site.p.added[(site.key, name)] = filled
+    if isinstance(default, ast.A_Const) and default.isnull:
+        default = None  # DEFAULT NULL fills nothing
     type_text = deparse(col.typeName) if col.typeName is not None else ""
-    if type_text.lower() in ("serial", "bigserial", "smallserial", "serial4", "serial8", "serial2"):
-        filled = True
+    serial = type_text.lower() in ("serial", "bigserial", "smallserial", "serial4", "serial8", "serial2")
+    filled = default is not None or serial or bool(types & {ConstrType.CONSTR_IDENTITY, ConstrType.CONSTR_GENERATED})
+    site.p.added[(site.key, name)] = filled
+    if serial:
         rewrite(site, f"ADD COLUMN {name} {type_text} (every row gets its nextval())")
     if not filled and types & {ConstrType.CONSTR_NOTNULL, ConstrType.CONSTR_PRIMARY}:
         found = site.read(sql.SQL("SELECT count(*) FROM {}").format(site.source()))
@@ -509,7 +517,7 @@ def change_type(site: Site, column: str, col: ast.ColumnDef) -> None:
 
 def count_invalid(site: Site, column: str, current: str, new_type: str, using: ast.Node | None) -> str:
     """'N of M rows' that the input function of ``new_type`` refuses, when a pattern says it."""
-    if current not in _TEXTS or not (using is None or _casts_column(using, column)):
+    if current.split("(")[0] not in _TEXTS or not (using is None or _casts_column(using, column)):
         return ""
     target = site.read(
         sql.SQL("SELECT pg_catalog.format_type(pg_catalog.to_regtype({}), NULL)").format(sql.Literal(new_type))
