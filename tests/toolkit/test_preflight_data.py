@@ -547,3 +547,32 @@ def test_rewrites_of_a_large_table_are_told_with_its_size(filled_target: str, tm
         f.level == "warning" and "about 2000 rows by the catalog" in f.message for f in only(report, "table-rewrite")
     )
     assert preflight(project, filled_target).findings == [f for f in report.findings if f.code != "table-rewrite"]
+
+
+def test_a_type_change_without_a_pattern_tells_its_first_failure(filled_target: str, tmp_path: Path) -> None:
+    project = write_project(
+        tmp_path,
+        {
+            "20250201000000_types.sql": (
+                "alter table public.profiles alter column age type date using age::date;\n"
+                "alter table public.profiles alter column email type uuid using email::uuid;\n"
+            )
+        },
+    )
+    report = preflight(project, filled_target)
+    path = "supabase/migrations/20250201000000_types.sql"
+    assert told(report, "data-cast") == [
+        (
+            "error",
+            f"{path}:1:1",
+            "ALTER COLUMN age TYPE date on public.profiles: a row on the target does not convert: date/time field"
+            ' value out of range: "36" (22008) (only the first failure is known: counting them needs a pattern'
+            " for text to date, which preflight lacks); the migration will fail",
+        ),
+        (
+            "error",
+            f"{path}:2:1",
+            "ALTER COLUMN email TYPE uuid on public.profiles: 6 of 8 rows on the target do not convert; the first"
+            ' fails with: invalid input syntax for type uuid: "ada@example.com" (22P02); the migration will fail',
+        ),
+    ]
