@@ -576,3 +576,36 @@ def test_a_type_change_without_a_pattern_tells_its_first_failure(filled_target: 
             ' fails with: invalid input syntax for type uuid: "ada@example.com" (22P02); the migration will fail',
         ),
     ]
+
+
+def test_foreign_keys_changed_on_the_target_since_they_were_pushed(
+    filled_target: str, tmp_path: Path, supamigrate_server: Server
+) -> None:
+    """Someone pointed drafts.user_id at public.profiles by hand: the next migration on drafts says so."""
+    project = write_project(
+        tmp_path,
+        {
+            "20250115000000_drafts.sql": (
+                "create table public.drafts (\n"
+                "  id bigint generated always as identity primary key,\n"
+                "  user_id uuid not null references auth.users (id) on delete cascade,\n"
+                "  body text\n"
+                ");\n"
+            ),
+            "20250201000000_drafts_title.sql": "alter table public.drafts add column title text;\n",
+        },
+    )
+    push(supamigrate_server, filled_target, project, "20250115000000")
+    with connect(filled_target, autocommit=True) as conn:
+        conn.execute(
+            "alter table public.drafts drop constraint drafts_user_id_fkey,"
+            " add foreign key (user_id) references public.profiles (id)"
+        )
+    report = preflight(project, filled_target)
+    assert told(report, "foreign-key-differs") == [
+        (
+            "warning",
+            "supabase/migrations/20250201000000_drafts_title.sql:1:1",
+            "drafts.user_id references public.profiles on the target, auth.users in the migrations",
+        )
+    ]

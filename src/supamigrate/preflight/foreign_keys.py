@@ -75,7 +75,8 @@ def parent_key(conn: psycopg.Connection, key: Key) -> tuple[str, ...]:
 
 
 def check_foreign_key_targets(p: Pending, stmt: ParsedStatement) -> None:
-    """The migration's foreign keys on a table the target already has, against the target's."""
+    """The migration's foreign keys on a table the target already has, against the target's (for a
+    table the migrations made, the foreign keys they gave it are compared too, once)."""
     node = stmt.node
     if isinstance(node, ast.CreateStmt):
         key = p.model.place(range_name(node.relation))
@@ -90,7 +91,13 @@ def check_foreign_key_targets(p: Pending, stmt: ParsedStatement) -> None:
     existing = p.target.relation(*key)
     if existing is None or existing.kind != "table":
         return
-    mine = {fk.columns: fk.target for fk in p.model.foreign_keys(stmt)}
+    mine = {fk.columns: (fk.target, "the migration") for fk in p.model.foreign_keys(stmt)}
+    if not creating and key not in p.compared:
+        # The first pending statement on a table the migrations made: their foreign keys too.
+        p.compared.add(key)
+        table = p.model.tables.get(f"{key[0]}.{key[1]}")
+        for fk in table.foreign_keys if table is not None else ():
+            mine.setdefault(fk.columns, (fk.target, "the migrations"))
     if not mine:
         return
     theirs: dict[tuple[str, ...], str] = {}
@@ -98,7 +105,7 @@ def check_foreign_key_targets(p: Pending, stmt: ParsedStatement) -> None:
         if c.kind == "f" and c.parent is not None:
             theirs.setdefault(c.columns, f"{c.parent[0]}.{c.parent[1]}")
     label = key[1] if key[0] == "public" else f"{key[0]}.{key[1]}"
-    for columns, target in mine.items():
+    for columns, (target, source) in mine.items():
         on_target = theirs.get(columns)
         if on_target is None or on_target == target:
             continue  # a table without one is told by its shape (collisions.py)
@@ -106,7 +113,7 @@ def check_foreign_key_targets(p: Pending, stmt: ParsedStatement) -> None:
         p.add(
             "error" if creating else "warning",
             "foreign-key-differs",
-            f"{label}.{cols} references {on_target} on the target, {target} in the migration",
+            f"{label}.{cols} references {on_target} on the target, {target} in {source}",
             p.where(stmt),
             hint=f"the target's {key[0]}.{key[1]} is not the table the migration expects; point the"
             " foreign key at the same table on both sides (or rename one of the tables)",

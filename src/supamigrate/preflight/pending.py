@@ -42,6 +42,7 @@ class Pending:
     written: dict[Key, FileLocation] = field(default_factory=dict)
     added: dict[tuple[Key, str], bool] = field(default_factory=dict)
     not_valid: dict[tuple[Key, str], tuple[ast.Constraint, ParsedStatement]] = field(default_factory=dict)
+    compared: set[Key] = field(default_factory=set)  # tables whose foreign keys were compared
     spent_s: float = 0.0  # time the data checks' reads took so far, against limits.budget_ms
 
     def where(self, stmt: ParsedStatement) -> FileLocation:
