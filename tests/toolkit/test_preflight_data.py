@@ -10,6 +10,7 @@ was pushed (its history row) and then filled by the application, plus another pr
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import subprocess
@@ -21,6 +22,7 @@ from typing import Any
 import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from supamigrate import cli
 from supamigrate.database import Server, connect, drop_database, unique_name
 from supamigrate.dump import normalise
 from supamigrate.findings import Finding
@@ -609,3 +611,17 @@ def test_foreign_keys_changed_on_the_target_since_they_were_pushed(
             "drafts.user_id references public.profiles on the target, auth.users in the migrations",
         )
     ]
+
+
+def test_the_command_line_reports_the_counts_and_fails(
+    filled_target: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = write_project(tmp_path, {"20250201000000_tighten.sql": PENDING})
+    argv = ["preflight", "--project-dir", str(project.root), "--db-url", filled_target, "--format", "json"]
+    assert cli.run(argv) == cli.EXIT_FAIL
+    data = json.loads(capsys.readouterr().out)
+    (not_null, *_) = [f for f in data["findings"] if f["code"] == "data-not-null"]
+    assert not_null["level"] == "error"
+    assert not_null["message"].startswith("ALTER COLUMN username SET NOT NULL on public.profiles: 3 of 8 rows")
+    assert (not_null["line"], not_null["column"]) == (2, 1)
+    assert not_null["file"].endswith(TIGHTEN)
