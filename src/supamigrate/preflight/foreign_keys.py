@@ -14,6 +14,7 @@ import psycopg
 from pglast import ast
 from pglast.enums import ObjectType
 
+from ..platform import PLATFORM_SCHEMAS
 from ..sql.objects import range_name
 from ..sql.source import ParsedStatement
 from .pending import Key, Pending
@@ -92,8 +93,9 @@ def check_foreign_key_targets(p: Pending, stmt: ParsedStatement) -> None:
     if existing is None or existing.kind != "table":
         return
     mine = {fk.columns: (fk.target, "the migration") for fk in p.model.foreign_keys(stmt)}
-    if not creating and key not in p.compared:
-        # The first pending statement on a table the migrations made: their foreign keys too.
+    if not creating and key not in p.compared and key[0] not in PLATFORM_SCHEMAS:
+        # The first pending statement on a table the migrations made: their foreign keys too
+        # (not the platform's: the stub's foreign keys need not be the hosted platform's).
         p.compared.add(key)
         table = p.model.tables.get(f"{key[0]}.{key[1]}")
         for fk in table.foreign_keys if table is not None else ():
