@@ -13,8 +13,8 @@ any PostgreSQL, a shared Supabase instance included. It reports:
   and roles they use that the target lacks (``references.py``);
 - platform objects the migrations expect that the target lacks (``platform.py``);
 - what the target's rows will do to a pending statement: NULLs, duplicates, orphans, rows a
-  CHECK rejects, values a type change cannot convert, rewrites of large tables (``data.py``,
-  reading through the bounded queries of ``rows.py``), and foreign keys of an existing table
+  CHECK rejects, values a type change cannot convert, rewrites of large tables (``data.py`` and
+  the modules it names, reading through the bounded queries of ``rows.py``), and foreign keys of an existing table
   that point elsewhere than the migration's (``foreign_keys.py``).
 
 The project's side is the shared schema model (``sql/schema_model.py``), replayed over the
