@@ -23,6 +23,7 @@ _TEXTS = ("text", "character varying", "character", "name", "citext")
 
 
 def change_type(site: Site, column: str, col: ast.ColumnDef) -> None:
+    """ALTER COLUMN ... TYPE: whether every value converts, and whether the table is rewritten."""
     current = site.columns().get(column)
     if current is None or col.typeName is None:
         return

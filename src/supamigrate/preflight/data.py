@@ -61,6 +61,7 @@ def check_data(p: Pending, stmt: ParsedStatement) -> None:
 
 
 def alter(site: Site, cmd: ast.AlterTableCmd) -> None:
+    """One ALTER TABLE command on a filled table."""
     subtype = cmd.subtype
     if subtype == AlterTableType.AT_SetNotNull and cmd.name:
         not_null(site, cmd.name, f"ALTER COLUMN {cmd.name} SET NOT NULL")
@@ -77,6 +78,7 @@ def alter(site: Site, cmd: ast.AlterTableCmd) -> None:
 
 
 def add_constraint(site: Site, c: ast.Constraint) -> None:
+    """ADD CONSTRAINT: UNIQUE / PRIMARY KEY, FOREIGN KEY and CHECK (NOT VALID ones remembered)."""
     if c.contype in (ConstrType.CONSTR_UNIQUE, ConstrType.CONSTR_PRIMARY) and c.keys and not c.indexname:
         columns = strings(c.keys)
         kind = "PRIMARY KEY" if c.contype == ConstrType.CONSTR_PRIMARY else "UNIQUE"

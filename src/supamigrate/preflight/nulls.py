@@ -18,6 +18,7 @@ _VOLATILE = "SELECT coalesce(bool_or(p.provolatile = 'v'), false) FROM pg_catalo
 
 
 def not_null(site: Site, column: str, action: str) -> None:
+    """NULLs of ``column`` that ``action`` (SET NOT NULL, a primary key) would refuse."""
     if (site.key, column) in site.p.added:
         if not site.p.added[(site.key, column)]:  # added without a default: NULL in every row
             rows_with_nulls(site, action, column)
@@ -56,6 +57,7 @@ def rows_with_nulls(site: Site, action: str, column: str) -> None:
 
 
 def add_column(site: Site, col: ast.ColumnDef) -> None:
+    """ADD COLUMN: NOT NULL without a default on a filled table, a unique constant default, a rewrite."""
     name = str(col.colname)
     constraints = [c for c in col.constraints or () if isinstance(c, ast.Constraint)]
     types = {c.contype for c in constraints}
@@ -101,6 +103,7 @@ def calls(node: object) -> set[str]:
 
 
 def volatile(site: Site, expr: ast.Node) -> bool:
+    """Whether a default calls a volatile function on the target (then every row is rewritten)."""
     names = sorted(calls(expr))
     if not names:
         return False

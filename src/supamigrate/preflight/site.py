@@ -23,6 +23,7 @@ _SKIP = ("42703", "42P01", "42883")  # a column, table or function the pending s
 
 
 def deparse(node: ast.Node) -> str:
+    """A node of the statement's tree printed back as SQL (an expression, a type name)."""
     return str(RawStream()(node))
 
 

@@ -11,6 +11,7 @@ from .site import Site, deparse
 
 
 def index_unique(site: Site, node: ast.IndexStmt) -> None:
+    """CREATE UNIQUE INDEX: its columns or expressions, over the rows its predicate keeps."""
     keys: list[tuple[str, sql.Composable]] = []
     for elem in node.indexParams or ():
         if not isinstance(elem, ast.IndexElem):

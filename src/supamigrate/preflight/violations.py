@@ -16,6 +16,7 @@ from .site import Site, deparse
 
 
 def validate(site: Site, name: str) -> None:
+    """VALIDATE CONSTRAINT: of one a pending statement added NOT VALID, or one the target holds."""
     mine = site.p.not_valid.pop((site.key, name), None)
     action = f"VALIDATE CONSTRAINT {name}"
     if mine is not None:
@@ -48,6 +49,7 @@ def unwrap(expression: str) -> str:
 
 
 def orphans(site: Site, c: ast.Constraint, action: str) -> None:
+    """A foreign key added (not NOT VALID) or validated: its referenced table and columns resolved."""
     assert c.pktable is not None
     parent_name: Name = range_name(c.pktable)
     parent = site.p.target_resolves(parent_name)
@@ -111,6 +113,7 @@ def count_orphans(
 
 
 def check(site: Site, action: str, expression: str) -> None:
+    """Rows for which a CHECK's expression is false (NULL passes, as in PostgreSQL)."""
     found = site.read(
         sql.SQL("SELECT count(*) FILTER (WHERE ({}) IS FALSE), count(*) FROM {}").format(
             sql.SQL(expression), site.source()
