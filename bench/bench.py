@@ -415,6 +415,58 @@ def bench_diff(repeat: int) -> dict[str, float]:
     return results
 
 
+PREFLIGHT_ROWS = 1_000_000
+PREFLIGHT_PENDING = (
+    "alter table public.big alter column email set not null;\n"
+    "create unique index big_email on public.big (email);\n"
+    "alter table public.big add foreign key (parent_id) references public.parents (id);\n"
+    "alter table public.big alter column n type integer using n::integer;\n"
+)
+
+
+def bench_preflight(repeat: int) -> dict[str, float]:
+    """Preflight's data checks (NOT NULL, UNIQUE, orphans, a cast) on a table of 1,000,000 rows."""
+    from supamigrate.platform import apply_stub
+    from supamigrate.preflight import preflight
+
+    with scratch_cache() as cache, tempfile.TemporaryDirectory() as tmp:
+        base = ProjectDatabase.start(
+            Project.load(REPO), target=Target.WORKING, server=ServerChoice(cache=cache), seed=False
+        )
+        name = unique_name("bench_preflight")
+        try:
+            with psycopg.connect(base.server.conninfo(), autocommit=True) as conn:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            with psycopg.connect(base.server.conninfo(name), autocommit=True) as conn:
+                apply_stub(conn)
+                conn.execute("create table public.parents (id bigint primary key)")
+                conn.execute("insert into public.parents select g from generate_series(1, 1000) g")
+                conn.execute("create table public.big (id bigint primary key, email text, parent_id bigint, n text)")
+                conn.execute(
+                    "insert into public.big select g, case when g %% 1000 > 0 then 'u' || (g %% 900000) || '@x' end,"
+                    " 1 + g %% 1100, g::text"
+                    " from generate_series(1, %s) g",
+                    (PREFLIGHT_ROWS,),
+                )
+                conn.execute("analyze")
+            migrations = Path(tmp) / "supabase" / "migrations"
+            migrations.mkdir(parents=True)
+            (migrations / "20250201000000_big.sql").write_text(PREFLIGHT_PENDING)
+            project = Project.load(Path(tmp))
+            samples = []
+            for _ in range(max(1, repeat)):
+                t = time.perf_counter()
+                report = preflight(project, base.server.conninfo(name))
+                samples.append(time.perf_counter() - t)
+            found = [f.code for f in report.findings if f.code.startswith("data-")]
+            assert found == ["data-not-null", "data-unique", "data-orphans"], found
+        finally:
+            drop_database(base.server, name)
+            base.stop()
+    checks = PREFLIGHT_PENDING.count("\n")
+    return {"preflight_data_s": median_of(samples), "preflight_data_per_check_s": median_of(samples) / checks}
+
+
 def bench_initdb(repeat: int) -> dict[str, float]:
     """initdb alone, run the way the server runs it: a yardstick of this machine's speed right now."""
     samples = []
@@ -487,6 +539,8 @@ TARGETS: list[tuple[str, str, Callable[[dict[str, Any]], bool]]] = [
     ("`supamigrate --help` <= `import pytest, psycopg`", "help_ratio", lambda r: r["help_ratio"] <= 1.0),
     ("`import supamigrate.plugin` <= 1.2x `import pytest, psycopg, pglast`", "plugin_import_ratio",
      lambda r: r["plugin_import_ratio"] <= 1.2),
+    ("preflight: a data check on 1,000,000 rows <= 2.5 s (half its timeout)", "preflight_data_per_check_s",
+     lambda r: r["preflight_data_per_check_s"] <= 2.5),
 ]
 
 
@@ -523,6 +577,7 @@ def main() -> int:
     results["upgrade"] = bench_upgrade([n for n in sizes if n <= 100], args.repeat)
     results.update(bench_split(args.repeat))
     results.update(bench_diff(max(3, args.repeat // 2)))
+    results.update(bench_preflight(max(1, args.repeat // 2)))
     results["stock_ratio"] = results["stock_overhead_ms"] / max(results["rollback_overhead_ms"], 1e-6)
     results["cold_warm_ratio"] = results["cold_start_s"] / results["warm_start_s"]
     if "1000" in results["apply"]:
@@ -591,6 +646,12 @@ def main() -> int:
             f"{results['diff_changed_s']:.2f} s (migrations {results['diff_build_migrations_s']:.2f}, declared"
             f" {results['diff_build_declared_s']:.2f}, pg-delta {results['diff_engine_s']:.2f},"
             f" proof {results['diff_prove_s']:.2f})",
+        )
+    )
+    rows.append(
+        (
+            f"preflight data checks on {PREFLIGHT_ROWS:,} rows (4 statements)",
+            f"{results['preflight_data_s']:.2f} s ({results['preflight_data_per_check_s']:.2f} s each)",
         )
     )
     width = max(len(r[0]) for r in rows)

@@ -10,11 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pglast import ast
+
 from ..findings import FileLocation, Location
 from ..sql.objects import Name
 from ..sql.schema_model import SchemaModel
 from ..sql.source import ParsedStatement
 from .result import PreflightReport, add
+from .rows import Limits
 from .target import Relation, Target
 
 Key = tuple[str, str]  # (schema, name)
@@ -33,6 +36,14 @@ class Pending:
     functions: set[Key] = field(default_factory=set)
     roles: set[str] = field(default_factory=set)
     schemas: set[str] = field(default_factory=set)
+    # For the data checks (``data.py``): how much to read, the tables pending statements write
+    # to (where), the columns they add (with a default or not), the constraints added NOT VALID.
+    limits: Limits = field(default_factory=Limits)
+    written: dict[Key, FileLocation] = field(default_factory=dict)
+    added: dict[tuple[Key, str], bool] = field(default_factory=dict)
+    not_valid: dict[tuple[Key, str], tuple[ast.Constraint, ParsedStatement]] = field(default_factory=dict)
+    compared: set[Key] = field(default_factory=set)  # tables whose foreign keys were compared
+    spent_s: float = 0.0  # time the data checks' reads took so far, against limits.budget_ms
 
     def where(self, stmt: ParsedStatement) -> FileLocation:
         line, column = stmt.file.line_col(stmt.start)
@@ -58,6 +69,15 @@ class Pending:
             if self.target_has((schema, name.name)):
                 return (schema, name.name)
         return None
+
+    def filled(self, name: Name) -> Key | None:
+        """The target's table that ``name`` finds, unless a pending statement created it (so it
+        has no rows yet); None also when the target has no such table."""
+        key = self.target_resolves(name)
+        if key is None or (key in self.relations and key not in self.swallowed):
+            return None
+        found = self.swallowed.get(key) or self.target.relation(*key)
+        return key if found is not None and found.kind == "table" else None
 
     def foreign(self, key: Key) -> Relation | None:
         """The target's relation at ``key`` unless it is the project's (or will be, once pushed)."""

@@ -14,12 +14,15 @@ from ..sql import objects
 from ..sql.schema_model import SchemaModel
 from ..sql.source import MIGRATION, ParsedStatement, SourceFile
 from .collisions import check_creation
+from .data import check_data
 from .drops import check_drops
+from .foreign_keys import check_foreign_key_targets
 from .history import history_findings
 from .pending import Pending
 from .platform import check_platform, uses_platform
 from .references import check_references, check_uses
 from .result import PreflightReport
+from .rows import Limits
 from .target import Target, open_read_only
 
 PLATFORM = "platform"  # the kind of the stub's files, and the origin of what they create
@@ -57,14 +60,19 @@ def replay(p: Pending, migrations: list[SourceFile], pending: dict[int, objects.
 
 def check_statement(p: Pending, stmt: ParsedStatement, facts: objects.Facts) -> None:
     check_references(p, stmt, facts)
+    check_foreign_key_targets(p, stmt)  # before the creations: the table is still the target's
+    check_data(p, stmt)
     check_drops(p, stmt, facts)
     for c in facts.creations:
         check_creation(p, p.where(stmt), c)
     check_uses(p, stmt, facts)
 
 
-def preflight(project: Project, db_url: str, *, fail_on: str = "error") -> PreflightReport:
-    """Compare the project's migrations with the database at ``db_url`` without writing to it."""
+def preflight(
+    project: Project, db_url: str, *, fail_on: str = "error", limits: Limits | None = None
+) -> PreflightReport:
+    """Compare the project's migrations with the database at ``db_url`` without writing to it;
+    ``limits`` bound how much of a table the data checks read (``preflight.rows.Limits``)."""
     started = time.perf_counter()
     report = PreflightReport(redact(db_url), project.root, fail_on=fail_on)
     mset = MigrationSet.discover(project.migrations_dir)
@@ -89,7 +97,8 @@ def preflight(project: Project, db_url: str, *, fail_on: str = "error") -> Prefl
                     if stmt.node is not None
                 }
                 check_platform(target, report, uses_platform(pending.values()))
-                replay(Pending(target, SchemaModel(), report, project.root), migrations, pending)
+                state = Pending(target, SchemaModel(), report, project.root, limits=limits or Limits())
+                replay(state, migrations, pending)
         finally:
             conn.rollback()
     report.seconds = time.perf_counter() - started
