@@ -29,6 +29,7 @@ from ..server import EphemeralServer
 from ..sql.source import MIGRATION, SourceFile
 from . import engine, postprocess
 from .engine import DiffError, Plan
+from .fingerprint import fingerprint
 
 HEADER = (
     "-- Written by `supamigrate diff` from the declared schemas (supabase/schemas) with pg-delta,\n"
@@ -247,6 +248,15 @@ def diff(
     return result
 
 
+def same_schema(server: Server, first: str, second: str) -> bool:
+    """Whether two databases of ``server`` hold the same schema, by their catalog fingerprints."""
+    prints = []
+    for dbname in (first, second):
+        with connect(server.conninfo(dbname)) as conn:
+            prints.append(fingerprint(conn))
+    return prints[0] == prints[1]
+
+
 def drift_findings(
     project: Project, server: Server, migrations_db: str, *, pgdelta: Path | None = None
 ) -> list[Finding]:
@@ -254,11 +264,6 @@ def drift_findings(
     disagree on (none when the project declares no schema). ``migrations_db`` is the built one."""
     if not project.schema_files():
         return []
-    try:
-        command = engine.find_pgdelta(pgdelta, project.root)
-    except DiffError as exc:
-        return [Finding(Level.WARNING, "schema-drift-unchecked", f"supabase/schemas not compared: {exc.message}",
-                        hint=exc.hint)]
     ephemeral = _ephemeral(server)
     desired = unique_name("supamigrate_drift_declared")
     try:
@@ -270,6 +275,15 @@ def drift_findings(
             FileLocation(exc.path, exc.line, exc.column), hint=exc.hint or "fix the file in supabase/schemas",
         )]
     try:
+        # The common case, nothing drifted, is told by the catalogs alone: the engine (a Node
+        # process reading both catalogs, seconds) runs only when the fingerprints differ.
+        if same_schema(ephemeral, migrations_db, desired):
+            return []
+        try:
+            command = engine.find_pgdelta(pgdelta, project.root)
+        except DiffError as exc:
+            return [Finding(Level.WARNING, "schema-drift-unchecked", f"supabase/schemas not compared: {exc.message}",
+                            hint=exc.hint)]
         plan = engine.plan(command, ephemeral.url(migrations_db), ephemeral.url(desired))
         statements, fixes = migration_statements(plan, ephemeral.url(migrations_db), ephemeral.url(desired))
     finally:
