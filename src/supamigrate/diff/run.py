@@ -215,6 +215,9 @@ def diff(
         )
         try:
             result.timings["build_declared"] = time.perf_counter() - t
+            if same_schema(ephemeral, current, desired):  # nothing to diff: no need for the engine
+                result.timings["total"] = time.perf_counter() - started
+                return result
             t = time.perf_counter()
             plan = engine.plan(command, ephemeral.url(current), ephemeral.url(desired))
             result.timings["engine"] = time.perf_counter() - t
@@ -228,10 +231,14 @@ def diff(
             result.sql = render(result.statements, plan)
             t = time.perf_counter()
             _prove(project, ephemeral, current, result.sql, filename)
-            again = engine.plan(command, ephemeral.url(current), ephemeral.url(desired))
-            result.residual_sql, left = migration_statements(again, ephemeral.url(current), ephemeral.url(desired))
-            if result.residual_sql:
-                result.residual = changed_objects(again, left) or ["(statements only: see below)"]
+            # Equal fingerprints prove the re-diff empty; otherwise the engine says what is left.
+            if not same_schema(ephemeral, current, desired):
+                again = engine.plan(command, ephemeral.url(current), ephemeral.url(desired))
+                result.residual_sql, left = migration_statements(
+                    again, ephemeral.url(current), ephemeral.url(desired)
+                )
+                if result.residual_sql:
+                    result.residual = changed_objects(again, left) or ["(statements only: see below)"]
             result.timings["prove"] = time.perf_counter() - t
         finally:
             drop_database(ephemeral, desired)
