@@ -10,6 +10,7 @@ what the service answers, the SQL error, the culprit at its migration file:line,
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import importlib.util
 import time
@@ -81,6 +82,21 @@ def _finding(failure: SmokeFailure, service: str, locator: Locator) -> Finding:
     )
 
 
+def _add(findings: list[Finding], found: Finding) -> None:
+    """Add ``found``, or name its request in an earlier finding that says the same (confirm_email
+    signs up too, so a sign-up trap refuses both)."""
+    _, _, said = found.message.partition(": ")
+    for i, f in enumerate(findings):
+        names, _, earlier = f.message.partition(": ")
+        if (f.where, f.hint, earlier) == (found.where, found.hint, said):
+            requests = [*f.extras.get("requests", [f.extras["request"]]), found.extras["request"]]
+            findings[i] = dataclasses.replace(
+                f, message=f"{names}, {found.extras['request']}: {said}", extras={**f.extras, "requests": requests}
+            )
+            return
+    findings.append(found)
+
+
 def run_smoke(
     conn: psycopg.Connection,
     project: Project,
@@ -104,9 +120,7 @@ def run_smoke(
     }
     locator = Locator(project)
     findings: list[Finding] = []
-    # Pipelined: each savepoint's statements reach the server together (a transaction block
-    # syncs when it ends), a round trip per request rather than per statement.
-    with conn.pipeline(), conn.transaction(force_rollback=True):
+    with conn.transaction(force_rollback=True):
         try:
             with conn.transaction():
                 if "sign_up_email" in off:
@@ -124,7 +138,7 @@ def run_smoke(
                 with conn.transaction(force_rollback=True):
                     request.run(ctx)
             except SmokeError as exc:
-                findings.append(_finding(exc.failure, request.service, locator))
+                _add(findings, _finding(exc.failure, request.service, locator))
             except psycopg.Error as exc:  # a request that broke rather than was refused
                 findings.append(_finding(
                     SmokeFailure(request.name, "an error the smoke request did not expect", exc, None,

@@ -100,11 +100,10 @@ def _run_steps(conn: psycopg.Connection, request: str, steps: Sequence[Step], pa
         # savepoint was rolled back, so they meet the same state) to find out.
         failed, error = steps[0][0], exc
         try:
-            with service_session(conn, AUTH_ROLE):
+            with service_session(conn, AUTH_ROLE, pipelined=False):
                 for service_error, sql in steps:
                     failed = service_error
-                    with conn.pipeline():
-                        conn.execute(sql, params)
+                    conn.execute(sql, params)
         except psycopg.Error as again:
             error = again
         raise SmokeError(diagnose(conn, request, failed, error, role=AUTH_ROLE)) from error
@@ -288,7 +287,8 @@ def _delete_user(ctx: SmokeContext) -> None:
     ).fetchall()
     users = ([ctx.user.id] if ctx.user is not None else []) + [uid for (uid,) in seeded]
     if users:
-        steps = [("Database error deleting user", _DELETE_USER.replace("%(id)s", f"%(id{i})s")) for i in range(len(users))]
+        one = "Database error deleting user"
+        steps = [(one, _DELETE_USER.replace("%(id)s", f"%(id{i})s")) for i in range(len(users))]
         _run_steps(ctx.conn, "delete_user", steps, {f"id{i}": uid for i, uid in enumerate(users)})
 
 

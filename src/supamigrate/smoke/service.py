@@ -13,7 +13,7 @@ run makes dozens of these sessions and its budget is a few milliseconds.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import psycopg
 
@@ -41,6 +41,7 @@ WITH asked AS (
 SELECT set_config(%(before)s, (SELECT json_object_agg(name, value) FROM before)::text, true),
        (SELECT count(set_config(w.name, w.value, true)) FROM before b JOIN wanted w USING (name))
 """
+_SAVEPOINT = "supamigrate_service"
 _RESTORE = "SELECT set_config(key, value, true) FROM json_each_text(current_setting(%s)::json)"
 
 # The settings any role may change inside a transaction (pg_settings.context = 'user'): a
@@ -58,15 +59,37 @@ def _settable(conn: psycopg.Connection) -> list[str]:
 
 @contextmanager
 def service_session(
-    conn: psycopg.Connection, role: str, *, settings: Mapping[str, str] | None = None
+    conn: psycopg.Connection, role: str, *, settings: Mapping[str, str] | None = None, pipelined: bool = True
 ) -> Iterator[psycopg.Connection]:
-    """Run the block on ``conn`` as ``role`` with its settings and ``settings``, pipelined (the
-    statements reach the server together; their errors are raised when the block ends); an
-    error rolls the block back (role and settings with it) and propagates. Sessions do not nest."""
+    """Run the block on ``conn`` as ``role`` with its settings and ``settings``; an error rolls
+    the block back (role and settings with it) and propagates. ``pipelined``: the statements
+    reach the server together and their errors are raised when the block ends; otherwise each
+    statement raises its own. Sessions do not nest."""
     extra = {"role": role, CLAIMS_SETTING: "", **(settings or {})}
     params = {"role": role, "settable": _settable(conn), "names": list(extra), "values": list(extra.values()),
               "before": BEFORE}
-    with conn.pipeline(), conn.transaction():
-        conn.execute(_ENTER, params)
-        yield conn
-        conn.execute(_RESTORE, (BEFORE,))
+    if not pipelined:
+        with conn.transaction():
+            conn.execute(_ENTER, params)
+            yield conn
+            conn.execute(_RESTORE, (BEFORE,))
+        return
+    # A savepoint of our own, and errors caught inside the pipeline then cleared with a sync:
+    # a pipeline left by an exception logs a spurious "pipeline aborted" warning.
+    failed: BaseException | None = None
+    with conn.pipeline() as pipeline:
+        try:
+            conn.execute(f"SAVEPOINT {_SAVEPOINT}")
+            conn.execute(_ENTER, params)
+            yield conn
+            conn.execute(_RESTORE, (BEFORE,))
+            conn.execute(f"RELEASE SAVEPOINT {_SAVEPOINT}")
+            pipeline.sync()
+        except BaseException as exc:
+            failed = exc
+            with suppress(psycopg.Error):
+                pipeline.sync()
+    if failed is not None:
+        conn.execute(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
+        conn.execute(f"RELEASE SAVEPOINT {_SAVEPOINT}")
+        raise failed
