@@ -250,3 +250,33 @@ def test_check_fails_on_each_trap_naming_it_and_its_file_line() -> None:
         assert "smoke" in report.timings
     report = commands.check(Project.load(SMOKE / "correct"), pg_bin=PG_BIN)
     assert [f for f in report.findings if f.code == "smoke"] == []
+
+
+def test_a_pre_request_function_that_raises_fails_every_data_api_request(smoke: Smoke, tmp_path: Path) -> None:
+    root = tmp_path / "pre_request"
+    (root / "supabase" / "migrations").mkdir(parents=True)
+    (root / "supabase" / "config.toml").write_text('project_id = "pre-request"\n')
+    (root / "supabase" / "migrations" / "20240301000000_pre_request.sql").write_text(
+        "-- Every Data API request must carry a client header; the check forgot the anon key's callers.\n"
+        "create function public.check_request() returns void\n"
+        "language plpgsql set search_path = ''\n"
+        "as $$\nbegin\n"
+        "  if current_setting('request.headers', true)::json ->> 'x-client-info' is null then\n"
+        "    raise exception 'missing x-client-info header';\n"
+        "  end if;\nend;\n$$;\n\n"
+        "do $$ begin\n"
+        "  execute format('alter role authenticator in database %I set pgrst.db_pre_request = %L',\n"
+        "                 current_database(), 'public.check_request');\n"
+        "end $$;\n"
+    )
+    project, conn = smoke(root)
+    (finding,) = run_smoke(conn, project)
+    assert finding.message == (
+        'postgrest_pre_request: PostgREST answers "HTTP 400 to every request of anon": P0001 missing'
+        " x-client-info header (function public.check_request)"
+    )
+    assert finding.where == "supabase/migrations/20240301000000_pre_request.sql:2:1"
+    assert finding.hint == (
+        "public.check_request() raises it itself: let this request through if it should pass, or turn the request"
+        " off in [smoke] disable if refusing it is the point"
+    )

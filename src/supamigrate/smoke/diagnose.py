@@ -112,6 +112,9 @@ def diagnose(
     elif state.startswith("23") and table and diag.constraint_name:
         culprit = culprit or f"constraint {table}.{diag.constraint_name}"
         fix = f"make {where or 'the trigger'} respect {diag.constraint_name} on {table} for every user"
+    elif state == "P0001" and where:
+        fix = (f"{where} raises it itself: let this request through if it should pass, or turn the request"
+               f" off in [smoke] disable if refusing it is the point")
     elif where:
         fix = f"make {where} succeed for a user the service creates this way ({state} {message})"
     else:

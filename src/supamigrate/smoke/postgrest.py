@@ -76,7 +76,7 @@ def _call(ctx: SmokeContext, request: str, caller: Caller, method: str, path: st
             ctx.conn.execute(query, params)
     except psycopg.Error as exc:
         status = _status(exc, signed_in=role == "authenticated")
-        raise SmokeError(diagnose(ctx.conn, request, f"PostgREST answers {status} to {what}", exc, role=role)) from exc
+        raise SmokeError(diagnose(ctx.conn, request, f"HTTP {status} to {what}", exc, role=role)) from exc
 
 
 def _pre_request(ctx: SmokeContext) -> None:
