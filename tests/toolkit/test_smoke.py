@@ -280,3 +280,25 @@ def test_a_pre_request_function_that_raises_fails_every_data_api_request(smoke: 
         "public.check_request() raises it itself: let this request through if it should pass, or turn the request"
         " off in [smoke] disable if refusing it is the point"
     )
+
+
+def test_an_rpc_the_api_roles_may_not_execute_is_refused(smoke: Smoke, tmp_path: Path) -> None:
+    root = tmp_path / "rpc"
+    (root / "supabase" / "migrations").mkdir(parents=True)
+    (root / "supabase" / "config.toml").write_text('project_id = "rpc"\n')
+    (root / "supamigrate.toml").write_text('[smoke]\nrpc = { "public.add" = { a = 1, b = 2 } }\n')
+    (root / "supabase" / "migrations" / "20240301000000_rpc.sql").write_text(
+        "-- Revoked from public by habit, and never granted back to the API roles.\n"
+        "create function public.add(a int, b int) returns int\n"
+        "language sql immutable set search_path = ''\n"
+        "as $$ select a + b $$;\n\n"
+        "revoke execute on function public.add(int, int) from public, anon, authenticated;\n"
+    )
+    project, conn = smoke(root)
+    (finding,) = run_smoke(conn, project)
+    assert finding.message == (
+        'postgrest_rpc: PostgREST answers "HTTP 403 to POST /rpc/add": 42501 permission denied for function add'
+        " (function public.add)"
+    )
+    assert finding.where == "supabase/migrations/20240301000000_rpc.sql:2:1"
+    assert finding.hint == "grant execute on function public.add to authenticated"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -23,6 +24,8 @@ from .requests import SmokeContext, SmokeError, SmokeRequest, always
 from .service import AUTH_ROLE, service_session
 
 DEFAULT_PASSWORD = "password123"
+# delete_user tries the seed's users too, the first ones by creation: they hold the rows.
+SEEDED_USERS_DELETED = 50
 
 # pop inserts every column of the model, in this order, with the values the model holds.
 _INSERT_USER = """
@@ -151,7 +154,8 @@ def sign_up(
     params: dict[str, Any] = {
         "id": uid, "instance": INSTANCE_ID, "email": email, "phone": phone, "anonymous": anonymous,
         "hash": "" if anonymous else _password_hash(conn, password or DEFAULT_PASSWORD),
-        "token": token, "sent_at": None, "app": Jsonb({}), "meta": Jsonb(user_meta),
+        "token": token, "sent_at": datetime.now(UTC) if token else None,
+        "app": Jsonb(app_meta), "meta": Jsonb(user_meta),
         "identity": uuid.uuid4(), "provider": provider, "audit": uuid.uuid4(), "otid": uuid.uuid4(),
         "session": uuid.uuid4(), "refresh": uuid.uuid4().hex[:12],
         "payload": Jsonb({"action": "user_signedup", "actor_id": str(uid), "log_type": "team",
@@ -159,8 +163,6 @@ def sign_up(
     }
     name = request or ("sign_in_anonymous" if anonymous else f"sign_up_{provider}")
     saving = "Database error creating anonymous user" if anonymous else "Database error saving new user"
-    # GoTrue's model starts with the provider in app_metadata; pop writes it on INSERT.
-    params["app"] = Jsonb(app_meta)
     steps: list[Step] = [(saving, _INSERT_USER), (saving if anonymous else "Database error updating user", _SET_ROLE)]
     if not anonymous:
         data = {"sub": str(uid), "email_verified": False, "phone_verified": False}
@@ -283,7 +285,7 @@ def _delete_user(ctx: SmokeContext) -> None:
     keys to auth.users (all in one session, rolled back: the first refused delete is reported)."""
     seeded = ctx.conn.execute(
         "SELECT id FROM auth.users WHERE id <> %s ORDER BY created_at, id LIMIT %s",
-        (ctx.user.id if ctx.user else uuid.UUID(int=0), int(ctx.options.get("delete_seed_users", 50))),
+        (ctx.user.id if ctx.user else uuid.UUID(int=0), SEEDED_USERS_DELETED),
     ).fetchall()
     users = ([ctx.user.id] if ctx.user is not None else []) + [uid for (uid,) in seeded]
     if users:

@@ -18,6 +18,7 @@ from .requests import SmokeFailure
 # "PL/pgSQL function public.handle_new_user() line 3 at SQL statement", innermost first;
 # 'SQL function "handle_new_user" statement 1' for LANGUAGE sql.
 _CONTEXT_FUNCTION = re.compile(r'PL/pgSQL function ([^\s(]+)\(|SQL function "([^"]+)"')
+_DENIED_FUNCTION = re.compile(r"^permission denied for function (\S+)$")
 _MISSING = re.compile(r'^(?:relation|function|type) "?([^"\s(]+)"?(?:\(.*\))? does not exist')
 
 
@@ -52,6 +53,16 @@ def context_function(conn: psycopg.Connection, error: psycopg.Error) -> Function
     return FunctionFacts(str(row[0]), bool(row[1]), str(row[2]), None if row[3] is None else str(row[3]))
 
 
+def _function_named(conn: psycopg.Connection, name: str) -> str | None:
+    """``schema.name`` of the function the error names unqualified (public first)."""
+    row = conn.execute(
+        "SELECT n.nspname || '.' || p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+        " WHERE p.proname = %s ORDER BY n.nspname = 'public' DESC, n.nspname LIMIT 1",
+        (name.rpartition(".")[2],),
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
 def _home_of(conn: psycopg.Connection, name: str) -> str | None:
     """The schema holding a relation (or function) ``name`` outside the system schemas."""
     row = conn.execute(
@@ -84,6 +95,11 @@ def diagnose(
                    f" so that deleting the user deletes (or detaches) its rows")
         else:
             fix = f"insert the rows {table} refers to first, or relax {diag.constraint_name}"
+    elif state == "42501" and fn is None and (denied := _DENIED_FUNCTION.match(message)):
+        # The call itself was refused (an RPC): the function lacks an EXECUTE grant.
+        called = _function_named(conn, denied.group(1))
+        culprit = f"function {called}" if called else None
+        fix = f"grant execute on function {called or denied.group(1)} to {role}"
     elif state == "42501":
         if fn is not None and not fn.definer:
             fix = (f"make {where} `security definer set search_path = ''` and schema-qualify the names"
