@@ -23,7 +23,7 @@ from ..auth import create_user
 from ..findings import Finding, Level
 from ..project import Project
 from ..toolconfig import SmokeSection
-from .auth import AUTH_REQUESTS, sign_up
+from .auth import AUTH_REQUESTS, sign_up_email
 from .locate import Locator
 from .postgrest import POSTGREST_REQUESTS
 from .requests import SmokeContext, SmokeError, SmokeFailure, SmokeRequest
@@ -35,6 +35,8 @@ REQUESTS: list[SmokeRequest] = [*AUTH_REQUESTS, *POSTGREST_REQUESTS]
 for _module, _attr in (("storage", "STORAGE_REQUESTS"), ("realtime", "REALTIME_REQUESTS")):
     if importlib.util.find_spec(f"{__name__}.{_module}") is not None:
         REQUESTS.extend(getattr(importlib.import_module(f"{__name__}.{_module}"), _attr))
+
+_SAVEPOINT = "supamigrate_smoke_request"
 
 SERVICES = {"auth": "Supabase Auth", "storage": "Storage", "realtime": "Realtime", "postgrest": "PostgREST"}
 
@@ -121,28 +123,41 @@ def run_smoke(
     locator = Locator(project)
     findings: list[Finding] = []
     with conn.transaction(force_rollback=True):
+        # The run's user: signed up by the sign_up_email request itself (kept, not rolled back),
+        # or inserted directly when that request is off.
+        user = None
+        signs_up = "sign_up_email" not in off and any(r.name == "sign_up_email" for r in chosen)
+        started = time.perf_counter()
         try:
-            with conn.transaction():
-                if "sign_up_email" in off:
+            if signs_up:
+                user = sign_up_email(conn, options)
+            else:
+                with conn.transaction():
                     user = create_user(conn, section.email, user_metadata=section.user_metadata)
-                else:
-                    user = sign_up(conn, section.email, user_metadata=section.user_metadata, request="sign_up_email")
-        except SmokeError:
-            user = None  # the sign_up_email request reports it
+        except SmokeError as exc:
+            _add(findings, _finding(exc.failure, "auth", locator))
+        except psycopg.Error:
+            user = None  # the seed-like insert itself failed: the requests needing a user do nothing
+        if signs_up and timings is not None:
+            timings["sign_up_email"] = time.perf_counter() - started
         ctx = SmokeContext(conn, user, options)
+        # One savepoint, rolled back to after every request (it stays established), so each
+        # request starts from the seed plus the run's user: one round trip a request.
+        conn.execute(f"SAVEPOINT {_SAVEPOINT}")
         for request in chosen:
-            if request.name in off or not request.applies(conn):
+            if request.name in off or (signs_up and request.name == "sign_up_email") or not request.applies(conn):
                 continue
             started = time.perf_counter()
             try:
-                with conn.transaction(force_rollback=True):
-                    request.run(ctx)
+                request.run(ctx)
             except SmokeError as exc:
                 _add(findings, _finding(exc.failure, request.service, locator))
             except psycopg.Error as exc:  # a request that broke rather than was refused
                 findings.append(_finding(
                     SmokeFailure(request.name, "an error the smoke request did not expect", exc, None,
                                  "report it: the request itself failed"), request.service, locator))
+            finally:
+                conn.execute(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
             if timings is not None:
                 timings[request.name] = time.perf_counter() - started
     return findings

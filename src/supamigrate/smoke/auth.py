@@ -244,16 +244,21 @@ def _metadata(ctx: SmokeContext) -> dict[str, Any]:
     return dict(ctx.options.get("user_metadata") or {})
 
 
-def _email(ctx: SmokeContext, tag: str) -> str:
-    configured = ctx.options.get("email")
+def _email(options: Mapping[str, Any], tag: str) -> str:
+    configured = options.get("email")
     if configured:
         local, _, domain = str(configured).partition("@")
         return f"{local}+{tag}@{domain}"
     return f"smoke-{tag}-{uuid.uuid4().hex[:6]}@example.com"
 
 
+def sign_up_email(conn: psycopg.Connection, options: Mapping[str, Any]) -> AuthUser:
+    """The ``sign_up_email`` request, returning the user: the runner keeps it as the run's user."""
+    return sign_up(conn, _email(options, "email"), user_metadata=dict(options.get("user_metadata") or {}))
+
+
 def _sign_up_email(ctx: SmokeContext) -> None:
-    sign_up(ctx.conn, _email(ctx, "email"), user_metadata=_metadata(ctx))
+    sign_up_email(ctx.conn, ctx.options)
 
 
 def _sign_up_phone(ctx: SmokeContext) -> None:
@@ -265,7 +270,7 @@ def _sign_in_anonymous(ctx: SmokeContext) -> None:
 
 
 def _confirm_email(ctx: SmokeContext) -> None:
-    user = sign_up(ctx.conn, _email(ctx, "confirm"), user_metadata=_metadata(ctx), confirm=False,
+    user = sign_up(ctx.conn, _email(ctx.options, "confirm"), user_metadata=_metadata(ctx), confirm=False,
                    request="confirm_email")
     confirm_email(ctx.conn, user)
 

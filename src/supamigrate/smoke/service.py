@@ -74,21 +74,25 @@ def service_session(
             yield conn
             conn.execute(_RESTORE, (BEFORE,))
         return
-    # A savepoint of our own, and errors caught inside the pipeline then cleared with a sync:
-    # a pipeline left by an exception logs a spurious "pipeline aborted" warning.
+    # A savepoint of our own; an error the body raised (a result fetched early) is cleared with a
+    # sync inside the pipeline: a pipeline left by an exception logs a spurious "pipeline
+    # aborted" warning. Otherwise the pipeline's exit is the one round trip, and raises.
     failed: BaseException | None = None
-    with conn.pipeline() as pipeline:
-        try:
+    try:
+        with conn.pipeline() as pipeline:
             conn.execute(f"SAVEPOINT {_SAVEPOINT}")
             conn.execute(_ENTER, params)
-            yield conn
-            conn.execute(_RESTORE, (BEFORE,))
-            conn.execute(f"RELEASE SAVEPOINT {_SAVEPOINT}")
-            pipeline.sync()
-        except BaseException as exc:
-            failed = exc
-            with suppress(psycopg.Error):
-                pipeline.sync()
+            try:
+                yield conn
+            except BaseException as exc:
+                failed = exc
+                with suppress(psycopg.Error):
+                    pipeline.sync()
+            else:
+                conn.execute(_RESTORE, (BEFORE,))
+                conn.execute(f"RELEASE SAVEPOINT {_SAVEPOINT}")
+    except psycopg.Error as exc:
+        failed = exc
     if failed is not None:
         conn.execute(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
         conn.execute(f"RELEASE SAVEPOINT {_SAVEPOINT}")
