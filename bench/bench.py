@@ -219,6 +219,46 @@ def bench_isolation(project: Project, repeat: int) -> dict[str, float]:
     }
 
 
+def _backend_cpu_s(pid: int) -> float:
+    """CPU seconds a local server backend has used (utime + stime of /proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def bench_smoke(project: Project, repeat: int) -> dict[str, float]:
+    """The smoke step as ``check`` runs it on this project: a connection as postgres, then every
+    request in a rolled-back transaction. The first run in the process (what one ``check`` pays:
+    the password hash, the settable settings) apart from the median of the next ones; and the
+    CPU a run costs (server backend + client), which a loaded machine does not inflate."""
+    from supamigrate.smoke import run_smoke
+
+    with scratch_cache() as cache:
+        ts = ProjectDatabase.start(project, server=ServerChoice(cache=cache))
+        try:
+            name = ts.take_spare("bench_smoke")
+            samples: list[float] = []
+            for _ in range(1 + 3 * repeat):
+                t = time.perf_counter()
+                with psycopg.connect(ts.server.conninfo(name, "postgres")) as conn:
+                    found = run_smoke(conn, project)
+                samples.append(time.perf_counter() - t)
+                assert found == [], found
+            runs = 10 * repeat
+            with psycopg.connect(ts.server.conninfo(name, "postgres")) as conn:
+                server0, client0 = _backend_cpu_s(conn.info.backend_pid), time.process_time()
+                for _ in range(runs):
+                    run_smoke(conn, project)
+                cpu = _backend_cpu_s(conn.info.backend_pid) - server0 + time.process_time() - client0
+            drop_database(ts.server, name)
+        finally:
+            ts.stop()
+    return {
+        "smoke_first_ms": samples[0] * 1e3,
+        "smoke_ms": median_of(samples[1:]) * 1e3,
+        "smoke_cpu_ms": cpu / runs * 1e3,
+    }
+
+
 def generated_project(root: Path, count: int) -> Project:
     """A project of ``count`` migrations shaped like real ones: a table, index, RLS and a policy each.
 
@@ -536,6 +576,7 @@ TARGETS: list[tuple[str, str, Callable[[dict[str, Any]], bool]]] = [
     ),
     ("`supamigrate diff` of a column and a policy <= 5 s (warm cache)", "diff_changed_s",
      lambda r: r["diff_changed_s"] <= 5.0),
+    ("smoke step (connect + every request, rolled back) <= 50 ms", "smoke_ms", lambda r: r["smoke_ms"] <= 50),
     ("`supamigrate --help` <= `import pytest, psycopg`", "help_ratio", lambda r: r["help_ratio"] <= 1.0),
     ("`import supamigrate.plugin` <= 1.2x `import pytest, psycopg, pglast`", "plugin_import_ratio",
      lambda r: r["plugin_import_ratio"] <= 1.2),
@@ -572,6 +613,7 @@ def main() -> int:
     results.update(bench_start(project, args.repeat))
     results.update(bench_process_start(max(1, args.repeat // 2)))
     results.update(bench_isolation(project, max(3, args.repeat // 2)))
+    results.update(bench_smoke(project, args.repeat))
     results["apply"] = bench_apply(sizes, args.repeat)
     results.update(bench_migrator(max(3, args.repeat // 2)))
     results["upgrade"] = bench_upgrade([n for n in sizes if n <= 100], args.repeat)
@@ -593,6 +635,10 @@ def main() -> int:
         ("per-test overhead: template clone (fresh_db)", f"{results['clone_overhead_ms']:.1f} ms"),
         ("per-test overhead: pytest-postgresql stock flow", f"{results['stock_overhead_ms']:.1f} ms"),
         ("stock flow / rollback", f"{results['stock_ratio']:.0f}x"),
+        (
+            "smoke step: connect + every request (first in process; CPU, server + client)",
+            f"{results['smoke_ms']:.1f} ms ({results['smoke_first_ms']:.1f} ms; {results['smoke_cpu_ms']:.1f} ms)",
+        ),
         ("cold / warm start", f"{results['cold_warm_ratio']:.1f}x"),
         (
             "`supamigrate --help` / `import pytest, psycopg`",

@@ -25,6 +25,7 @@ from .migrations import ApplyResult, MigrationSet, ProgressCallback
 from .platform.extensions import shim_findings
 from .project import Project
 from .server import EphemeralServer, version_mismatch
+from .smoke import run_smoke
 from .upgrade import UpgradeReport, compare_upgrade, upgrade_base
 
 T = TypeVar("T")
@@ -140,7 +141,8 @@ def check(
 
     The server is gone when this returns. Findings: the lint findings (``since`` and ``judge_all``
     as ``lint`` takes them), skipped files, a server version other than config.toml's, the
-    database advisors' advice, and a stale ``supabase/schema.sql``. A failing migration or seed
+    database advisors' advice, the smoke requests the services' would have refused (``smoke``,
+    rolled back), and a stale ``supabase/schema.sql``. A failing migration or seed
     file does not raise: the report holds it (``error``, and its finding) after the lint
     findings known by then; sqlfluff is stopped rather than waited for.
 
@@ -238,6 +240,13 @@ def check(
         t = time.perf_counter()
         report.findings.extend(_plpgsql_findings(project, conninfo, mset))
         report.timings["plpgsql_check"] = time.perf_counter() - t
+        t = time.perf_counter()
+        if on_step:
+            on_step("smoke requests")
+        # As the dashboard's postgres, which the services' roles are granted to.
+        with connect(server.conninfo(report.build.dbname, "postgres")) as conn:
+            report.findings.extend(run_smoke(conn, project))
+        report.timings["smoke"] = time.perf_counter() - t
         snapshot = project.root / SNAPSHOT
         fresh_dump: str | None = None
         if snapshot.exists():

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields
 from importlib.resources import files
 from pathlib import Path
 
@@ -105,7 +105,8 @@ def tool_config() -> str:
         lines += [f"# {line.strip()}" for line in doc.splitlines()]
         for f in fields(kind):
             expected = _EXPECTED[name][f.name]
-            sample = _toml(f.default) if f.default is not None else _example(expected)
+            # A table (a default_factory) has no sample default: its example stands in.
+            sample = _toml(f.default) if f.default not in (None, MISSING) else _example(expected)
             lines.append(f"# {f.name}: {expected}")
             if sample is not None:
                 lines.append(f"# {f.name} = {sample}")

@@ -300,6 +300,45 @@ def make_user(db: psycopg.Connection) -> Callable[..., AuthUser]:
 
 
 @pytest.fixture
+def sign_up(db: psycopg.Connection) -> Callable[..., AuthUser]:
+    """Factory: ``sign_up("ada@example.com")`` signs a user up as Supabase Auth does and returns it.
+
+    Auth's own statements as its role ``supabase_auth_admin`` (search_path ``auth``), so the
+    project's triggers on ``auth.users`` run as on the platform: a trap there fails here with the
+    error Auth answers (``SmokeError``: "Database error saving new user: 42501 ..."). Keywords:
+    ``password``, ``user_metadata`` (the sign-up's ``options.data``), ``anonymous=True``.
+    ``make_user`` stays the fast direct insert.
+    """
+
+    from .smoke.auth import sign_up as auth_sign_up
+
+    def factory(
+        email: str | None = None,
+        *,
+        password: str | None = None,
+        user_metadata: dict[str, Any] | None = None,
+        anonymous: bool = False,
+    ) -> AuthUser:
+        return auth_sign_up(db, email, password=password, user_metadata=user_metadata, anonymous=anonymous)
+
+    return factory
+
+
+@pytest.fixture
+def delete_user(db: psycopg.Connection) -> Callable[[AuthUser], None]:
+    """``delete_user(user)`` deletes the user as Supabase Auth's admin API does (as its role): the
+    foreign keys to ``auth.users`` decide what happens to the user's rows, and one without
+    ``ON DELETE`` raises ``SmokeError`` ("Database error deleting user: 23503 ...")."""
+
+    from .smoke.auth import delete_user as auth_delete_user
+
+    def delete(user: AuthUser) -> None:
+        auth_delete_user(db, user)
+
+    return delete
+
+
+@pytest.fixture
 def as_user(db: psycopg.Connection) -> ActAs:
     """``with as_user(user): db.execute(...)`` runs statements on ``db`` as that signed-in user.
 

@@ -63,6 +63,21 @@ class MigrationsSection:
     allow_lost_work: bool = False
 
 
+@dataclass(frozen=True)
+class SmokeSection:
+    """``[smoke]``: the service requests ``check`` runs. ``enabled``; ``disable`` (request names);
+    what a sign-up needs: ``email`` (its address gets ``+tag`` per request), ``phone``,
+    ``user_metadata`` (the sign-up's ``options.data``); ``rpc``, functions to call through the Data
+    API, each with its named arguments (``rpc = { "public.search" = { q = "x" } }``)."""
+
+    enabled: bool = True
+    disable: tuple[str, ...] = ()
+    email: str | None = None
+    phone: str | None = None
+    user_metadata: dict[str, Any] = field(default_factory=dict)
+    rpc: dict[str, Any] = field(default_factory=dict)
+
+
 # What each key of each section holds, as the error message says it.
 _EXPECTED: dict[str, dict[str, str]] = {
     "platform": {"shims": 'a list of extension names, or "auto"'},
@@ -73,12 +88,21 @@ _EXPECTED: dict[str, dict[str, str]] = {
     },
     "advisors": {"disable": "a list of strings (advisor ids)", "ignore": 'a list of strings ("advisor:object")'},
     "migrations": {"allow_lost_work": "true or false"},
+    "smoke": {
+        "enabled": "true or false",
+        "disable": 'a list of request names, e.g. ["sign_up_phone"]',
+        "email": 'an e-mail address, e.g. "smoke@example.com"',
+        "phone": 'a phone number as GoTrue stores it, e.g. "15555550100"',
+        "user_metadata": 'a table, e.g. { full_name = "Ada" }',
+        "rpc": 'a table of function names to argument tables, e.g. { "public.f" = {} }',
+    },
 }
-_SECTIONS: dict[str, type[PlatformSection | LintSection | AdvisorsSection | MigrationsSection]] = {
+_SECTIONS: dict[str, type[PlatformSection | LintSection | AdvisorsSection | MigrationsSection | SmokeSection]] = {
     "platform": PlatformSection,
     "lint": LintSection,
     "advisors": AdvisorsSection,
     "migrations": MigrationsSection,
+    "smoke": SmokeSection,
 }
 
 
@@ -97,6 +121,7 @@ class ToolConfig:
     lint: LintSection = LintSection()
     advisors: AdvisorsSection = AdvisorsSection()
     migrations: MigrationsSection = MigrationsSection()
+    smoke: SmokeSection = SmokeSection()
     settings: dict[str, Any] = field(default_factory=dict)  # [settings]: checked by settings.resolve
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -151,6 +176,7 @@ def _section(kind: type[Any], name: str, table: Mapping[str, Any], path: Path) -
     keys = [f.name for f in fields(kind)]
     lists = {f.name for f in fields(kind) if isinstance(f.default, tuple)}
     flags = {f.name for f in fields(kind) if isinstance(f.default, bool)}
+    tables = {f.name for f in fields(kind) if f.default_factory is dict}
     values: dict[str, Any] = {}
     for key, value in table.items():
         if key not in keys:
@@ -163,6 +189,11 @@ def _section(kind: type[Any], name: str, table: Mapping[str, Any], path: Path) -
                 raise tool_error(path, name, key, _EXPECTED[name][key], repr(value),
                                  hint=f"write {key} = true or {key} = false")
             values[key] = value
+        elif key in tables:
+            if not isinstance(value, dict) or (key == "rpc" and not all(isinstance(v, dict) for v in value.values())):
+                raise tool_error(path, name, key, _EXPECTED[name][key], repr(value),
+                                 hint=f"[{name}] takes {', '.join(keys)}; {key} is {_EXPECTED[name][key]}")
+            values[key] = dict(value)
         elif key in lists or (name, key) == ("platform", "shims"):
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise tool_error(path, name, key, _EXPECTED[name][key], repr(value),

@@ -90,7 +90,9 @@ def uncommented(text: str) -> dict[str, Any]:
 
 def test_the_commented_defaults_are_every_setting_and_valid_when_uncommented(tmp_path: Path) -> None:
     text = init_module.tool_config()
-    assert tomllib.loads(text) == {"platform": {}, "lint": {}, "advisors": {}, "migrations": {}, "settings": {}}
+    assert tomllib.loads(text) == {
+        "platform": {}, "lint": {}, "advisors": {}, "migrations": {}, "smoke": {}, "settings": {},
+    }
     data = uncommented(text)
     config = ToolConfig.from_mapping(data, tmp_path / "supamigrate.toml")
     # Every section key is there at its default; every setting but project_dir is in [settings].

@@ -269,7 +269,7 @@ def test_the_sections_are_typed_on_the_project(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("toml", "section", "key", "hint"),
     [
-        ("[plaform]\nshims = []\n", "plaform", "", "[platform], [lint], [advisors], [migrations], [settings]"),
+        ("[plaform]\nshims = []\n", "plaform", "", "[platform], [lint], [advisors], [migrations], [smoke], [settings]"),
         ("[lint]\nenable = []\n", "lint", "enable", "[lint] takes disable"),
         ('[lint]\ndisable = "SB014"\n', "lint", "disable", "[lint] takes disable"),
         ("[advisors]\nignore = [1]\n", "advisors", "ignore", "[advisors] takes disable, ignore"),
