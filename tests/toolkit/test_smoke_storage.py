@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -232,3 +233,14 @@ def test_a_trigger_failing_on_upload_names_its_function(supamigrate_server: Serv
             f"avatars/{ADA}/supamigrate-smoke.txt: 403 AccessDenied: permission denied for table upload_log",
             "function public.log_upload",
         )
+
+
+def test_the_readme_example_of_storage_upload_passes(pytester: pytest.Pytester) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Storage uploads and Realtime channels as the services make them", 1)[1]
+    example = section.split("```python\n", 1)[1].split("```", 1)[0]
+    project = pytester.path / "app"
+    shutil.copytree(SMOKE / "storage_ok", project)
+    pytester.makepyfile(test_storage=example)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-o", f"supamigrate_project_dir={project}")
+    result.assert_outcomes(passed=1)
