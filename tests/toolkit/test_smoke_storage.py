@@ -12,7 +12,9 @@ import pytest
 
 from supamigrate.auth import AuthUser, create_user
 from supamigrate.database import Server
+from supamigrate.project import Project
 from supamigrate.smoke import REQUESTS
+from supamigrate.smoke.culprits import locate
 from supamigrate.smoke.realtime import REALTIME_REQUESTS, ChannelRefused, join_private_channel
 from supamigrate.smoke.requests import SmokeContext, SmokeError, SmokeFailure, SmokeRequest
 from supamigrate.smoke.storage import (
@@ -244,3 +246,29 @@ def test_the_readme_example_of_storage_upload_passes(pytester: pytest.Pytester) 
     pytester.makepyfile(test_storage=example)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-o", f"supamigrate_project_dir={project}")
     result.assert_outcomes(passed=1)
+
+
+@pytest.mark.parametrize(
+    ("project", "culprit", "where"),
+    [
+        (
+            "storage_folder_inverted",
+            'policy "Users upload their own avatar" on storage.objects',
+            "supabase/migrations/20250301000000_avatars.sql:9:1",
+        ),
+        (
+            "realtime_wrong_claim",
+            'policy "Users receive their own channel" on realtime.messages',
+            "supabase/migrations/20250301000000_private_channels.sql:3:1",
+        ),
+        (
+            "storage_ok",
+            'policy "Users read their own avatars" on storage.objects, function public.broadcast_notification',
+            "supabase/migrations/20250302000000_notifications.sql:18:1",
+        ),
+        ("storage_ok", "function public.log_upload", None),
+    ],
+)
+def test_a_culprit_is_located_at_the_statement_creating_it(project: str, culprit: str, where: str | None) -> None:
+    found = locate(Project.load(SMOKE / project), culprit)
+    assert (str(found) if found else None) == where

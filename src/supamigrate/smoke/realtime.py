@@ -2,7 +2,7 @@
 
 When a client joins a private channel (``supabase.channel(topic, {config: {private: true}})``),
 Realtime (supabase/realtime, ``Realtime.Tenants.Authorization``) opens a transaction on its own
-connection (the owner of ``realtime.messages``, so RLS does not apply to it), inserts one probe row
+connection (a superuser, so RLS does not apply to it), inserts one probe row
 per extension (``broadcast``, ``presence``) for the topic, then scopes the transaction to the user
 with one ``set_config`` statement (``role``, ``realtime.topic``, ``request.jwt.claims``,
 ``request.jwt.claim.sub``, ``request.jwt.claim.role``, ``request.headers``), selects the probe rows
@@ -25,7 +25,9 @@ from supamigrate.errors import SupamigrateError
 from supamigrate.smoke.culprits import function_at_fault
 from supamigrate.smoke.requests import SmokeContext, SmokeError, SmokeFailure, SmokeRequest
 
-# The role Realtime's tenant connection has on the platform: the owner of realtime.messages.
+# Realtime's tenant connection is supabase_admin (its DB_USER default), a superuser that RLS does
+# not apply to; the probe rows are written here as the owner of realtime.messages, which RLS does
+# not apply to either and which postgres (the dashboard's role, the tests' connection) may become.
 REALTIME_ROLE = "supabase_realtime_admin"
 EXTENSIONS = ("broadcast", "presence")
 DEFAULT_TOPIC = "user:{user_id}"
