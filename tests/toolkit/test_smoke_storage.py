@@ -175,7 +175,7 @@ def test_storage_calls_answer_as_storage_api(supamigrate_server: Server, storage
         assert (stored.metadata["size"], stored.metadata["mimetype"]) == (4, "image/png")
         with pytest.raises(StorageApiError) as raised:
             upload(conn, user, "avatars", f"{ADA}/me.png", b"again", content_type="image/png")
-        assert raised.value.message == "409 ResourceAlreadyExists: The resource already exists"
+        assert raised.value.message == "409 KeyAlreadyExists: The resource already exists"
         replaced = upload(conn, user, "avatars", f"{ADA}/me.png", b"again", upsert=True, content_type="image/png")
         assert (replaced.id, replaced.metadata["size"]) == (stored.id, 5)
         with pytest.raises(StorageApiError) as raised:

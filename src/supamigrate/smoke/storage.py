@@ -27,6 +27,7 @@ leaves nothing behind. No bytes are stored; an object's ``metadata`` is what S3 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import mimetypes
@@ -36,7 +37,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import psycopg
 from psycopg.rows import dict_row
@@ -74,6 +75,7 @@ _SCOPED = (
 )
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 class StorageApiError(SupamigrateError):
@@ -128,14 +130,43 @@ def _claims(user: AuthUser | None) -> dict[str, Any]:
     return api_key_claims(SERVICE_ROLE) if user is None else user.claims()
 
 
+_SAVE = "SELECT " + ", ".join(f"current_setting('{name}', true)" for name in _SCOPED)
+
+
+def _request(fn: Callable[Concatenate[psycopg.Connection, P], T]) -> Callable[Concatenate[psycopg.Connection, P], T]:
+    """One Storage request: after it, the caller's role, claims and search_path are back.
+
+    A released savepoint keeps what its ``set_config(..., true)`` set, so the steps leave the
+    last one's scope behind; the request puts back what the caller had, once, at its end.
+    """
+
+    @functools.wraps(fn)
+    def request(conn: psycopg.Connection, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        saved = conn.execute(_SAVE).fetchone()
+        try:
+            return fn(conn, *args, **kwargs)
+        finally:
+            pairs = list(zip(_SCOPED, saved or (), strict=True))
+            conn.execute(
+                "SELECT " + ", ".join("set_config(%s, %s, true)" for _ in pairs),
+                [x for name, value in pairs for x in (name, "none" if name == "role" and not value else value or "")],
+            )
+
+    return request
+
+
 @contextmanager
-def _scoped(conn: psycopg.Connection, user: AuthUser | None, operation: str, method: str, path: str) -> Iterator[None]:
-    """One storage-api transaction (here a savepoint) scoped to ``user`` (None: the service role)."""
+def _scoped(
+    conn: psycopg.Connection, user: AuthUser | None, operation: str, method: str, path: str, *, rollback: bool = False
+) -> Iterator[None]:
+    """One storage-api transaction (here a savepoint) scoped to ``user`` (None: the service role).
+
+    ``rollback``: storage-api's ``testPermission``, run as the user and rolled back whatever happened.
+    """
     claims = _claims(user)
     role = str(claims.get("role") or "anon")
-    saved = conn.execute("SELECT " + ", ".join(f"current_setting('{name}', true)" for name in _SCOPED)).fetchone()
     try:
-        with conn.transaction():
+        with conn.transaction(force_rollback=rollback):
             conn.execute(
                 """
                 SELECT set_config('role', %s, true), set_config('request.jwt.claim.role', %s, true),
@@ -159,32 +190,8 @@ def _scoped(conn: psycopg.Connection, user: AuthUser | None, operation: str, met
                 ),
             )
             yield
-            _restore(conn, saved)
     except psycopg.Error as exc:
         raise api_error(exc) from exc
-
-
-def _restore(conn: psycopg.Connection, saved: tuple[Any, ...] | None) -> None:
-    # A released savepoint keeps its SET LOCALs: put back what the caller had.
-    values = list(saved or ())
-    pairs = [(name, value) for name, value in zip(_SCOPED, values, strict=True)]
-    conn.execute(
-        "SELECT " + ", ".join("set_config(%s, %s, true)" for _ in pairs),
-        [x for name, value in pairs for x in (name, "none" if name == "role" and not value else value or "")],
-    )
-
-
-@contextmanager
-def _test_permission(
-    conn: psycopg.Connection, user: AuthUser, operation: str, method: str, path: str
-) -> Iterator[None]:
-    """storage-api's ``testPermission``: run as the user, then roll it back whatever happened."""
-    saved = conn.execute("SELECT " + ", ".join(f"current_setting('{name}', true)" for name in _SCOPED)).fetchone()
-    try:
-        with conn.transaction(force_rollback=True), _scoped(conn, user, operation, method, path):
-            yield
-    finally:
-        _restore(conn, saved)
 
 
 def _row(conn: psycopg.Connection, sql: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -236,34 +243,39 @@ def object_metadata(data: bytes, content_type: str) -> dict[str, Any]:
     }
 
 
-def _insert(columns: Mapping[str, Any]) -> tuple[str, str]:
-    names = ", ".join(columns)
-    values = ", ".join(f"%({name})s" for name in columns)
-    return names, values
-
-
-def _object_columns(user: AuthUser | None, bucket: str, name: str, version: str, metadata: Any) -> dict[str, Any]:
+def _object_columns(
+    user: AuthUser | None, bucket: str, name: str, version: str, metadata: Any, user_metadata: Any = None
+) -> dict[str, Any]:
+    """The columns storage-api writes for an object, in its order; a value it leaves undefined is left out."""
     owner = str(user.id) if user else None
-    # Column order and the owner/owner_id pair as storage-api's upsertObject/createObject build them.
-    return {
+    columns = {
         "name": name,
         "owner": owner,
         "owner_id": owner,
         "bucket_id": bucket,
         "metadata": Jsonb(metadata) if metadata is not None else None,
-        "user_metadata": None,
+        "user_metadata": Jsonb(user_metadata) if user_metadata is not None else None,
         "version": version,
     }
+    return {k: v for k, v in columns.items() if v is not None}
 
 
-_UPSERT = """
-INSERT INTO storage.objects ({names}) VALUES ({values})
-ON CONFLICT (name, bucket_id) DO UPDATE SET
-  metadata = EXCLUDED.metadata, version = EXCLUDED.version, owner = EXCLUDED.owner, owner_id = EXCLUDED.owner_id
-RETURNING *
-"""
+def _insert_sql(columns: Mapping[str, Any], *, upsert: bool) -> str:
+    """storage-api's createObject (a plain insert) or upsertObject (on conflict, the new metadata wins)."""
+    names = ", ".join(columns)
+    values = ", ".join(f"%({name})s" for name in columns)
+    sql = f"INSERT INTO storage.objects ({names}) VALUES ({values})"
+    if not upsert:
+        return sql
+    updated = [c for c in ("metadata", "user_metadata", "version", "owner", "owner_id") if c in columns]
+    return (
+        f"{sql} ON CONFLICT (name, bucket_id) DO UPDATE SET "
+        + ", ".join(f"{c} = EXCLUDED.{c}" for c in updated)
+        + " RETURNING *"
+    )
 
 
+@_request
 def upload(
     conn: psycopg.Connection,
     user: AuthUser,
@@ -285,45 +297,44 @@ def upload(
     if limit is not None and len(data) > limit:
         raise StorageApiError(413, "EntityTooLarge", "The object exceeded the maximum allowed size")
     _check_key(path)
-    check = {"mimetype": content_type, "contentLength": len(data)}
-    columns = _object_columns(user, bucket, path, "1", check)
-    columns.pop("user_metadata")
-    names, values = _insert(columns)
-    with _test_permission(conn, user, UPLOAD, "POST", route):
-        if upsert:
-            conn.execute(_UPSERT.format(names=names, values=values), columns)
-        else:
-            conn.execute(f"INSERT INTO storage.objects ({names}) VALUES ({values})", columns)
+    # canUpload: the row as the user's token would write it, rolled back; RLS decides here.
+    check = _object_columns(user, bucket, path, "1", {"mimetype": content_type, "contentLength": len(data)})
+    try:
+        with _scoped(conn, user, UPLOAD, "POST", route, rollback=True):
+            conn.execute(_insert_sql(check, upsert=upsert), check)
+    except StorageApiError as exc:
+        if exc.code == "ResourceAlreadyExists":  # createObject's own name for it
+            raise StorageApiError(
+                409, "KeyAlreadyExists", "The resource already exists", pg_error=exc.pg_error
+            ) from exc
+        raise
+    # completeUpload, once the bytes are in S3: as the service, lock the name and upsert the row.
     version = str(uuid.uuid4())
     with _scoped(conn, None, UPLOAD, "POST", route):
-        current = _row(
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"{bucket}/{path}",))
+        _row(
             conn,
             "SELECT id, version, metadata FROM storage.objects WHERE name = %(name)s AND bucket_id = %(bucket)s"
             " LIMIT 1 FOR UPDATE",
             {"name": path, "bucket": bucket},
         )
-        if current is not None and not upsert:
-            # The object row exists (another upload won the race): the insert Storage ran would fail.
-            raise StorageApiError(409, "Duplicate", "The resource already exists")
-        columns = _object_columns(user, bucket, path, version, object_metadata(data, content_type))
-        columns.pop("user_metadata")
-        names, values = _insert(columns)
-        row = _row(conn, _UPSERT.format(names=names, values=values), columns)
+        columns = _object_columns(user, bucket, path, version, object_metadata(data, content_type), {})
+        row = _row(conn, _insert_sql(columns, upsert=True), columns)
     assert row is not None
     return _stored(row)
 
 
+@_request
 def put_object(conn: psycopg.Connection, owner: AuthUser, bucket: str, path: str, data: bytes = b"") -> StoredObject:
     """An object as Storage's service steps store it (no policy involved), owned by ``owner``."""
-    columns = _object_columns(owner, bucket, path, str(uuid.uuid4()), object_metadata(data, "text/plain"))
-    columns.pop("user_metadata")
-    names, values = _insert(columns)
+    columns = _object_columns(owner, bucket, path, str(uuid.uuid4()), object_metadata(data, "text/plain"), {})
     with _scoped(conn, None, UPLOAD, "POST", f"/object/{bucket}/{path}"):
-        row = _row(conn, _UPSERT.format(names=names, values=values), columns)
+        row = _row(conn, _insert_sql(columns, upsert=True), columns)
     assert row is not None
     return _stored(row)
 
 
+@_request
 def download(conn: psycopg.Connection, user: AuthUser, bucket: str, path: str) -> StoredObject:
     """Read the object's row as ``user`` does when downloading it; 400 "Object not found" if RLS hides it."""
     route = f"/object/authenticated/{bucket}/{path}"
@@ -333,15 +344,16 @@ def download(conn: psycopg.Connection, user: AuthUser, bucket: str, path: str) -
     with _scoped(conn, user, DOWNLOAD, "GET", route):
         row = _row(
             conn,
-            "SELECT id, version, metadata, bucket_id, name, owner_id FROM storage.objects"
-            " WHERE name = %(name)s AND bucket_id = %(bucket)s LIMIT 1",
+            "SELECT id, version, metadata FROM storage.objects WHERE name = %(name)s AND bucket_id = %(bucket)s"
+            " LIMIT 1",
             {"name": path, "bucket": bucket},
         )
     if row is None:
         raise StorageApiError(404, "NoSuchKey", "Object not found")
-    return _stored(row)
+    return _stored({"bucket_id": bucket, "name": path, **row})
 
 
+@_request
 def list_objects(
     conn: psycopg.Connection, user: AuthUser, bucket: str, prefix: str = "", *, limit: int = 100, search: str = ""
 ) -> list[dict[str, Any]]:
@@ -356,6 +368,7 @@ def list_objects(
         return list(cur.fetchall())
 
 
+@_request
 def move(conn: psycopg.Connection, user: AuthUser, bucket: str, source: str, destination: str) -> StoredObject:
     """Rename an object as ``user``, as supabase-js ``move()`` makes Storage do."""
     _check_key(destination)
@@ -375,7 +388,7 @@ def move(conn: psycopg.Connection, user: AuthUser, bucket: str, source: str, des
         WHERE bucket_id = %(bucket)s AND name = %(source)s
         RETURNING *
     """
-    with _test_permission(conn, user, MOVE, "POST", "/object/move"):
+    with _scoped(conn, user, MOVE, "POST", "/object/move", rollback=True):
         found = _row(
             conn, "SELECT id FROM storage.objects WHERE name = %(source)s AND bucket_id = %(bucket)s LIMIT 1", params
         )
@@ -389,6 +402,7 @@ def move(conn: psycopg.Connection, user: AuthUser, bucket: str, source: str, des
     return _stored(row)
 
 
+@_request
 def remove(conn: psycopg.Connection, user: AuthUser, bucket: str, path: str) -> StoredObject:
     """Delete an object as ``user`` (``DELETE /object/:bucket/:path``); 403 "Access denied" if RLS keeps it."""
     route = f"/object/{bucket}/{path}"
@@ -441,30 +455,36 @@ class ObjectPolicy:
         return f'policy "{self.name}" on storage.objects'
 
 
+_POLICIES = """
+SELECT p.polname, CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE'
+         WHEN 'd' THEN 'DELETE' ELSE 'ALL' END,
+       CASE WHEN p.polroles = '{0}' THEN ARRAY['public']
+            ELSE ARRAY(SELECT rolname::text FROM pg_roles WHERE oid = ANY(p.polroles)) END,
+       pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid)
+FROM pg_policy p WHERE p.polrelid = 'storage.objects'::regclass ORDER BY p.polname
+"""
+
+
 def object_policies(conn: psycopg.Connection) -> list[ObjectPolicy]:
-    """The policies on ``storage.objects``, in name order."""
-    rows = conn.execute(
-        "SELECT policyname, cmd, roles::text[], qual, with_check FROM pg_policies"
-        " WHERE schemaname = 'storage' AND tablename = 'objects' ORDER BY policyname"
-    ).fetchall()
+    """The policies on ``storage.objects``, in name order (pg_policies' columns, read from pg_policy)."""
+    rows = conn.execute(_POLICIES).fetchall()
     return [ObjectPolicy(name, cmd, tuple(roles), qual, check) for name, cmd, roles, qual, check in rows]
-
-
-def _buckets(conn: psycopg.Connection, options: Mapping[str, Any]) -> list[tuple[str, list[str] | None]]:
-    wanted = options.get("storage_buckets")
-    rows = conn.execute("SELECT id, allowed_mime_types FROM storage.buckets ORDER BY id").fetchall()
-    return [(bucket, mimes) for bucket, mimes in rows if wanted is None or bucket in wanted]
 
 
 def _granted(
     conn: psycopg.Connection, options: Mapping[str, Any], *commands: str
 ) -> list[tuple[str, list[str] | None]]:
     """The buckets whose policies grant a signed-in user every one of ``commands``."""
+    wanted = options.get("storage_buckets")
+    buckets = conn.execute("SELECT id, allowed_mime_types FROM storage.buckets ORDER BY id").fetchall()
+    if not buckets:
+        return []
     policies = object_policies(conn)
     return [
         (bucket, mimes)
-        for bucket, mimes in _buckets(conn, options)
-        if all(any(p.grants(c) and p.names_bucket(bucket) for p in policies) for c in commands)
+        for bucket, mimes in buckets
+        if (wanted is None or bucket in wanted)
+        and all(any(p.grants(c) and p.names_bucket(bucket) for p in policies) for c in commands)
     ]
 
 
