@@ -75,6 +75,7 @@ def test_the_registry_holds_storage_and_realtime_requests() -> None:
         ("storage.move", "storage"),
         ("storage.delete", "storage"),
         ("realtime.join", "realtime"),
+        ("realtime.broadcast", "realtime"),
     ]
     assert all(r in REQUESTS for r in STORAGE_REQUESTS + REALTIME_REQUESTS)
 
@@ -127,7 +128,7 @@ def test_a_policy_on_a_claim_auth_never_issues_refuses_the_channel(
 ) -> None:
     with session(supamigrate_server, wrong_claim) as conn:
         user = ada(conn)
-        assert [r.name for r in REQUESTS if r.applies(conn)] == ["realtime.join"]
+        assert [r.name for r in REQUESTS if r.applies(conn)] == ["realtime.join", "realtime.broadcast"]
         found = failure(by_name("realtime.join"), conn, user)
         assert (found.request, found.service_error, found.culprit, found.fix) == (
             "realtime.join",
@@ -138,6 +139,16 @@ def test_a_policy_on_a_claim_auth_never_issues_refuses_the_channel(
             "[smoke] realtime_topic to a channel the user may join",
         )
         assert isinstance(found.error, ChannelRefused) and found.error.pg_error is None
+        found = failure(by_name("realtime.broadcast"), conn, user)
+        assert (found.request, found.service_error, found.culprit, found.fix) == (
+            "realtime.broadcast",
+            f"Broadcast to user:{ADA} dropped: the user may not write to this Channel topic"
+            " (Realtime sends no error; send() times out)",
+            'policy "Users send on their own channel" on realtime.messages',
+            "make an insert policy on realtime.messages for authenticated true for this user and topic, "
+            "e.g. with check ((select realtime.topic()) = 'user:' || (select auth.uid())::text), or set "
+            "[smoke] realtime_topic to a channel the user may send on",
+        )
         assert conn.execute("SELECT count(*) FROM realtime.messages").fetchone() == (0,)
 
 
@@ -264,7 +275,7 @@ def test_the_readme_example_of_storage_upload_passes(pytester: pytest.Pytester) 
         (
             "storage_ok",
             'policy "Users read their own avatars" on storage.objects, function public.broadcast_notification',
-            "supabase/migrations/20250302000000_notifications.sql:18:1",
+            "supabase/migrations/20250302000000_notifications.sql:22:1",
         ),
         ("storage_ok", "function public.log_upload", None),
     ],
@@ -272,3 +283,35 @@ def test_the_readme_example_of_storage_upload_passes(pytester: pytest.Pytester) 
 def test_a_culprit_is_located_at_the_statement_creating_it(project: str, culprit: str, where: str | None) -> None:
     found = locate(Project.load(SMOKE / project), culprit)
     assert (str(found) if found else None) == where
+
+
+def test_an_upsert_without_a_select_policy_is_refused(supamigrate_server: Server, storage_ok: str) -> None:
+    with session(supamigrate_server, storage_ok) as conn:
+        user = ada(conn)
+        conn.execute('drop policy "Users read their own avatars" on storage.objects')
+        found = failure(by_name("storage.upsert"), conn, user)
+        assert (found.service_error, found.culprit) == (
+            f"avatars/{ADA}/supamigrate-smoke.txt: 403 AccessDenied: new row violates row-level security policy",
+            'policy "Users replace their own avatars" on storage.objects, '
+            'policy "Users upload their own avatars" on storage.objects',
+        )
+        assert str(found.error) == 'new row violates row-level security policy for table "objects"'
+        # A plain upload needs no select policy: storage-api's insert returns nothing.
+        by_name("storage.upload").run(SmokeContext(conn, user, {}))
+
+
+def test_a_broadcast_policy_that_raises_is_a_refusal_with_the_sql_error(
+    supamigrate_server: Server, storage_ok: str
+) -> None:
+    with session(supamigrate_server, storage_ok) as conn:
+        user = ada(conn)
+        conn.execute(
+            "create policy broken on realtime.messages for insert to authenticated"
+            " with check ((select realtime.topic())::uuid is not null)"
+        )
+        found = failure(by_name("realtime.broadcast"), conn, user)
+        assert found.service_error == (
+            f"Broadcast to user:{ADA} dropped: the user may not write to this Channel topic"
+            " (Realtime sends no error; send() times out)"
+        )
+        assert str(found.error) == f'invalid input syntax for type uuid: "user:{ADA}"'

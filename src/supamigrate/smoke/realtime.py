@@ -53,6 +53,23 @@ class ChannelPolicies:
         return self.broadcast_read or self.presence_read
 
 
+def _set_conn_config(conn: psycopg.Connection, user: AuthUser, topic: str) -> None:
+    """Realtime's ``set_conn_config``: the user's role and claims, and the topic, for this transaction."""
+    claims = user.claims()
+    conn.execute(
+        """
+        SELECT
+          set_config('role', %s, true),
+          set_config('realtime.topic', %s, true),
+          set_config('request.jwt.claims', %s, true),
+          set_config('request.jwt.claim.sub', %s, true),
+          set_config('request.jwt.claim.role', %s, true),
+          set_config('request.headers', %s, true)
+        """,
+        (claims["role"], topic, json.dumps(claims), claims["sub"], claims["role"], "{}"),
+    )
+
+
 def read_policies(conn: psycopg.Connection, user: AuthUser, topic: str, *, presence: bool = True) -> ChannelPolicies:
     """Run Realtime's read authorization for ``user`` on ``topic``; leaves nothing behind.
 
@@ -60,7 +77,6 @@ def read_policies(conn: psycopg.Connection, user: AuthUser, topic: str, *, prese
     """
     extensions = EXTENSIONS if presence else EXTENSIONS[:1]
     probes = {ext: uuid.uuid4() for ext in extensions}
-    claims = user.claims()
     now = datetime.now(UTC).replace(tzinfo=None)
     with conn.transaction(force_rollback=True):
         conn.execute(psycopg.sql.SQL("SET LOCAL ROLE {}").format(psycopg.sql.Identifier(REALTIME_ROLE)))
@@ -70,18 +86,7 @@ def read_policies(conn: psycopg.Connection, user: AuthUser, topic: str, *, prese
             f" VALUES {rows}",
             [x for ext, probe in probes.items() for x in (probe, ext, topic, now, now)],
         )
-        conn.execute(
-            """
-            SELECT
-              set_config('role', %s, true),
-              set_config('realtime.topic', %s, true),
-              set_config('request.jwt.claims', %s, true),
-              set_config('request.jwt.claim.sub', %s, true),
-              set_config('request.jwt.claim.role', %s, true),
-              set_config('request.headers', %s, true)
-            """,
-            (claims["role"], topic, json.dumps(claims), claims["sub"], claims["role"], "{}"),
-        )
+        _set_conn_config(conn, user, topic)
         seen = {
             row[0]
             for row in conn.execute(
@@ -89,6 +94,31 @@ def read_policies(conn: psycopg.Connection, user: AuthUser, topic: str, *, prese
             )
         }
     return ChannelPolicies(probes["broadcast"] in seen, "presence" in probes and probes["presence"] in seen)
+
+
+def write_policies(conn: psycopg.Connection, user: AuthUser, topic: str, *, presence: bool = True) -> ChannelPolicies:
+    """Run Realtime's write authorization (may ``user`` broadcast or track presence on ``topic``).
+
+    As the user, one message per extension is inserted in a savepoint; a refusal (42501, a
+    policy's with check) is "may not write"; any other error is raised (``rls_policy_error``).
+    Everything is rolled back. ``broadcast_read``/``presence_read`` of the result hold the writes.
+    """
+    allowed: dict[str, bool] = {}
+    now = datetime.now(UTC).replace(tzinfo=None)
+    with conn.transaction(force_rollback=True):
+        _set_conn_config(conn, user, topic)
+        for ext in EXTENSIONS if presence else EXTENSIONS[:1]:
+            try:
+                with conn.transaction():
+                    conn.execute(
+                        'INSERT INTO "realtime"."messages" ("topic", "extension", "inserted_at", "updated_at", "id")'
+                        " VALUES (%s, %s, %s, %s, %s)",
+                        (topic, ext, now, now, uuid.uuid4()),
+                    )
+                allowed[ext] = True
+            except psycopg.errors.InsufficientPrivilege:
+                allowed[ext] = False
+    return ChannelPolicies(allowed["broadcast"], allowed.get("presence", False))
 
 
 def join_private_channel(conn: psycopg.Connection, user: AuthUser, topic: str) -> ChannelPolicies:
@@ -105,53 +135,106 @@ def join_private_channel(conn: psycopg.Connection, user: AuthUser, topic: str) -
 # --- The smoke request -------------------------------------------------------------------------
 
 
-def message_policies(conn: psycopg.Connection) -> list[str]:
-    """The select policies on ``realtime.messages`` a signed-in user meets, by name."""
+def message_policies(conn: psycopg.Connection, command: str = "SELECT") -> list[str]:
+    """The ``command`` (SELECT or INSERT) policies on ``realtime.messages`` a signed-in user meets."""
     rows = conn.execute(
-        "SELECT policyname FROM pg_policies WHERE schemaname = 'realtime' AND tablename = 'messages'"
-        " AND cmd IN ('SELECT', 'ALL') AND roles && '{authenticated,public}'::name[] ORDER BY policyname"
+        "SELECT p.polname FROM pg_policy p WHERE p.polrelid = 'realtime.messages'::regclass"
+        " AND p.polcmd IN (%s, '*')"
+        " AND (p.polroles = '{0}' OR 'authenticated'::regrole = ANY(p.polroles)) ORDER BY p.polname",
+        ({"SELECT": "r", "INSERT": "a"}[command],),
     ).fetchall()
     return [name for (name,) in rows]
 
 
-def _applies(conn: psycopg.Connection) -> bool:
-    """Whether the project lets signed-in users read private channels (policies on realtime.messages)."""
-    return bool(message_policies(conn))
+class BroadcastDropped(SupamigrateError):
+    """Realtime dropped a broadcast the user sent on a private channel: no policy let them write."""
+
+    def __init__(self, topic: str, *, pg_error: psycopg.Error | None = None) -> None:
+        super().__init__(
+            f"Broadcast to {topic} dropped: the user may not write to this Channel topic"
+            " (Realtime sends no error; send() times out)",
+            pg_error=pg_error,
+        )
+        self.topic = topic
 
 
-FIX = (
+def broadcast(conn: psycopg.Connection, user: AuthUser, topic: str) -> None:
+    """Send a broadcast on private channel ``topic`` as ``user``; ``BroadcastDropped`` if refused.
+
+    Realtime drops the message both when no policy lets the user write and when a policy raises
+    an error (it only logs ``RlsPolicyError``); the error is the exception's ``pg_error``.
+    """
+    try:
+        allowed = write_policies(conn, user, topic, presence=False).broadcast_read
+    except psycopg.Error as exc:
+        raise BroadcastDropped(topic, pg_error=exc) from exc
+    if not allowed:
+        raise BroadcastDropped(topic)
+
+
+JOIN_FIX = (
     "make a select policy on realtime.messages for authenticated true for this user and topic, "
     "e.g. using ((select realtime.topic()) = 'user:' || (select auth.uid())::text), or set "
     "[smoke] realtime_topic to a channel the user may join"
 )
+SEND_FIX = (
+    "make an insert policy on realtime.messages for authenticated true for this user and topic, "
+    "e.g. with check ((select realtime.topic()) = 'user:' || (select auth.uid())::text), or set "
+    "[smoke] realtime_topic to a channel the user may send on"
+)
 
 
-def realtime_failure(conn: psycopg.Connection, exc: ChannelRefused) -> SmokeFailure:
-    """The smoke failure of a private-channel join Realtime refused with ``exc``."""
-    culprit = (
-        function_at_fault(conn, exc.diagnostics.get("context"))
-        or ", ".join(f'policy "{name}" on realtime.messages' for name in message_policies(conn))
-        or None
-    )
+def realtime_failure(conn: psycopg.Connection, request: str, exc: SupamigrateError) -> SmokeFailure:
+    """The smoke failure of a Realtime request refused with ``exc`` (``ChannelRefused``, ``BroadcastDropped``)."""
+    command = "SELECT" if request == "realtime.join" else "INSERT"
+    policies = ", ".join(f'policy "{name}" on realtime.messages' for name in message_policies(conn, command))
     return SmokeFailure(
-        request="realtime.join",
+        request=request,
         service_error=exc.message,
         error=exc.pg_error if exc.pg_error is not None else exc,
-        culprit=culprit,
-        fix=FIX,
+        culprit=function_at_fault(conn, exc.diagnostics.get("context")) or policies or None,
+        fix=JOIN_FIX if request == "realtime.join" else SEND_FIX,
     )
 
 
-def _run(ctx: SmokeContext) -> None:
+def _topic(ctx: SmokeContext, user: AuthUser) -> str:
+    return str(ctx.options.get("realtime_topic", DEFAULT_TOPIC)).format(user_id=user.id)
+
+
+def _join(ctx: SmokeContext) -> None:
     """A signed-in user joins their private channel (``[smoke] realtime_topic``, ``user:{user_id}``)."""
     conn = ctx.conn
     with conn.transaction(force_rollback=True):
         user = ctx.user or create_user(conn)
-        topic = str(ctx.options.get("realtime_topic", DEFAULT_TOPIC)).format(user_id=user.id)
         try:
-            join_private_channel(conn, user, topic)
+            join_private_channel(conn, user, _topic(ctx, user))
         except ChannelRefused as exc:
-            raise SmokeError(realtime_failure(conn, exc)) from exc
+            raise SmokeError(realtime_failure(conn, "realtime.join", exc)) from exc
 
 
-REALTIME_REQUESTS: list[SmokeRequest] = [SmokeRequest("realtime.join", "realtime", _applies, _run)]
+def _send(ctx: SmokeContext) -> None:
+    """A signed-in user broadcasts on their private channel."""
+    conn = ctx.conn
+    with conn.transaction(force_rollback=True):
+        user = ctx.user or create_user(conn)
+        topic = _topic(ctx, user)
+        try:
+            broadcast(conn, user, topic)
+        except BroadcastDropped as exc:
+            raise SmokeError(realtime_failure(conn, "realtime.broadcast", exc)) from exc
+
+
+def _applies_join(conn: psycopg.Connection) -> bool:
+    """Whether the project lets signed-in users read private channels (select policies on realtime.messages)."""
+    return bool(message_policies(conn, "SELECT"))
+
+
+def _applies_send(conn: psycopg.Connection) -> bool:
+    """Whether the project lets signed-in users send on private channels (insert policies on realtime.messages)."""
+    return bool(message_policies(conn, "INSERT"))
+
+
+REALTIME_REQUESTS: list[SmokeRequest] = [
+    SmokeRequest("realtime.join", "realtime", _applies_join, _join),
+    SmokeRequest("realtime.broadcast", "realtime", _applies_send, _send),
+]
