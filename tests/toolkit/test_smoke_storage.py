@@ -315,3 +315,11 @@ def test_a_broadcast_policy_that_raises_is_a_refusal_with_the_sql_error(
             " (Realtime sends no error; send() times out)"
         )
         assert str(found.error) == f'invalid input syntax for type uuid: "user:{ADA}"'
+
+
+def test_a_name_s3_would_not_take_is_an_invalid_key(supamigrate_server: Server, storage_ok: str) -> None:
+    with session(supamigrate_server, storage_ok) as conn:
+        user = ada(conn)
+        with pytest.raises(StorageApiError) as raised:
+            upload(conn, user, "avatars", f"{ADA}/café.txt", b"")
+        assert (raised.value.status, raised.value.message) == (400, f"400 InvalidKey: Invalid key: {ADA}/café.txt")

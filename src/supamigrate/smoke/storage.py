@@ -214,9 +214,13 @@ def _find_bucket(conn: psycopg.Connection, bucket: str, columns: str, method: st
     return row
 
 
+# storage-api's VALID_OBJECT_KEY (src/storage/limits.ts): S3-safe characters only.
+_VALID_KEY = re.compile(r"[A-Za-z0-9_/!.*'() &$=@;:+,?-]+")
+
+
 def _check_key(name: str) -> None:
-    # storage-api's mustBeValidKey: no leading/trailing slash games, printable characters only.
-    if not name or name.startswith("/") or not re.fullmatch(r"[\w/!\-.*'() &$@=;:+,?]+", name):
+    """storage-api's ``mustBeValidKey``: a 400 InvalidKey for a name S3 would not take."""
+    if not _VALID_KEY.fullmatch(name):
         raise StorageApiError(400, "InvalidKey", f"Invalid key: {name}")
 
 
