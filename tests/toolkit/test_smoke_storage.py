@@ -323,3 +323,31 @@ def test_a_name_s3_would_not_take_is_an_invalid_key(supamigrate_server: Server, 
         with pytest.raises(StorageApiError) as raised:
             upload(conn, user, "avatars", f"{ADA}/café.txt", b"")
         assert (raised.value.status, raised.value.message) == (400, f"400 InvalidKey: Invalid key: {ADA}/café.txt")
+
+
+def test_a_trigger_with_an_empty_search_path_and_an_unqualified_table_is_a_schema_mismatch(
+    supamigrate_server: Server, storage_ok: str
+) -> None:
+    with session(supamigrate_server, storage_ok) as conn:
+        user = ada(conn)
+        conn.execute(
+            """
+            create table public.upload_log (name text);
+            create function public.log_upload() returns trigger
+            language plpgsql security definer set search_path = '' as $$
+            begin
+              insert into upload_log values (new.name);
+              return new;
+            end $$;
+            create trigger log_upload after insert on storage.objects
+              for each row execute function public.log_upload();
+            """
+        )
+        found = failure(by_name("storage.upload"), conn, user)
+        assert (found.service_error, found.culprit) == (
+            f"avatars/{ADA}/supamigrate-smoke.txt: 503 DatabaseSchemaMismatch: There is a database schema mismatch"
+            " in a trigger or RLS policy: PL/pgSQL function public.log_upload() line 3 at SQL statement",
+            "function public.log_upload",
+        )
+        assert isinstance(found.error, psycopg.errors.UndefinedTable)
+        assert str(found.error).splitlines()[0] == 'relation "upload_log" does not exist'

@@ -1,6 +1,7 @@
 """Supabase Storage's requests, run in the database exactly as storage-api runs them.
 
-Storage connects as ``supabase_storage_admin`` and opens a transaction per step, which it scopes
+Storage connects as ``supabase_storage_admin`` (here: the caller's connection, so only
+``session_user`` differs) and opens a transaction per step, which it scopes
 with one ``set_config`` statement: the role (``authenticated`` for a signed-in user's token,
 ``service_role`` for its own "super user" steps), the JWT claims (``request.jwt.claims``, read by
 ``auth.uid()`` and ``auth.jwt()``), the route's operation (``storage.operation``, read by
@@ -21,8 +22,9 @@ user's token runs meet the project's policies; the rest run as the service role:
 
 A database error becomes the error the API returns (``StorageApiError``: 403 "new row violates
 row-level security policy" for an RLS refusal, as storage-api's ``DBError.fromDBError`` maps it).
-Every step is a savepoint: what the user's token set is undone after it, and a refused step
-leaves nothing behind. No bytes are stored; an object's ``metadata`` is what S3 would report.
+Every step is a savepoint, so a refused one leaves nothing behind, and after each request the
+caller's role, claims and search_path are back. No bytes are stored; an object's ``metadata`` is
+what S3 would report for them.
 """
 
 from __future__ import annotations
