@@ -351,3 +351,16 @@ def test_a_trigger_with_an_empty_search_path_and_an_unqualified_table_is_a_schem
         )
         assert isinstance(found.error, psycopg.errors.UndefinedTable)
         assert str(found.error).splitlines()[0] == 'relation "upload_log" does not exist'
+
+
+def test_the_storage_files_example_passes_the_requests_its_policies_grant(supamigrate_server: Server) -> None:
+    with built(supamigrate_server, "storage_files") as name, session(supamigrate_server, name) as conn:
+        user = ada(conn)
+        granted = [r for r in REQUESTS if r.applies(conn)]
+        # Its buckets take uploads and reads; nothing lets a user replace, move or delete a file.
+        assert [r.name for r in granted] == ["storage.upload", "storage.download", "storage.list"]
+        for request in granted:
+            request.run(SmokeContext(conn, user, {}))
+        # Its trigger logged each upload, and the requests rolled that back with the objects.
+        assert conn.execute("SELECT count(*) FROM public.uploads").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM storage.objects").fetchone() == (0,)
