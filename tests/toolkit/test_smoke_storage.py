@@ -68,14 +68,14 @@ def by_name(name: str) -> SmokeRequest:
 
 def test_the_registry_holds_storage_and_realtime_requests() -> None:
     assert [(r.name, r.service) for r in STORAGE_REQUESTS + REALTIME_REQUESTS] == [
-        ("storage.upload", "storage"),
-        ("storage.upsert", "storage"),
-        ("storage.download", "storage"),
-        ("storage.list", "storage"),
-        ("storage.move", "storage"),
-        ("storage.delete", "storage"),
-        ("realtime.join", "realtime"),
-        ("realtime.broadcast", "realtime"),
+        ("storage_upload", "storage"),
+        ("storage_upsert", "storage"),
+        ("storage_download", "storage"),
+        ("storage_list", "storage"),
+        ("storage_move", "storage"),
+        ("storage_delete", "storage"),
+        ("realtime_join", "realtime"),
+        ("realtime_broadcast", "realtime"),
     ]
     assert all(r in REQUESTS for r in STORAGE_REQUESTS + REALTIME_REQUESTS)
 
@@ -91,7 +91,7 @@ def test_every_request_passes_on_a_correct_project(supamigrate_server: Server, s
         for request in STORAGE_REQUESTS + REALTIME_REQUESTS:
             assert request.applies(conn), request.name
             request.run(SmokeContext(conn, user, {}))
-            request.run(SmokeContext(conn, None, {}))  # a user of its own, made and rolled back
+            request.run(SmokeContext(conn, None, {}))  # no user (the sign-up failed, and said so): nothing to do
         # Nothing stays behind: no object, no message, and the caller's role and claims are back.
         assert conn.execute("SELECT count(*) FROM storage.objects").fetchone() == (0,)
         assert conn.execute("SELECT count(*) FROM realtime.messages").fetchone() == (0,)
@@ -102,24 +102,24 @@ def test_every_request_passes_on_a_correct_project(supamigrate_server: Server, s
 def test_an_inverted_folder_check_refuses_the_upload(supamigrate_server: Server, folder_inverted: str) -> None:
     with session(supamigrate_server, folder_inverted) as conn:
         user = ada(conn)
-        found = failure(by_name("storage.upload"), conn, user)
+        found = failure(by_name("storage_upload"), conn, user)
         assert (found.request, found.service_error, found.culprit, found.fix) == (
-            "storage.upload",
+            "storage_upload",
             f"avatars/{ADA}/supamigrate-smoke.txt: 403 AccessDenied: new row violates row-level security policy",
-            'policy "Users upload their own avatar" on storage.objects',
+            "policy storage.objects: Users upload their own avatar",
             "make an insert policy on storage.objects for authenticated accept the object: with check "
             "(bucket_id = 'avatars' and (storage.foldername(name))[1] = (select auth.uid())::text)",
         )
         assert isinstance(found.error, psycopg.errors.InsufficientPrivilege)
         assert str(found.error) == 'new row violates row-level security policy for table "objects"'
         # Reading, listing and deleting are allowed, and upsert and move are never granted: they pass.
-        for name in ("storage.download", "storage.list", "storage.delete"):
+        for name in ("storage_download", "storage_list", "storage_delete"):
             by_name(name).run(SmokeContext(conn, user, {}))
         assert [r.name for r in REQUESTS if r.applies(conn)] == [
-            "storage.upload",
-            "storage.download",
-            "storage.list",
-            "storage.delete",
+            "storage_upload",
+            "storage_download",
+            "storage_list",
+            "storage_delete",
         ]
 
 
@@ -128,23 +128,23 @@ def test_a_policy_on_a_claim_auth_never_issues_refuses_the_channel(
 ) -> None:
     with session(supamigrate_server, wrong_claim) as conn:
         user = ada(conn)
-        assert [r.name for r in REQUESTS if r.applies(conn)] == ["realtime.join", "realtime.broadcast"]
-        found = failure(by_name("realtime.join"), conn, user)
+        assert [r.name for r in REQUESTS if r.applies(conn)] == ["realtime_join", "realtime_broadcast"]
+        found = failure(by_name("realtime_join"), conn, user)
         assert (found.request, found.service_error, found.culprit, found.fix) == (
-            "realtime.join",
+            "realtime_join",
             f"You do not have permissions to read from this Channel topic: user:{ADA}",
-            'policy "Users receive their own channel" on realtime.messages',
+            "policy realtime.messages: Users receive their own channel",
             "make a select policy on realtime.messages for authenticated true for this user and topic, "
             "e.g. using ((select realtime.topic()) = 'user:' || (select auth.uid())::text), or set "
             "[smoke] realtime_topic to a channel the user may join",
         )
         assert isinstance(found.error, ChannelRefused) and found.error.pg_error is None
-        found = failure(by_name("realtime.broadcast"), conn, user)
+        found = failure(by_name("realtime_broadcast"), conn, user)
         assert (found.request, found.service_error, found.culprit, found.fix) == (
-            "realtime.broadcast",
+            "realtime_broadcast",
             f"Broadcast to user:{ADA} dropped: the user may not write to this Channel topic"
             " (Realtime sends no error; send() times out)",
-            'policy "Users send on their own channel" on realtime.messages',
+            "policy realtime.messages: Users send on their own channel",
             "make an insert policy on realtime.messages for authenticated true for this user and topic, "
             "e.g. with check ((select realtime.topic()) = 'user:' || (select auth.uid())::text), or set "
             "[smoke] realtime_topic to a channel the user may send on",
@@ -156,7 +156,7 @@ def test_a_topic_of_the_options_is_the_one_joined(supamigrate_server: Server, st
     with session(supamigrate_server, storage_ok) as conn:
         user = ada(conn)
         with pytest.raises(SmokeError) as raised:
-            by_name("realtime.join").run(SmokeContext(conn, user, {"realtime_topic": "room:lobby"}))
+            by_name("realtime_join").run(SmokeContext(conn, user, {"realtime_topic": "room:lobby"}))
         assert raised.value.failure.service_error == (
             "You do not have permissions to read from this Channel topic: room:lobby"
         )
@@ -241,7 +241,7 @@ def test_a_trigger_failing_on_upload_names_its_function(supamigrate_server: Serv
               for each row execute function public.log_upload();
             """
         )
-        found = failure(by_name("storage.upload"), conn, user)
+        found = failure(by_name("storage_upload"), conn, user)
         assert (found.service_error, found.culprit) == (
             f"avatars/{ADA}/supamigrate-smoke.txt: 403 AccessDenied: permission denied for table upload_log",
             "function public.log_upload",
@@ -264,17 +264,17 @@ def test_the_readme_example_of_storage_upload_passes(pytester: pytest.Pytester) 
     [
         (
             "storage_folder_inverted",
-            'policy "Users upload their own avatar" on storage.objects',
+            "policy storage.objects: Users upload their own avatar",
             "supabase/migrations/20250301000000_avatars.sql:9:1",
         ),
         (
             "realtime_wrong_claim",
-            'policy "Users receive their own channel" on realtime.messages',
+            "policy realtime.messages: Users receive their own channel",
             "supabase/migrations/20250301000000_private_channels.sql:3:1",
         ),
         (
             "storage_ok",
-            'policy "Users read their own avatars" on storage.objects, function public.broadcast_notification',
+            "policy storage.objects: Users read their own avatars, function public.broadcast_notification",
             "supabase/migrations/20250302000000_notifications.sql:22:1",
         ),
         ("storage_ok", "function public.log_upload", None),
@@ -289,15 +289,15 @@ def test_an_upsert_without_a_select_policy_is_refused(supamigrate_server: Server
     with session(supamigrate_server, storage_ok) as conn:
         user = ada(conn)
         conn.execute('drop policy "Users read their own avatars" on storage.objects')
-        found = failure(by_name("storage.upsert"), conn, user)
+        found = failure(by_name("storage_upsert"), conn, user)
         assert (found.service_error, found.culprit) == (
             f"avatars/{ADA}/supamigrate-smoke.txt: 403 AccessDenied: new row violates row-level security policy",
-            'policy "Users replace their own avatars" on storage.objects, '
-            'policy "Users upload their own avatars" on storage.objects',
+            "policy storage.objects: Users replace their own avatars, "
+            "policy storage.objects: Users upload their own avatars",
         )
         assert str(found.error) == 'new row violates row-level security policy for table "objects"'
         # A plain upload needs no select policy: storage-api's insert returns nothing.
-        by_name("storage.upload").run(SmokeContext(conn, user, {}))
+        by_name("storage_upload").run(SmokeContext(conn, user, {}))
 
 
 def test_a_broadcast_policy_that_raises_is_a_refusal_with_the_sql_error(
@@ -309,7 +309,7 @@ def test_a_broadcast_policy_that_raises_is_a_refusal_with_the_sql_error(
             "create policy broken on realtime.messages for insert to authenticated"
             " with check ((select realtime.topic())::uuid is not null)"
         )
-        found = failure(by_name("realtime.broadcast"), conn, user)
+        found = failure(by_name("realtime_broadcast"), conn, user)
         assert found.service_error == (
             f"Broadcast to user:{ADA} dropped: the user may not write to this Channel topic"
             " (Realtime sends no error; send() times out)"
@@ -343,7 +343,7 @@ def test_a_trigger_with_an_empty_search_path_and_an_unqualified_table_is_a_schem
               for each row execute function public.log_upload();
             """
         )
-        found = failure(by_name("storage.upload"), conn, user)
+        found = failure(by_name("storage_upload"), conn, user)
         assert (found.service_error, found.culprit) == (
             f"avatars/{ADA}/supamigrate-smoke.txt: 503 DatabaseSchemaMismatch: There is a database schema mismatch"
             " in a trigger or RLS policy: PL/pgSQL function public.log_upload() line 3 at SQL statement",
@@ -358,7 +358,7 @@ def test_the_storage_files_example_passes_the_requests_its_policies_grant(supami
         user = ada(conn)
         granted = [r for r in REQUESTS if r.applies(conn)]
         # Its buckets take uploads and reads; nothing lets a user replace, move or delete a file.
-        assert [r.name for r in granted] == ["storage.upload", "storage.download", "storage.list"]
+        assert [r.name for r in granted] == ["storage_upload", "storage_download", "storage_list"]
         for request in granted:
             request.run(SmokeContext(conn, user, {}))
         # Its trigger logged each upload, and the requests rolled that back with the objects.

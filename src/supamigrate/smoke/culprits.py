@@ -41,14 +41,14 @@ def function_at_fault(conn: psycopg.Connection, context: str | None, search_path
     return f"function {name}"
 
 
-_POLICY = re.compile(r'policy "(?P<name>(?:[^"]|"")+)" on (?P<table>[\w.]+)')
+_POLICY = re.compile(r"policy (?P<table>\w+\.\w+): (?P<name>.+)")
 _FUNCTION = re.compile(r"function (?P<name>[\w.\"]+)")
 
 
 def locate(project: Project, culprit: str | None) -> FileLocation | None:
     """Where the project creates a culprit's object: the last migration or seed statement that does.
 
-    ``culprit`` as the requests name it: ``policy "name" on schema.table`` or ``function
+    ``culprit`` as the requests name it: ``policy schema.table: name`` or ``function
     schema.name``, several joined by ", " (then the last statement creating any of them). The
     location is the statement's first keyword, relative to the project's root; None when the
     project does not create it.
@@ -71,9 +71,9 @@ def locate(project: Project, culprit: str | None) -> FileLocation | None:
 def _wanted(culprit: str) -> list[tuple[str, str, str]]:
     """(kind, name, schema-qualified table or function) of each object a culprit names."""
     wanted: list[tuple[str, str, str]] = []
-    for part in culprit.split(", "):
+    for part in re.split(r", (?=policy |function )", culprit):
         if m := _POLICY.fullmatch(part):
-            wanted.append(("policy", m["name"].replace('""', '"'), m["table"]))
+            wanted.append(("policy", m["name"], m["table"]))
         elif m := _FUNCTION.fullmatch(part):
             schema, _, name = m["name"].replace('"', "").rpartition(".")
             wanted.append(("function", name, schema or "public"))

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 
 import psycopg
 
-from supamigrate.auth import AuthUser, create_user
+from supamigrate.auth import AuthUser
 from supamigrate.errors import SupamigrateError
 from supamigrate.smoke.culprits import function_at_fault
 from supamigrate.smoke.requests import SmokeContext, SmokeError, SmokeFailure, SmokeRequest
@@ -186,14 +186,14 @@ SEND_FIX = (
 
 def realtime_failure(conn: psycopg.Connection, request: str, exc: SupamigrateError) -> SmokeFailure:
     """The smoke failure of a Realtime request refused with ``exc`` (``ChannelRefused``, ``BroadcastDropped``)."""
-    command = "SELECT" if request == "realtime.join" else "INSERT"
-    policies = ", ".join(f'policy "{name}" on realtime.messages' for name in message_policies(conn, command))
+    command = "SELECT" if request == "realtime_join" else "INSERT"
+    policies = ", ".join(f"policy realtime.messages: {name}" for name in message_policies(conn, command))
     return SmokeFailure(
         request=request,
         service_error=exc.message,
         error=exc.pg_error if exc.pg_error is not None else exc,
         culprit=function_at_fault(conn, exc.diagnostics.get("context")) or policies or None,
-        fix=JOIN_FIX if request == "realtime.join" else SEND_FIX,
+        fix=JOIN_FIX if request == "realtime_join" else SEND_FIX,
     )
 
 
@@ -203,25 +203,27 @@ def _topic(ctx: SmokeContext, user: AuthUser) -> str:
 
 def _join(ctx: SmokeContext) -> None:
     """A signed-in user joins their private channel (``[smoke] realtime_topic``, ``user:{user_id}``)."""
-    conn = ctx.conn
+    conn, user = ctx.conn, ctx.user
+    if user is None:
+        return  # no signed-in user: the sign-up failed, and that is reported already
     with conn.transaction(force_rollback=True):
-        user = ctx.user or create_user(conn)
         try:
             join_private_channel(conn, user, _topic(ctx, user))
         except ChannelRefused as exc:
-            raise SmokeError(realtime_failure(conn, "realtime.join", exc)) from exc
+            raise SmokeError(realtime_failure(conn, "realtime_join", exc)) from exc
 
 
 def _send(ctx: SmokeContext) -> None:
     """A signed-in user broadcasts on their private channel."""
-    conn = ctx.conn
+    conn, user = ctx.conn, ctx.user
+    if user is None:
+        return  # no signed-in user: the sign-up failed, and that is reported already
     with conn.transaction(force_rollback=True):
-        user = ctx.user or create_user(conn)
         topic = _topic(ctx, user)
         try:
             broadcast(conn, user, topic)
         except BroadcastDropped as exc:
-            raise SmokeError(realtime_failure(conn, "realtime.broadcast", exc)) from exc
+            raise SmokeError(realtime_failure(conn, "realtime_broadcast", exc)) from exc
 
 
 def _applies_join(conn: psycopg.Connection) -> bool:
@@ -235,6 +237,6 @@ def _applies_send(conn: psycopg.Connection) -> bool:
 
 
 REALTIME_REQUESTS: list[SmokeRequest] = [
-    SmokeRequest("realtime.join", "realtime", _applies_join, _join),
-    SmokeRequest("realtime.broadcast", "realtime", _applies_send, _send),
+    SmokeRequest("realtime_join", "realtime", _applies_join, _join),
+    SmokeRequest("realtime_broadcast", "realtime", _applies_send, _send),
 ]

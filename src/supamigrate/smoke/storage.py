@@ -45,7 +45,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from supamigrate.auth import AuthUser, api_key_claims, create_user
+from supamigrate.auth import AuthUser, api_key_claims
 from supamigrate.errors import SupamigrateError
 from supamigrate.smoke.culprits import function_at_fault
 from supamigrate.smoke.requests import SmokeContext, SmokeError, SmokeFailure, SmokeRequest
@@ -458,7 +458,7 @@ class ObjectPolicy:
 
     @property
     def culprit(self) -> str:
-        return f'policy "{self.name}" on storage.objects'
+        return f"policy storage.objects: {self.name}"
 
 
 _POLICIES = """
@@ -526,41 +526,41 @@ def _culprits(conn: psycopg.Connection, exc: StorageApiError, bucket: str, *comm
 
 
 FIXES = {
-    "storage.upload": (
+    "storage_upload": (
         "make an insert policy on storage.objects for authenticated accept the object: with check "
         "(bucket_id = '{bucket}' and (storage.foldername(name))[1] = (select auth.uid())::text)"
     ),
-    "storage.upsert": (
+    "storage_upsert": (
         "an upsert (x-upsert: true) is INSERT ... ON CONFLICT DO UPDATE: the user needs insert, select "
         "and update policies on storage.objects for their own objects in '{bucket}'"
     ),
-    "storage.download": (
+    "storage_download": (
         "make a select policy on storage.objects for authenticated show the object: using "
         "(bucket_id = '{bucket}' and (storage.foldername(name))[1] = (select auth.uid())::text)"
     ),
-    "storage.list": (
+    "storage_list": (
         "list() runs storage.search as the user: a select policy on storage.objects must show the "
         "user's objects in '{bucket}'"
     ),
-    "storage.move": (
+    "storage_move": (
         "make an update policy on storage.objects for authenticated allow the rename: using (the "
         "source object) and with check (the new name) true for the user's own folder in '{bucket}'"
     ),
-    "storage.delete": (
+    "storage_delete": (
         "make a delete policy on storage.objects for authenticated allow it: using "
         "(bucket_id = '{bucket}' and (storage.foldername(name))[1] = (select auth.uid())::text)"
     ),
 }
 
 _COMMANDS = {
-    "storage.upload": ("INSERT",),
+    "storage_upload": ("INSERT",),
     # An upsert is meant where users may replace their files; it also needs SELECT, which a
     # project easily forgets (a failure then names the select policies too).
-    "storage.upsert": ("INSERT", "UPDATE"),
-    "storage.download": ("SELECT",),
-    "storage.list": ("SELECT",),
-    "storage.move": ("UPDATE",),
-    "storage.delete": ("DELETE",),
+    "storage_upsert": ("INSERT", "UPDATE"),
+    "storage_download": ("SELECT",),
+    "storage_list": ("SELECT",),
+    "storage_move": ("UPDATE",),
+    "storage_delete": ("DELETE",),
 }
 
 
@@ -574,7 +574,7 @@ def storage_failure(
         service_error=f"{bucket}/{path}: {exc.message}",
         error=error,
         culprit=_culprits(
-            conn, exc, bucket, *_COMMANDS[request], *(("SELECT",) if request == "storage.upsert" else ())
+            conn, exc, bucket, *_COMMANDS[request], *(("SELECT",) if request == "storage_upsert" else ())
         ),
         fix=FIXES[request].format(bucket=bucket),
     )
@@ -584,11 +584,12 @@ def _smoke(request: str, act: Callable[[psycopg.Connection, AuthUser, str, str, 
     commands = _COMMANDS[request]
 
     def run(ctx: SmokeContext) -> None:
-        conn = ctx.conn
+        conn, user = ctx.conn, ctx.user
+        if user is None:
+            return  # no signed-in user: the sign-up failed, and that is reported already
         for bucket, mimes in _granted(conn, ctx.options, *commands):
-            # Each bucket's try leaves nothing behind, the user included when it was made here.
+            # Each bucket's try leaves nothing behind.
             with conn.transaction(force_rollback=True):
-                user = ctx.user or create_user(conn)
                 content_type = _content_type(mimes)
                 path = _path(ctx, user, content_type)
                 try:
@@ -635,10 +636,10 @@ def _delete(conn: psycopg.Connection, user: AuthUser, bucket: str, path: str, co
 
 
 STORAGE_REQUESTS: list[SmokeRequest] = [
-    _smoke("storage.upload", _upload),
-    _smoke("storage.upsert", _upsert),
-    _smoke("storage.download", _download),
-    _smoke("storage.list", _list),
-    _smoke("storage.move", _move),
-    _smoke("storage.delete", _delete),
+    _smoke("storage_upload", _upload),
+    _smoke("storage_upsert", _upsert),
+    _smoke("storage_download", _download),
+    _smoke("storage_list", _list),
+    _smoke("storage_move", _move),
+    _smoke("storage_delete", _delete),
 ]
