@@ -37,6 +37,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -132,6 +133,10 @@ def _claims(user: AuthUser | None) -> dict[str, Any]:
     return api_key_claims(SERVICE_ROLE) if user is None else user.claims()
 
 
+# Set while a smoke request runs: its savepoint is rolled back, settings with it, so the
+# requests need not restore them one by one.
+_ROLLED_BACK: ContextVar[bool] = ContextVar("_ROLLED_BACK", default=False)
+
 _SAVE = "SELECT " + ", ".join(f"current_setting('{name}', true)" for name in _SCOPED)
 
 
@@ -144,6 +149,8 @@ def _request(fn: Callable[Concatenate[psycopg.Connection, P], T]) -> Callable[Co
 
     @functools.wraps(fn)
     def request(conn: psycopg.Connection, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        if _ROLLED_BACK.get():
+            return fn(conn, *args, **kwargs)
         saved = conn.execute(_SAVE).fetchone()
         try:
             return fn(conn, *args, **kwargs)
@@ -588,14 +595,18 @@ def _smoke(request: str, act: Callable[[psycopg.Connection, AuthUser, str, str, 
         if user is None:
             return  # no signed-in user: the sign-up failed, and that is reported already
         for bucket, mimes in _granted(conn, ctx.options, *commands):
-            # Each bucket's try leaves nothing behind.
-            with conn.transaction(force_rollback=True):
-                content_type = _content_type(mimes)
-                path = _path(ctx, user, content_type)
-                try:
+            # Each bucket's try leaves nothing behind, the settings its steps made included.
+            content_type = _content_type(mimes)
+            path = _path(ctx, user, content_type)
+            token = _ROLLED_BACK.set(True)
+            try:
+                with conn.transaction(force_rollback=True):
                     act(conn, user, bucket, path, content_type)
-                except StorageApiError as exc:
-                    raise SmokeError(storage_failure(conn, request, bucket, path, exc)) from exc
+            except StorageApiError as exc:
+                # Read after the rollback, as the caller: the policies and functions at fault.
+                raise SmokeError(storage_failure(conn, request, bucket, path, exc)) from exc
+            finally:
+                _ROLLED_BACK.reset(token)
 
     run.__doc__ = f"{request} as a signed-in user, in every bucket whose policies grant it."
     return SmokeRequest(request, "storage", _applies(*commands), run)
