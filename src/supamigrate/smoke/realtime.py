@@ -9,6 +9,11 @@ with one ``set_config`` statement (``role``, ``realtime.topic``, ``request.jwt.c
 back under RLS and rolls everything back. The user may read the channel when a select policy on
 ``realtime.messages`` shows either row; otherwise, or when a policy raises an error, the join is
 refused with "You do not have permissions to read from this Channel topic: <topic>".
+
+A broadcast the user sends on the channel is checked the other way round: scoped to the user
+first, one message per extension is inserted (each in a savepoint) and everything rolled back;
+a refused insert (42501, an insert policy's with check) means no write, and Realtime then drops
+the message without telling the client.
 """
 
 from __future__ import annotations
