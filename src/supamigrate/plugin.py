@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from .inspect import Catalog
     from .migrator import Migrator, VersionTemplates
     from .project import Project
+    from .smoke.storage import StoredObject
 
 # The suffixes of pgTAP files (pgtap.TEST_SUFFIXES); a test keeps the two equal.
 PGTAP_SUFFIXES = (".sql", ".pg")
@@ -384,6 +385,24 @@ def as_service_role(db: psycopg.Connection) -> ActAs:
         return acting_as(db, Caller.service_role(**extra_claims))
 
     return enter
+
+
+@pytest.fixture
+def storage_upload(db: psycopg.Connection) -> Callable[..., StoredObject]:
+    """Factory: ``storage_upload(user, "avatars", f"{user.id}/me.png", data=b"...")`` uploads as ``user``.
+
+    Runs the statements Supabase Storage runs for ``upload()`` (the policy check as the user, then
+    the row as the service), so policies and triggers on ``storage.objects`` meet the request as
+    on the platform. Returns the object's row; raises ``StorageApiError`` as Storage answers
+    (``e.status == 403`` when a policy refuses). ``upsert=True`` replaces, ``content_type=`` sets
+    the type. No bytes are kept: the row's metadata holds their size and etag.
+    """
+    from .smoke.storage import upload
+
+    def factory(user: AuthUser, bucket: str, path: str, data: bytes = b"", **kwargs: Any) -> StoredObject:
+        return upload(db, user, bucket, path, data, **kwargs)
+
+    return factory
 
 
 @pytest.fixture

@@ -68,7 +68,9 @@ class SmokeSection:
     """``[smoke]``: the service requests ``check`` runs. ``enabled``; ``disable`` (request names);
     what a sign-up needs: ``email`` (its address gets ``+tag`` per request), ``phone``,
     ``user_metadata`` (the sign-up's ``options.data``); ``rpc``, functions to call through the Data
-    API, each with its named arguments (``rpc = { "public.search" = { q = "x" } }``)."""
+    API, each with its named arguments (``rpc = { "public.search" = { q = "x" } }``); where storage
+and realtime requests go: ``storage_buckets`` (default: every bucket the policies let a signed-in
+user write), ``storage_path`` and ``realtime_topic`` (``{user_id}`` is the run's user)."""
 
     enabled: bool = True
     disable: tuple[str, ...] = ()
@@ -76,6 +78,9 @@ class SmokeSection:
     phone: str | None = None
     user_metadata: dict[str, Any] = field(default_factory=dict)
     rpc: dict[str, Any] = field(default_factory=dict)
+    storage_buckets: tuple[str, ...] = ()
+    storage_path: str | None = None
+    realtime_topic: str | None = None
 
 
 # What each key of each section holds, as the error message says it.
@@ -95,6 +100,9 @@ _EXPECTED: dict[str, dict[str, str]] = {
         "phone": 'a phone number as GoTrue stores it, e.g. "15555550100"',
         "user_metadata": 'a table, e.g. { full_name = "Ada" }',
         "rpc": 'a table of function names to argument tables, e.g. { "public.f" = {} }',
+        "storage_buckets": 'a list of bucket ids, e.g. ["avatars"]',
+        "storage_path": 'an object path, e.g. "{user_id}/avatar.png"',
+        "realtime_topic": 'a channel topic, e.g. "room:{user_id}"',
     },
 }
 _SECTIONS: dict[str, type[PlatformSection | LintSection | AdvisorsSection | MigrationsSection | SmokeSection]] = {

@@ -1,18 +1,15 @@
 """Platform smoke: the requests Supabase's services make, run against the built database.
 
 ``REQUESTS`` is the registry, in the order they run: the auth requests, the Data API's, then
-storage's and realtime's (``smoke.storage.STORAGE_REQUESTS``, ``smoke.realtime.REALTIME_REQUESTS``,
-when those modules are installed). ``run_smoke`` runs them in one transaction it rolls back: first
-the auth service signs up the run's user, then every request runs in a savepoint that is rolled
-back too, so each starts from the seed plus that user. A refused request is an error ``Finding``:
-what the service answers, the SQL error, the culprit at its migration file:line, and the fix.
+storage's and realtime's. ``run_smoke`` runs them in one transaction it rolls back: first the auth
+service signs up the run's user, then every request runs in a savepoint that is rolled back too,
+so each starts from the seed plus that user. A refused request is an error ``Finding``: what the
+service answers, the SQL error, the culprit at its migration file:line, and the fix.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import importlib
-import importlib.util
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -26,15 +23,13 @@ from ..toolconfig import SmokeSection
 from .auth import AUTH_REQUESTS, sign_up_email
 from .locate import Locator
 from .postgrest import POSTGREST_REQUESTS
+from .realtime import REALTIME_REQUESTS
 from .requests import SmokeContext, SmokeError, SmokeFailure, SmokeRequest
+from .storage import STORAGE_REQUESTS
 
-REQUESTS: list[SmokeRequest] = [*AUTH_REQUESTS, *POSTGREST_REQUESTS]
+REQUESTS: list[SmokeRequest] = [*AUTH_REQUESTS, *POSTGREST_REQUESTS, *STORAGE_REQUESTS, *REALTIME_REQUESTS]
 
-# The storage and realtime requests live in modules of their own; imported when present (an
-# error inside one still surfaces), and anyone may append to REQUESTS the same way.
-for _module, _attr in (("storage", "STORAGE_REQUESTS"), ("realtime", "REALTIME_REQUESTS")):
-    if importlib.util.find_spec(f"{__name__}.{_module}") is not None:
-        REQUESTS.extend(getattr(importlib.import_module(f"{__name__}.{_module}"), _attr))
+
 
 _SAVEPOINT = "supamigrate_smoke_request"
 
@@ -120,6 +115,10 @@ def run_smoke(
         "email": section.email, "phone": section.phone, "user_metadata": section.user_metadata,
         "rpc": section.rpc, "api_schemas": project.config.api_schemas,
     }
+    # Storage's and realtime's keys only when set: their modules hold the defaults.
+    where = {"storage_buckets": list(section.storage_buckets) or None, "storage_path": section.storage_path,
+             "realtime_topic": section.realtime_topic}
+    options.update({k: v for k, v in where.items() if v is not None})
     locator = Locator(project)
     findings: list[Finding] = []
     with conn.transaction(force_rollback=True):

@@ -5,6 +5,7 @@ The schema model replays the migrations only when a request failed, so a passing
 
 from __future__ import annotations
 
+import re
 from functools import cached_property
 
 from ..findings import FileLocation, Location, ObjectLocation
@@ -12,6 +13,9 @@ from ..migrations import MigrationSet
 from ..project import Project
 from ..sql.schema_model import SchemaModel
 from ..sql.source import MIGRATION, ParsedStatement, SourceFile
+
+# Where one culprit ends and the next begins in "policy t: a, policy t: b" (names may hold commas).
+_PARTS = re.compile(r", (?=(?:function|constraint|policy|trigger|view|type|sequence) )")
 
 
 class Locator:
@@ -34,9 +38,19 @@ class Locator:
         return FileLocation(stmt.file.path, line, column).relative_to(self.project.root)
 
     def locate(self, culprit: str | None) -> Location | None:
-        """The file:line:col that made ``culprit``, or the culprit by name when no migration did."""
+        """The file:line:col that made ``culprit``, or the culprit by name when no migration did.
+
+        Several culprits joined by ", " (two policies that both refuse) are placed at the latest
+        statement making any of them: the one a fix most likely starts from.
+        """
         if not culprit:
             return None
+        found_all = [f for part in _PARTS.split(culprit) if isinstance(f := self._one(part), FileLocation)]
+        if found_all:
+            return max(found_all, key=lambda f: (str(f.path), f.line or 0, f.column or 0))
+        return ObjectLocation(culprit)
+
+    def _one(self, culprit: str) -> FileLocation | None:
         kind, _, name = culprit.partition(" ")
         found: FileLocation | None = None
         if kind == "function" and name in self.model.functions:
@@ -52,7 +66,7 @@ class Locator:
         elif kind in ("trigger", "view", "type", "sequence"):
             stmt = self.model.created_before(kind, name)
             found = None if stmt is None else self._at(stmt)
-        return found or ObjectLocation(culprit)
+        return found
 
     def _constraint(self, table: str, constraint: str) -> FileLocation | None:
         t = self.model.tables.get(table)

@@ -144,6 +144,51 @@ BEGIN
 END
 $$;
 
+-- The listing Storage's list endpoint (POST /object/list/:bucket, supabase-js list()) calls as the
+-- signed-in user, so RLS on storage.objects decides what it shows: the entries one level below
+-- prefix||search, named relative to prefix; a folder is an entry with a NULL id. Same signature
+-- and columns as Storage's; ``levels`` is unused there too (both bounds come from the prefix).
+CREATE FUNCTION storage.search(
+  prefix text, bucketname text, limits int DEFAULT 100, levels int DEFAULT 1, offsets int DEFAULT 0,
+  search text DEFAULT '', sortcolumn text DEFAULT 'name', sortorder text DEFAULT 'asc'
+) RETURNS TABLE (
+  name text, id uuid, updated_at timestamptz, created_at timestamptz, last_accessed_at timestamptz,
+  metadata jsonb
+) LANGUAGE plpgsql STABLE SECURITY INVOKER AS $$
+DECLARE
+  v_prefix text := coalesce(prefix, '') || coalesce(search, '');
+  v_start int := coalesce(array_length(string_to_array(coalesce(prefix, ''), '/'), 1), 1);
+  v_level int := coalesce(array_length(string_to_array(v_prefix, '/'), 1), 1);
+  v_column text := CASE lower(coalesce(sortcolumn, 'name'))
+    WHEN 'updated_at' THEN 'updated_at' WHEN 'created_at' THEN 'created_at'
+    WHEN 'last_accessed_at' THEN 'last_accessed_at' ELSE 'name' END;
+  v_order text := CASE WHEN lower(coalesce(sortorder, 'asc')) = 'asc' THEN 'asc' ELSE 'desc' END;
+BEGIN
+  RETURN QUERY EXECUTE format(
+    $sql$
+    SELECT e.name, e.id, e.updated_at, e.created_at, e.last_accessed_at, e.metadata FROM (
+      SELECT DISTINCT array_to_string(o.path_tokens[$1:$2], '/') AS name, NULL::uuid AS id,
+             NULL::timestamptz AS updated_at, NULL::timestamptz AS created_at,
+             NULL::timestamptz AS last_accessed_at, NULL::jsonb AS metadata
+      FROM storage.objects o
+      WHERE o.bucket_id = $4 AND o.name ILIKE $3 || '%%' AND array_length(o.path_tokens, 1) > $2
+      UNION ALL
+      SELECT array_to_string(o.path_tokens[$1:$2], '/'), o.id, o.updated_at, o.created_at,
+             o.last_accessed_at, o.metadata
+      FROM storage.objects o
+      WHERE o.bucket_id = $4 AND o.name ILIKE $3 || '%%' AND array_length(o.path_tokens, 1) = $2
+    ) e
+    ORDER BY %s e.%I %s
+    LIMIT $5 OFFSET $6
+    $sql$,
+    -- Sorted by name, folders and files interleave (lower(name) in byte order, as Storage's);
+    -- by a date, folders (which have none) come first.
+    CASE WHEN v_column = 'name' THEN '' ELSE '(e.id IS NOT NULL),' END,
+    v_column, CASE WHEN v_column = 'name' THEN 'COLLATE "C" ' ELSE '' END || v_order
+  ) USING v_start, v_level, v_prefix, bucketname, LEAST(coalesce(limits, 100), 1500), offsets;
+END
+$$;
+
 CREATE FUNCTION storage.update_updated_at_column() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   NEW.updated_at = now();
