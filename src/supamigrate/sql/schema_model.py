@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
 from pglast import ast
-from pglast.enums import AlterTableType, ConstrType, ObjectType, VariableSetKind
+from pglast.enums import AlterTableType, ConstrType, GrantTargetType, ObjectType, RoleSpecType, VariableSetKind
 
 from . import objects
 from .objects import DEFAULT_SEARCH_PATH, RELATION_KINDS, Name
@@ -102,6 +102,20 @@ class Function(Generic[S]):
     definer_offset: int | None = None
     search_path: bool = False
     volatile: bool = True  # the default when a definition names no volatility
+    # The latest CREATE [OR REPLACE] statement, and the schemas its SET search_path names (None:
+    # not set, so the caller's path applies; ``()``: ``set search_path = ''``).
+    definition: S | None = None
+    path: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Trigger(Generic[S]):
+    """A trigger as created: its table, the function it executes, the statement."""
+
+    name: str
+    table: str
+    function: str
+    stmt: S
 
 
 @dataclass(frozen=True)
@@ -152,6 +166,10 @@ class SchemaModel(SearchPath, Generic[S]):
         self.created: dict[tuple[str, str], S] = {}
         self.functions: dict[str, Function[S]] = {}
         self.policies: list[Policy[S]] = []
+        # Privileges granted by the migrations: (``table:schema.name`` / ``function:schema.name``,
+        # role or ``public``) -> privilege names (``all`` for ALL PRIVILEGES).
+        self.grants: dict[tuple[str, str], set[str]] = {}
+        self.triggers: dict[str, Trigger[S]] = {}  # by ``schema.table.name``
 
     # -- names, as the statement being read sees them ------------------------------------------
 
@@ -380,6 +398,11 @@ class SchemaModel(SearchPath, Generic[S]):
                 parts = _names(obj if isinstance(obj, tuple) else ())
                 if parts:
                     self.tables.pop(self.qualify_names(parts), None)
+        elif node.removeType == ObjectType.OBJECT_TRIGGER:
+            for obj in node.objects or ():
+                parts = _names(obj if isinstance(obj, tuple) else ())
+                if len(parts) > 1:
+                    self.triggers.pop(f"{self.qualify_names(parts[:-1])}.{parts[-1]}", None)
         elif node.removeType in (ObjectType.OBJECT_FUNCTION, ObjectType.OBJECT_PROCEDURE):
             for obj in node.objects or ():
                 if isinstance(obj, ast.ObjectWithArgs):
@@ -395,7 +418,7 @@ class SchemaModel(SearchPath, Generic[S]):
     def _on_CreateFunctionStmt(self, stmt: S, node: ast.CreateFunctionStmt) -> None:
         name = self.dotted(node.funcname, create=True)
         self._create("function", name, stmt)
-        function = Function(name, stmt)
+        function = Function(name, stmt, definition=stmt)
         _apply_function_options(function, stmt, node.options)
         self.functions[name] = function
 
@@ -408,13 +431,52 @@ class SchemaModel(SearchPath, Generic[S]):
         self._create("view", self.created_name(node.view), stmt)
 
     def _on_CreateTrigStmt(self, stmt: S, node: ast.CreateTrigStmt) -> None:
-        self._create("trigger", f"{self.qualify(node.relation)}.{node.trigname}", stmt)
+        table = self.qualify(node.relation)
+        self._create("trigger", f"{table}.{node.trigname}", stmt)
+        trigger = Trigger(str(node.trigname), table, self.dotted(node.funcname), stmt)
+        self.triggers[f"{table}.{trigger.name}"] = trigger
 
     def _on_CreateSeqStmt(self, stmt: S, node: ast.CreateSeqStmt) -> None:
         self._create("sequence", self.created_name(node.sequence), stmt)
 
     def _on_CreatePolicyStmt(self, stmt: S, node: ast.CreatePolicyStmt) -> None:
         self.policies.append(Policy(node.policy_name or "", self.qualify(node.table), stmt))
+
+    def granted(self, kind: str, name: str, role: str, privilege: str) -> bool:
+        """Whether the migrations granted ``privilege`` on ``kind`` ``name`` to ``role`` (or PUBLIC)."""
+        return any(
+            bool(self.grants.get((f"{kind}:{name}", who), set()) & {privilege, "all"}) for who in (role, "public")
+        )
+
+    def _on_GrantStmt(self, stmt: S, node: ast.GrantStmt) -> None:
+        kinds = {ObjectType.OBJECT_TABLE: "table", ObjectType.OBJECT_FUNCTION: "function"}
+        if node.objtype not in kinds:
+            return
+        kind = kinds[ObjectType(node.objtype)]
+        names: list[str] = []
+        if node.targtype == GrantTargetType.ACL_TARGET_ALL_IN_SCHEMA:
+            schemas = set(_names(node.objects))
+            known = self.tables if kind == "table" else self.functions
+            names = [n for n in known if schema_of(n) in schemas]
+        elif node.targtype == GrantTargetType.ACL_TARGET_OBJECT:
+            for obj in node.objects or ():
+                if isinstance(obj, ast.RangeVar):
+                    names.append(self.qualify(obj))
+                elif isinstance(obj, ast.ObjectWithArgs):
+                    names.append(self.dotted(obj.objname))
+        privileges = {str(p.priv_name) for p in node.privileges or () if isinstance(p, ast.AccessPriv)} or {"all"}
+        for role in node.grantees or ():
+            if not isinstance(role, ast.RoleSpec):
+                continue
+            who = "public" if role.roletype == RoleSpecType.ROLESPEC_PUBLIC else str(role.rolename)
+            for name in names:
+                held = self.grants.setdefault((f"{kind}:{name}", who), set())
+                if node.is_grant:
+                    held |= privileges
+                elif "all" in privileges:
+                    held.clear()
+                else:
+                    held -= privileges
 
     def _on_CreateEnumStmt(self, stmt: S, node: ast.CreateEnumStmt) -> None:
         self._create("type", self.dotted(node.typeName, create=True), stmt)
@@ -438,5 +500,7 @@ def _apply_function_options(function: Function[S], stmt: S, options: Sequence[as
         elif opt.defname == "set" and isinstance(opt.arg, ast.VariableSetStmt):
             if opt.arg.kind == VariableSetKind.VAR_RESET_ALL:
                 function.search_path = False
+                function.path = None
             elif opt.arg.name == "search_path":
                 function.search_path = opt.arg.kind != VariableSetKind.VAR_RESET
+                function.path = objects.search_path(opt.arg) if function.search_path else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..findings import Rule
 from . import (
+    auth_triggers,
     destructive,
     filenames,
     fk_index,
@@ -28,6 +29,7 @@ FAMILIES: tuple[Family, ...] = (
     filenames.FAMILY,
     fk_index.FAMILY,
     locking.FAMILY,
+    auth_triggers.FAMILY,
 )
 
 RULES: dict[str, Rule] = {rule.id: rule for family in FAMILIES for rule in family.rules}
