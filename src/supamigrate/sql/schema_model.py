@@ -60,6 +60,12 @@ def located(stmt: Parsed, location: int | None) -> int:
     return stmt.start if location is None or location < 0 else stmt.offset + location
 
 
+def type_name(col: ast.ColumnDef) -> str:
+    """The last part of a column's type name as the parser gives it (``int4``, ``varchar``)."""
+    names = _names(col.typeName.names if col.typeName is not None else ())
+    return names[-1] if names else ""
+
+
 def column_constraints(col: ast.ColumnDef) -> tuple[ast.Constraint, ...]:
     return tuple(c for c in col.constraints or () if isinstance(c, ast.Constraint))
 
@@ -91,6 +97,7 @@ class Table(Generic[S]):
     foreign_keys: list[ForeignKey[S]] = field(default_factory=list)
     rls: bool = False
     written: S | None = None
+    types: dict[str, str] = field(default_factory=dict)  # column -> its type's name (``int4``, ``text``)
 
 
 @dataclass
@@ -337,6 +344,7 @@ class SchemaModel(SearchPath, Generic[S]):
     def _add_element(self, table: Table[S], elt: ast.Node, stmt: S) -> None:
         if isinstance(elt, ast.ColumnDef) and elt.colname:
             table.columns[elt.colname] = stmt
+            table.types[elt.colname] = type_name(elt)
         table.indexes.extend(_element_keys(elt))
 
     def _on_AlterTableStmt(self, stmt: S, node: ast.AlterTableStmt) -> None:
@@ -354,6 +362,9 @@ class SchemaModel(SearchPath, Generic[S]):
                 table.rls = False
             elif cmd.subtype == AlterTableType.AT_DropColumn and cmd.name:
                 table.columns.pop(cmd.name, None)
+                table.types.pop(cmd.name, None)
+            elif cmd.subtype == AlterTableType.AT_AlterColumnType and cmd.name and isinstance(cmd.def_, ast.ColumnDef):
+                table.types[cmd.name] = type_name(cmd.def_)
         table.foreign_keys.extend(self.foreign_keys(stmt))
 
     def _on_IndexStmt(self, stmt: S, node: ast.IndexStmt) -> None:
@@ -369,6 +380,13 @@ class SchemaModel(SearchPath, Generic[S]):
             self.table(table).indexes.append(tuple(columns))
 
     def _on_RenameStmt(self, stmt: S, node: ast.RenameStmt) -> None:
+        if node.renameType == ObjectType.OBJECT_COLUMN and node.relation is not None and node.subname:
+            table = self.tables.get(self.qualify(node.relation))
+            if table is not None and node.subname in table.columns and node.newname:
+                table.columns[node.newname] = table.columns.pop(node.subname)
+                if node.subname in table.types:
+                    table.types[node.newname] = table.types.pop(node.subname)
+            return
         if node.renameType in _RELATION_TYPES and node.relation is not None and node.newname:
             old = self.relation(objects.range_name(node.relation))
             if old is not None:
