@@ -105,3 +105,21 @@ def test_sb018_execute_revoked_from_public_and_not_granted_back(tmp_path: Path) 
     assert "which has no EXECUTE on public.handle_new_user:" in found[0].message
     regranted = revoked + "grant execute on function public.handle_new_user() to supabase_auth_admin;\n"
     assert rule_findings(make_project(tmp_path / "b", [granted, INVOKER, regranted]), "SB018") == []
+
+
+def test_sb018_an_unqualified_call_of_a_function_the_migrations_create_elsewhere(tmp_path: Path) -> None:
+    helper = (
+        "create function public.display_name(meta jsonb) returns text language sql immutable\n"
+        "as $$ select meta ->> 'full_name' $$;\n"
+    )
+    definer = INVOKER.replace("language plpgsql\n", "language plpgsql\nsecurity definer set search_path = ''\n")
+    sql = definer.replace("new.raw_user_meta_data ->> 'full_name'", "display_name(new.raw_user_meta_data)")
+    found = rule_findings(make_project(tmp_path / "a", [PROFILES + helper, sql]), "SB018")
+    assert places(found) == [(M2, *at(sql, "display_name("))]
+    assert found[0].message.endswith(
+        "the unqualified call display_name() finds no function (the migrations create public.display_name,"
+        ' which is not on that path), so sign-up fails with "Database error saving new user" (42883 function'
+        " display_name(...) does not exist)"
+    )
+    qualified = definer.replace("new.raw_user_meta_data ->> 'full_name'", "public.display_name(new.raw_user_meta_data)")
+    assert rule_findings(make_project(tmp_path / "b", [PROFILES + helper, qualified]), "SB018") == []

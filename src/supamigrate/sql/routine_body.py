@@ -87,8 +87,14 @@ def body_of(node: ast.CreateFunctionStmt, stmt: Statement) -> Body | None:
 class _Relations(Visitor):
     def __init__(self) -> None:
         self.found: list[BodyRelation] = []
+        self.calls: list[Name] = []
         self.ctes: set[str] = set()
         self.targets: dict[int, str] = {}
+
+    def visit_FuncCall(self, ancestors: Any, node: ast.FuncCall) -> None:
+        parts = tuple(str(n.sval) for n in node.funcname or () if isinstance(n, ast.String))
+        if parts:
+            self.calls.append(Name(parts[-2] if len(parts) > 1 else None, parts[-1]))
 
     def visit_RangeVar(self, ancestors: Any, node: ast.RangeVar) -> None:
         name = range_name(node)
@@ -97,8 +103,7 @@ class _Relations(Visitor):
         self.found.append(BodyRelation(name, self.targets.get(id(node), "select")))
 
 
-def _statement_relations(tree: ast.Node) -> list[BodyRelation]:
-    visitor = _Relations()
+def _statement_relations(tree: ast.Node, visitor: _Relations) -> None:
     for node in _nodes(tree):
         if isinstance(node, ast.CommonTableExpr):
             visitor.ctes.add(str(node.ctename))
@@ -107,7 +112,6 @@ def _statement_relations(tree: ast.Node) -> list[BodyRelation]:
         if privilege is not None and isinstance(relation, ast.RangeVar):
             visitor.targets[id(relation)] = privilege
     visitor(tree)
-    return visitor.found
 
 
 def _nodes(tree: ast.Node) -> Iterator[ast.Node]:
@@ -142,22 +146,35 @@ def _plpgsql_queries(tree: Any) -> Iterator[tuple[str, int]]:
             yield from _plpgsql_queries(value)
 
 
-def body_relations(node: ast.CreateFunctionStmt, stmt: Statement) -> list[BodyRelation]:
-    """The relations the body of ``node`` (the CREATE FUNCTION ``stmt``) names, in order."""
+@dataclass(frozen=True)
+class BodyUse:
+    """What a body names: the relations (with the privilege each use needs) and the functions it calls."""
+
+    relations: tuple[BodyRelation, ...]
+    calls: tuple[Name, ...]
+
+
+def body_use(node: ast.CreateFunctionStmt, stmt: Statement) -> BodyUse:
+    """The relations and functions the body of ``node`` (the CREATE FUNCTION ``stmt``) names, in order."""
     body = body_of(node, stmt)
-    if body is None:
-        return []
     trees: list[ast.Node] = []
-    if body.language == "sql":
+    if body is not None and body.language == "sql":
         trees = _parse(body.text)
-    elif body.language == "plpgsql":
+    elif body is not None and body.language == "plpgsql":
         try:
             parsed = json.loads(pglast.parser.parse_plpgsql_json(stmt.text))
         except (pglast.parser.ParseError, ValueError):
-            return []  # the server reports a broken body itself
+            parsed = []  # the server reports a broken body itself
         for query, mode in _plpgsql_queries(parsed):
             trees += _parse(query if mode == 0 else f"select {query}")
-    found: list[BodyRelation] = []
+    visitor = _Relations()
     for tree in trees:
-        found += _statement_relations(tree)
-    return found
+        visitor.ctes.clear()
+        visitor.targets.clear()
+        _statement_relations(tree, visitor)
+    return BodyUse(tuple(visitor.found), tuple(visitor.calls))
+
+
+def body_relations(node: ast.CreateFunctionStmt, stmt: Statement) -> list[BodyRelation]:
+    """The relations the body of ``node`` (the CREATE FUNCTION ``stmt``) names, in order."""
+    return list(body_use(node, stmt).relations)

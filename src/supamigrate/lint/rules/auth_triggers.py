@@ -4,10 +4,11 @@ fails when the auth service fires it.
 The auth service writes ``auth.users`` as ``supabase_auth_admin``, with that role's search_path
 (``auth``). A trigger function runs as that role unless it is SECURITY DEFINER, so it needs
 EXECUTE and the rights on every table the migrations created that it uses; and it resolves
-unqualified names through its own ``SET search_path`` (``''``: none at all) or else through
-``auth``. Either mistake makes sign-up fail with "Database error saving new user". Judged on
-each function's latest definition and the grants of the whole set, so a later migration that
-fixes the function (or grants the rights) clears the finding.
+unqualified names (tables, and the functions the migrations create) through its own ``SET
+search_path`` (``''``: none but pg_catalog) or else through ``auth``. Either mistake makes
+sign-up fail with "Database error saving new user". Judged on each function's latest definition
+and the grants of the whole set, so a later migration that fixes the function (or grants the
+rights) clears the finding.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Iterator
 from pglast import ast
 
 from ...sql.objects import Name
-from ...sql.routine_body import BodyRelation, body_of, body_relations
+from ...sql.routine_body import BodyRelation, body_of, body_use
 from ...sql.schema_model import Function, SchemaModel, Trigger
 from ...sql.source import ParsedStatement
 from ..findings import Finding, Rule
@@ -33,7 +34,8 @@ AUTH_TRIGGER = Rule(
     "auth-trigger-fails-sign-up",
     "a trigger on auth.users or auth.identities whose function the auth service cannot run: not"
     " SECURITY DEFINER and supabase_auth_admin lacks EXECUTE or the rights on the tables it uses,"
-    " or an unqualified table name its search_path (`''`, or the auth service's `auth`) does not find",
+    " or an unqualified table (or function of the migrations) its search_path (`''`, or the auth"
+    " service's `auth`) does not find",
     "make the function `security definer set search_path = ''` and schema-qualify every name in its"
     " body (`public.profiles`), or grant supabase_auth_admin what it uses",
 )
@@ -85,7 +87,8 @@ def _findings(
     if definition is None or not isinstance(definition.node, ast.CreateFunctionStmt):
         return
     node = definition.node
-    relations = body_relations(node, definition.statement)
+    use = body_use(node, definition.statement)
+    relations = use.relations
     path = function.path if function.path is not None else AUTH_PATH
     fired = (
         f"trigger {trigger.name} on {trigger.table}"
@@ -110,6 +113,21 @@ def _findings(
             f" {relation.name.name} finds no table ({why}), so sign-up fails with {SERVICE_ERROR}"
             f' (42P01 relation "{relation.name.name}" does not exist)',
             body.find(relation.name) if body is not None else None,
+        )
+    for call in dict.fromkeys(use.calls):
+        if call.schema is not None or any(f"{schema}.{call.name}" in state.functions for schema in path):
+            continue
+        made = [f for f in state.functions if f.split(".", 1)[1] == call.name]
+        if not made:
+            continue  # a built-in (pg_catalog is always searched) or one the migrations do not create
+        source = "its own" if function.path is not None else "the auth service's"
+        yield ctx.at(
+            AUTH_TRIGGER,
+            definition,
+            f"{function.name} runs with {shown} ({source}) when {fired} fires it: the unqualified call"
+            f" {call.name}() finds no function (the migrations create {made[0]}, which is not on that path),"
+            f" so sign-up fails with {SERVICE_ERROR} (42883 function {call.name}(...) does not exist)",
+            body.find(call) if body is not None else None,
         )
     if function.definer_offset is not None:
         return
