@@ -165,13 +165,18 @@ def sets_lock_timeout(node: ast.Node | None) -> bool | None:
     return None
 
 
-def _timeout_set(stmt: ParsedStatement) -> bool:
-    """Whether the statements before ``stmt`` in its file leave a lock_timeout set."""
-    state = False
-    for earlier in stmt.file.statements[: stmt.number]:
+def _timeout_set(stmt: ParsedStatement, ctx: Context) -> bool:
+    """Whether the statements before ``stmt`` in its file leave a lock_timeout set (read once per
+    file: the scan goes on from where the last question left it)."""
+    progress: dict[Path, tuple[int, bool]] = ctx.memo.setdefault("online_ddl.timeouts", {})
+    start, state = progress.get(stmt.file.path, (0, False))
+    if start > stmt.number:
+        start, state = 0, False
+    for earlier in stmt.file.statements[start : stmt.number]:
         if earlier.statement.keyword in ("SET", "RESET", "SELECT"):
             verdict = sets_lock_timeout(earlier.node)
             state = state if verdict is None else verdict
+    progress[stmt.file.path] = (stmt.number, state)
     return state
 
 
@@ -205,7 +210,7 @@ def on_statement(stmt: ParsedStatement, ctx: Context) -> Iterator[Finding]:
     if stmt.file.path in reported:
         return
     for table, word, lock in _locked(node, ctx):
-        if table and state.existed_before_file(table, stmt) and not _timeout_set(stmt):
+        if table and state.existed_before_file(table, stmt) and not _timeout_set(stmt, ctx):
             reported.add(stmt.file.path)
             yield ctx.at(
                 LOCK_TIMEOUT,
