@@ -3,7 +3,11 @@ service (supabase_auth_admin, search_path auth) cannot run. Projects are written
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+
+import psycopg
+import pytest
 
 from .lintkit import at, make_project, places, rule_findings
 
@@ -123,3 +127,40 @@ def test_sb018_an_unqualified_call_of_a_function_the_migrations_create_elsewhere
     )
     qualified = definer.replace("new.raw_user_meta_data ->> 'full_name'", "public.display_name(new.raw_user_meta_data)")
     assert rule_findings(make_project(tmp_path / "b", [PROFILES + helper, qualified]), "SB018") == []
+
+
+SIGN_UP = (
+    "insert into auth.users (instance_id, id, aud, role, email, raw_user_meta_data)"
+    " values ('00000000-0000-0000-0000-000000000000', 'a1a1a1a1-0000-4000-8000-0000000000ff',"
+    " 'authenticated', 'authenticated', 'alan@example.com', '{\"full_name\": \"Alan Turing\"}')"
+)
+
+
+@pytest.mark.parametrize(
+    ("trap", "sqlstate", "error"),
+    [
+        (INVOKER, "42501", "permission denied for table profiles"),
+        (
+            INVOKER.replace("language plpgsql\n", "language plpgsql\nsecurity definer set search_path = ''\n").replace(
+                "insert into public.profiles", "insert into profiles"
+            ),
+            "42P01",
+            'relation "profiles" does not exist',
+        ),
+    ],
+    ids=["invoker", "empty-search-path"],
+)
+def test_sb018_names_the_error_the_auth_services_insert_meets(
+    tmp_path: Path, built: Callable[..., str], trap: str, sqlstate: str, error: str
+) -> None:
+    """The sign-up as GoTrue runs it (role supabase_auth_admin, its search_path auth) on the built
+    project fails with exactly the error the static finding names."""
+    project = make_project(tmp_path, [PROFILES, trap])
+    (finding,) = rule_findings(project, "SB018")
+    assert f"({sqlstate} {error})" in finding.message
+    with psycopg.connect(built(project)) as conn:
+        conn.execute("set local role supabase_auth_admin")
+        conn.execute("set local search_path = auth")
+        with pytest.raises(psycopg.Error) as raised:
+            conn.execute(SIGN_UP)
+    assert (raised.value.sqlstate, raised.value.diag.message_primary) == (sqlstate, error)
