@@ -23,6 +23,7 @@ create index "Überschriften_der_Benachrichtigungen_für_jedes_Teammitglied_idx"
         f'identifier "{LONG}" is 65 bytes: PostgreSQL silently truncates it to the first 63'
         f' ("{LONG[:63]}"), so the object is not named as written'
     )
+    assert found[0].level.name == "WARNING"
     assert "is 65 bytes" in found[1].message  # 63 characters: the umlauts take two bytes each
 
 

@@ -53,6 +53,9 @@ alter table public.notes set schema private;
 def test_sb019_not_for_new_tables_private_schemas_or_string_widening(tmp_path: Path) -> None:
     second = """alter table public.notes alter column title type varchar(200);
 alter table public.notes alter column title type text;
+alter table public.notes alter column stars type bigint;
+alter table public.notes add column seen_at timestamp;
+alter table public.notes alter column seen_at type timestamptz;
 alter table private.jobs rename column payload to body;
 alter table private.jobs alter column id type int;
 create table public.drafts (id bigint primary key, text text);

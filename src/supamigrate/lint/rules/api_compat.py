@@ -5,8 +5,9 @@ PostgREST and supabase-js name tables and columns in every request (``.from('not
 column, moving a table out of an exposed schema, or changing a column's type (an integer becomes
 a string in JSON, a text a number) breaks every client still deployed with the old name or type,
 the moment the migration commits. Judged on relations that existed before the migration file,
-in a schema of ``[api] schemas``: one created in the same file has no clients yet. Changing a
-``varchar``/``text`` column to another ``varchar``/``text`` keeps the JSON and needs no rewrite.
+in a schema of ``[api] schemas``: one created in the same file has no clients yet. A change that
+keeps the JSON clients read (between ``varchar``/``text``, ``timestamp``/``timestamptz``, to a
+wider integer, or to a type of the same name recreated) is not flagged.
 """
 
 from __future__ import annotations
@@ -31,7 +32,22 @@ API_BREAKING_CHANGE = Rule(
     " with `-- supamigrate: disable=SB019` and say why",
 )
 
+# Type changes whose values reach clients as the same JSON type, in a form they already read.
 STRINGS = frozenset({"text", "varchar", "bpchar", "citext"})
+TIMESTAMPS = frozenset({"timestamp", "timestamptz"})
+WIDER_INTEGERS = {"int2": {"int4", "int8"}, "int4": {"int8"}}
+
+
+def _compatible(old: str, new: str) -> bool:
+    """Whether clients read a column changed from ``old`` to ``new`` as they did."""
+    return (
+        old == new
+        or (old in STRINGS and new in STRINGS)
+        or (old in TIMESTAMPS and new in TIMESTAMPS)
+        or new in WIDER_INTEGERS.get(old, set())
+    )
+
+
 _RENAMED = {
     ObjectType.OBJECT_TABLE: "table",
     ObjectType.OBJECT_VIEW: "view",
@@ -66,7 +82,7 @@ def _changes(stmt: ParsedStatement, ctx: Context) -> Iterator[tuple[str, str, in
             ):
                 new = type_name(cmd.def_)
                 old = table.types.get(cmd.name or "") if table is not None else None
-                if old in STRINGS and new in STRINGS:
+                if old is not None and _compatible(old, new):
                     continue
                 was = f" from {old}" if old else ""
                 yield relation, f"changing the type of {relation}.{cmd.name}{was} to {new}", cmd.def_.location

@@ -3,7 +3,8 @@
 PostgreSQL's scanner cuts every longer identifier to its first 63 bytes with only a NOTICE, so
 the object gets another name than the one written: two long names that share those bytes become
 one (the second CREATE fails, or an index name collides), and an API client that asks for the
-name as written (``.from('...')``, an RPC) finds nothing. Unquoted names count after folding to
+name as written (``.from('...')``, an RPC) finds nothing. A warning: SQL that names the object
+truncates the same way, so a long policy name (the common case) works. Unquoted names count after folding to
 lower case, quoted ones as written, in UTF-8 bytes. Each name is reported where the migrations
 first write it (usually where they create it).
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ...findings import Level
 from ...sql.source import ParsedStatement
 from ..findings import Finding, Rule
 from .base import Context, Family
@@ -24,6 +26,7 @@ IDENTIFIER_TOO_LONG = Rule(
     "an identifier longer than 63 bytes, which PostgreSQL silently truncates",
     "shorten the name to 63 bytes or fewer (name constraints and indexes yourself when the"
     " generated name would be long)",
+    Level.WARNING,
 )
 
 

@@ -33,7 +33,6 @@ TRANSACTION_CONTROL = Rule(
 )
 
 
-
 # What runs as the only statement of a migration file (as the README's "How migrations are
 # applied" says, measured against a real pipeline): building or dropping an index without
 # blocking writes, the way SB021 recommends.
