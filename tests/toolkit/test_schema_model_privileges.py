@@ -21,6 +21,8 @@ LATER = """grant select, insert on public.profiles to supabase_auth_admin;
 grant all on all tables in schema private to supabase_auth_admin, anon;
 revoke insert on table public.profiles from supabase_auth_admin;
 revoke all on private.audit from anon;
+grant all on table public.teams to supabase_auth_admin;
+revoke truncate, references, trigger, delete on public.teams from supabase_auth_admin;
 revoke execute on function public.touch() from public;
 drop trigger touch_profiles on public.profiles;
 create or replace function public.touch() returns trigger language plpgsql security definer
@@ -38,6 +40,7 @@ def test_grants_triggers_functions_and_column_types(tmp_path: Path) -> None:
         ("table:public.profiles", "supabase_auth_admin"): {"select"},
         ("table:private.audit", "supabase_auth_admin"): {"all"},
         ("table:private.audit", "anon"): set(),
+        ("table:public.teams", "supabase_auth_admin"): {"select", "insert", "update"},
         ("function:public.touch", "public"): set(),
     }
     assert state.granted("table", "private.audit", "supabase_auth_admin", "delete")

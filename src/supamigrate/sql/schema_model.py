@@ -148,6 +148,11 @@ def _element_keys(elt: ast.Node) -> Iterator[tuple[str, ...]]:
 
 
 _ADDS = (AlterTableType.AT_AddColumn, AlterTableType.AT_AddConstraint)
+# What ALL PRIVILEGES stands for, by kind of object.
+_PRIVILEGES = {
+    "table": frozenset({"select", "insert", "update", "delete", "truncate", "references", "trigger"}),
+    "function": frozenset({"execute"}),
+}
 _RELATION_TYPES = (
     ObjectType.OBJECT_TABLE,
     ObjectType.OBJECT_VIEW,
@@ -494,7 +499,9 @@ class SchemaModel(SearchPath, Generic[S]):
                 elif "all" in privileges:
                     held.clear()
                 else:
-                    held -= privileges
+                    if "all" in held:  # ALL then REVOKE one: the others stay
+                        held |= _PRIVILEGES[kind] - {"all"}
+                    held -= privileges | {"all"}
 
     def _on_CreateEnumStmt(self, stmt: S, node: ast.CreateEnumStmt) -> None:
         self._create("type", self.dotted(node.typeName, create=True), stmt)
