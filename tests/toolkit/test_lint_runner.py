@@ -206,8 +206,9 @@ def test_text_output_groups_findings_by_file(tmp_path: Path, capsys: pytest.Capt
     assert [line.split()[:2] for line in second if not line.startswith("      fix:")] == [
         ["1:1", "SB007"],
         ["1:1", "SB008"],
+        ["1:1", "SB022"],  # the drop waits for its lock on an existing table with no lock_timeout
     ]
-    assert lines[-1] == "3 error(s), 0 warning(s) in 2 of 3 file(s)"
+    assert lines[-1] == "3 error(s), 1 warning(s) in 2 of 3 file(s)"
 
 
 def test_json_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -236,17 +237,20 @@ def test_github_annotations(
         "::error file=supabase/migrations/20240101000002_m2.sql,line=2,col=1,title=SB008::SB008 TRUNCATE on"
         " public.notes destroys the data it holds"
     )
-    assert lines[-1] == "supamigrate lint: 2 error(s), 0 warning(s) in 2 file(s)"
+    assert lines[-1] == "supamigrate lint: 2 error(s), 1 warning(s) in 2 file(s)"  # SB022 on the truncate
 
 
 def test_paths_narrow_the_report_not_the_rules(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    make_project(tmp_path, ["create table public.notes (id int primary key);\n", "drop table public.notes;\n"])
+    make_project(tmp_path, ["create table public.notes (id bigint primary key);\n", "drop table public.notes;\n"])
     first = tmp_path / "supabase/migrations/20240101000001_m1.sql"
     second = tmp_path / "supabase/migrations/20240101000002_m2.sql"
     code, out = run(capsys, "--project-dir", str(tmp_path), "--format", "json", str(second))
     # The drop is judged knowing m1 created the table (it holds data); m1's own findings are not shown.
     assert code == 1
-    assert [(f["rule"], f["file"].endswith("_m2.sql")) for f in json.loads(out)["findings"]] == [("SB008", True)]
+    assert [(f["rule"], f["file"].endswith("_m2.sql")) for f in json.loads(out)["findings"]] == [
+        ("SB008", True),
+        ("SB022", True),
+    ]
     code, out = run(capsys, "--project-dir", str(tmp_path), "--format", "json", str(first))
     assert (code, json.loads(out)["findings"]) == (0, [])
 
@@ -289,7 +293,7 @@ def test_the_sqlfluff_cache_tells_apart_a_config_above_the_project(tmp_path: Pat
 def test_json_where_names_the_file_as_file_does(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    make_project(tmp_path, ["create table public.a (id int primary key);\n"])
+    make_project(tmp_path, ["create table public.a (id bigint primary key);\n"])
     monkeypatch.chdir(tmp_path)  # paths are shown relative to the working directory
     _, out = run(capsys, "--project-dir", str(tmp_path), "--format", "json")
     (finding,) = json.loads(out)["findings"]

@@ -13,7 +13,7 @@ import pytest
 from supamigrate.auth import AuthUser, create_user
 from supamigrate.database import Server
 from supamigrate.project import Project
-from supamigrate.smoke import REQUESTS
+from supamigrate.smoke import REQUESTS, run_smoke
 from supamigrate.smoke.locate import Locator
 from supamigrate.smoke.realtime import REALTIME_REQUESTS, ChannelRefused, join_private_channel
 from supamigrate.smoke.requests import SmokeContext, SmokeError, SmokeFailure, SmokeRequest
@@ -364,3 +364,15 @@ def test_the_storage_files_example_passes_the_requests_its_policies_grant(supami
         # Its trigger logged each upload, and the requests rolled that back with the objects.
         assert conn.execute("SELECT count(*) FROM public.uploads").fetchone() == (0,)
         assert conn.execute("SELECT count(*) FROM storage.objects").fetchone() == (0,)
+
+
+def test_smoke_section_names_the_buckets_storage_requests_go_to(supamigrate_server: Server, storage_ok: str) -> None:
+    from supamigrate.toolconfig import SmokeSection
+
+    project = Project.load(SMOKE / "storage_ok")
+    ran: dict[str, dict[str, float]] = {"default": {}, "elsewhere": {}}
+    for key, section in (("default", SmokeSection()), ("elsewhere", SmokeSection(storage_buckets=("nope",)))):
+        with session(supamigrate_server, storage_ok) as conn:
+            assert run_smoke(conn, project, section, timings=ran[key]) == []
+    assert {"storage_upload", "storage_delete"} <= set(ran["default"])
+    assert not {n for n in ran["elsewhere"] if n.startswith("storage_")}

@@ -16,6 +16,7 @@ from .baseline import AUTHORING, Baseline, baseline_of, given_or_ci_base, is_hel
 from .findings import Finding, LintReport, file_of
 from .levels import judged, sqlfluff_mode
 from .rules import FAMILIES, RULES, Context
+from .rules.suppressions import UNUSED_SUPPRESSION, unused_findings
 from .suppress import Suppressions
 from .vcs import names_at
 
@@ -118,17 +119,28 @@ def lint(
     all_files = project_sql_files(project)
     files = _selected(all_files, paths) if paths else all_files
     wanted = [p.resolve() for p in paths]
-    suppressions = {s.path.resolve(): Suppressions.of(s) for s in (*ctx.migrations, *ctx.seeds)}
+    sources = {s.path.resolve(): s for s in (*ctx.migrations, *ctx.seeds)}
+    suppressions = {path: Suppressions.of(s) for path, s in sources.items()}
     report = LintReport(project.root, files=files)
     found: list[Finding] = []
     for finding in check_rules(ctx):
         path = file_of(finding).path.resolve()
+        # Asked first, so a suppression counts as used even where the finding is not reported.
+        covered = path in suppressions and suppressions[path].covers(finding)
         if finding.code in disabled or (wanted and not any(path == w or w in path.parents for w in wanted)):
             continue
-        if path in suppressions and suppressions[path].covers(finding):
+        if covered:
             report.suppressed += 1
             continue
         found.append(finding)
+    for path, held in suppressions.items():
+        if UNUSED_SUPPRESSION.id in disabled or (wanted and not any(path == w or w in path.parents for w in wanted)):
+            continue
+        for finding in unused_findings(path, sources[path], held, set(RULES)):
+            if held.covers(finding):
+                report.suppressed += 1
+            else:
+                found.append(finding)
     if sqlfluff:
         # Imported here: sqlfluff and its dialects take longer to import than the rest of the CLI.
         from .sqlfluff_runner import run_sqlfluff_cached

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
 from pglast import ast
-from pglast.enums import AlterTableType, ConstrType, ObjectType, VariableSetKind
+from pglast.enums import AlterTableType, ConstrType, GrantTargetType, ObjectType, RoleSpecType, VariableSetKind
 
 from . import objects
 from .objects import DEFAULT_SEARCH_PATH, RELATION_KINDS, Name
@@ -60,6 +60,12 @@ def located(stmt: Parsed, location: int | None) -> int:
     return stmt.start if location is None or location < 0 else stmt.offset + location
 
 
+def type_name(col: ast.ColumnDef) -> str:
+    """The last part of a column's type name as the parser gives it (``int4``, ``varchar``)."""
+    names = _names(col.typeName.names if col.typeName is not None else ())
+    return names[-1] if names else ""
+
+
 def column_constraints(col: ast.ColumnDef) -> tuple[ast.Constraint, ...]:
     return tuple(c for c in col.constraints or () if isinstance(c, ast.Constraint))
 
@@ -91,6 +97,7 @@ class Table(Generic[S]):
     foreign_keys: list[ForeignKey[S]] = field(default_factory=list)
     rls: bool = False
     written: S | None = None
+    types: dict[str, str] = field(default_factory=dict)  # column -> its type's name (``int4``, ``text``)
 
 
 @dataclass
@@ -102,6 +109,20 @@ class Function(Generic[S]):
     definer_offset: int | None = None
     search_path: bool = False
     volatile: bool = True  # the default when a definition names no volatility
+    # The latest CREATE [OR REPLACE] statement, and the schemas its SET search_path names (None:
+    # not set, so the caller's path applies; ``()``: ``set search_path = ''``).
+    definition: S | None = None
+    path: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Trigger(Generic[S]):
+    """A trigger as created: its table, the function it executes, the statement."""
+
+    name: str
+    table: str
+    function: str
+    stmt: S
 
 
 @dataclass(frozen=True)
@@ -127,6 +148,11 @@ def _element_keys(elt: ast.Node) -> Iterator[tuple[str, ...]]:
 
 
 _ADDS = (AlterTableType.AT_AddColumn, AlterTableType.AT_AddConstraint)
+# What ALL PRIVILEGES stands for, by kind of object.
+_PRIVILEGES = {
+    "table": frozenset({"select", "insert", "update", "delete", "truncate", "references", "trigger"}),
+    "function": frozenset({"execute"}),
+}
 _RELATION_TYPES = (
     ObjectType.OBJECT_TABLE,
     ObjectType.OBJECT_VIEW,
@@ -152,6 +178,10 @@ class SchemaModel(SearchPath, Generic[S]):
         self.created: dict[tuple[str, str], S] = {}
         self.functions: dict[str, Function[S]] = {}
         self.policies: list[Policy[S]] = []
+        # Privileges granted by the migrations: (``table:schema.name`` / ``function:schema.name``,
+        # role or ``public``) -> privilege names (``all`` for ALL PRIVILEGES).
+        self.grants: dict[tuple[str, str], set[str]] = {}
+        self.triggers: dict[str, Trigger[S]] = {}  # by ``schema.table.name``
 
     # -- names, as the statement being read sees them ------------------------------------------
 
@@ -319,6 +349,7 @@ class SchemaModel(SearchPath, Generic[S]):
     def _add_element(self, table: Table[S], elt: ast.Node, stmt: S) -> None:
         if isinstance(elt, ast.ColumnDef) and elt.colname:
             table.columns[elt.colname] = stmt
+            table.types[elt.colname] = type_name(elt)
         table.indexes.extend(_element_keys(elt))
 
     def _on_AlterTableStmt(self, stmt: S, node: ast.AlterTableStmt) -> None:
@@ -336,6 +367,9 @@ class SchemaModel(SearchPath, Generic[S]):
                 table.rls = False
             elif cmd.subtype == AlterTableType.AT_DropColumn and cmd.name:
                 table.columns.pop(cmd.name, None)
+                table.types.pop(cmd.name, None)
+            elif cmd.subtype == AlterTableType.AT_AlterColumnType and cmd.name and isinstance(cmd.def_, ast.ColumnDef):
+                table.types[cmd.name] = type_name(cmd.def_)
         table.foreign_keys.extend(self.foreign_keys(stmt))
 
     def _on_IndexStmt(self, stmt: S, node: ast.IndexStmt) -> None:
@@ -351,6 +385,13 @@ class SchemaModel(SearchPath, Generic[S]):
             self.table(table).indexes.append(tuple(columns))
 
     def _on_RenameStmt(self, stmt: S, node: ast.RenameStmt) -> None:
+        if node.renameType == ObjectType.OBJECT_COLUMN and node.relation is not None and node.subname:
+            table = self.tables.get(self.qualify(node.relation))
+            if table is not None and node.subname in table.columns and node.newname:
+                table.columns[node.newname] = table.columns.pop(node.subname)
+                if node.subname in table.types:
+                    table.types[node.newname] = table.types.pop(node.subname)
+            return
         if node.renameType in _RELATION_TYPES and node.relation is not None and node.newname:
             old = self.relation(objects.range_name(node.relation))
             if old is not None:
@@ -380,6 +421,11 @@ class SchemaModel(SearchPath, Generic[S]):
                 parts = _names(obj if isinstance(obj, tuple) else ())
                 if parts:
                     self.tables.pop(self.qualify_names(parts), None)
+        elif node.removeType == ObjectType.OBJECT_TRIGGER:
+            for obj in node.objects or ():
+                parts = _names(obj if isinstance(obj, tuple) else ())
+                if len(parts) > 1:
+                    self.triggers.pop(f"{self.qualify_names(parts[:-1])}.{parts[-1]}", None)
         elif node.removeType in (ObjectType.OBJECT_FUNCTION, ObjectType.OBJECT_PROCEDURE):
             for obj in node.objects or ():
                 if isinstance(obj, ast.ObjectWithArgs):
@@ -395,7 +441,7 @@ class SchemaModel(SearchPath, Generic[S]):
     def _on_CreateFunctionStmt(self, stmt: S, node: ast.CreateFunctionStmt) -> None:
         name = self.dotted(node.funcname, create=True)
         self._create("function", name, stmt)
-        function = Function(name, stmt)
+        function = Function(name, stmt, definition=stmt)
         _apply_function_options(function, stmt, node.options)
         self.functions[name] = function
 
@@ -408,13 +454,54 @@ class SchemaModel(SearchPath, Generic[S]):
         self._create("view", self.created_name(node.view), stmt)
 
     def _on_CreateTrigStmt(self, stmt: S, node: ast.CreateTrigStmt) -> None:
-        self._create("trigger", f"{self.qualify(node.relation)}.{node.trigname}", stmt)
+        table = self.qualify(node.relation)
+        self._create("trigger", f"{table}.{node.trigname}", stmt)
+        trigger = Trigger(str(node.trigname), table, self.dotted(node.funcname), stmt)
+        self.triggers[f"{table}.{trigger.name}"] = trigger
 
     def _on_CreateSeqStmt(self, stmt: S, node: ast.CreateSeqStmt) -> None:
         self._create("sequence", self.created_name(node.sequence), stmt)
 
     def _on_CreatePolicyStmt(self, stmt: S, node: ast.CreatePolicyStmt) -> None:
         self.policies.append(Policy(node.policy_name or "", self.qualify(node.table), stmt))
+
+    def granted(self, kind: str, name: str, role: str, privilege: str) -> bool:
+        """Whether the migrations granted ``privilege`` on ``kind`` ``name`` to ``role`` (or PUBLIC)."""
+        return any(
+            bool(self.grants.get((f"{kind}:{name}", who), set()) & {privilege, "all"}) for who in (role, "public")
+        )
+
+    def _on_GrantStmt(self, stmt: S, node: ast.GrantStmt) -> None:
+        kinds = {ObjectType.OBJECT_TABLE: "table", ObjectType.OBJECT_FUNCTION: "function"}
+        if node.objtype not in kinds:
+            return
+        kind = kinds[ObjectType(node.objtype)]
+        names: list[str] = []
+        if node.targtype == GrantTargetType.ACL_TARGET_ALL_IN_SCHEMA:
+            schemas = set(_names(node.objects))
+            known = self.tables if kind == "table" else self.functions
+            names = [n for n in known if schema_of(n) in schemas]
+        elif node.targtype == GrantTargetType.ACL_TARGET_OBJECT:
+            for obj in node.objects or ():
+                if isinstance(obj, ast.RangeVar):
+                    names.append(self.qualify(obj))
+                elif isinstance(obj, ast.ObjectWithArgs):
+                    names.append(self.dotted(obj.objname))
+        privileges = {str(p.priv_name) for p in node.privileges or () if isinstance(p, ast.AccessPriv)} or {"all"}
+        for role in node.grantees or ():
+            if not isinstance(role, ast.RoleSpec):
+                continue
+            who = "public" if role.roletype == RoleSpecType.ROLESPEC_PUBLIC else str(role.rolename)
+            for name in names:
+                held = self.grants.setdefault((f"{kind}:{name}", who), set())
+                if node.is_grant:
+                    held |= privileges
+                elif "all" in privileges:
+                    held.clear()
+                else:
+                    if "all" in held:  # ALL then REVOKE one: the others stay
+                        held |= _PRIVILEGES[kind] - {"all"}
+                    held -= privileges | {"all"}
 
     def _on_CreateEnumStmt(self, stmt: S, node: ast.CreateEnumStmt) -> None:
         self._create("type", self.dotted(node.typeName, create=True), stmt)
@@ -438,5 +525,7 @@ def _apply_function_options(function: Function[S], stmt: S, options: Sequence[as
         elif opt.defname == "set" and isinstance(opt.arg, ast.VariableSetStmt):
             if opt.arg.kind == VariableSetKind.VAR_RESET_ALL:
                 function.search_path = False
+                function.path = None
             elif opt.arg.name == "search_path":
                 function.search_path = opt.arg.kind != VariableSetKind.VAR_RESET
+                function.path = objects.search_path(opt.arg) if function.search_path else None

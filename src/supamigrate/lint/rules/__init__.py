@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from ..findings import Rule
 from . import (
+    api_compat,
+    auth_triggers,
+    column_types,
     destructive,
     filenames,
     fk_index,
     idempotent,
+    identifiers,
     locking,
+    online_ddl,
     rls,
     security_definer,
+    suppressions,
     syntax,
     transactions,
     users_fk,
@@ -28,6 +34,12 @@ FAMILIES: tuple[Family, ...] = (
     filenames.FAMILY,
     fk_index.FAMILY,
     locking.FAMILY,
+    auth_triggers.FAMILY,
+    api_compat.FAMILY,
+    online_ddl.FAMILY,
+    identifiers.FAMILY,
+    column_types.FAMILY,
+    suppressions.FAMILY,
 )
 
 RULES: dict[str, Rule] = {rule.id: rule for family in FAMILIES for rule in family.rules}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ...findings import Level
 from ...migrations import MigrationListing
@@ -28,6 +29,8 @@ class Context:
     new_files: frozenset[Path] | None = None
     base_versions: tuple[str, ...] = ()
     base_ref: str = "HEAD"
+    # What a rule family keeps between statements of one run, under a key of its own.
+    memo: dict[str, Any] = field(default_factory=dict)
 
     @property
     def api_schemas(self) -> tuple[str, ...]:

@@ -5,6 +5,9 @@ the same notion, "holds data"). Locks are PostgreSQL's: adding a CHECK takes ACC
 scans the table; adding a FOREIGN KEY takes SHARE ROW EXCLUSIVE on both tables and scans; a
 volatile default, an identity or a stored generated column rewrites the table under ACCESS
 EXCLUSIVE. A non-volatile default (a constant, ``now()``) is stored once and costs nothing.
+A function in a default is taken as volatile unless it is known not to be: a built-in on
+``SAFE_FUNCTIONS`` (stable or immutable in PostgreSQL's catalog) or a function the migrations
+create ``stable`` / ``immutable``. An unknown extension function is a rewrite until shown otherwise.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from pglast import ast
 from pglast.enums import AlterTableType, ConstrType
 from pglast.visitors import Ancestor, Visitor
 
+from ...sql.objects import strings
 from ...sql.schema_model import SchemaModel, column_constraints
 from ...sql.source import ParsedStatement
 from ..findings import Finding, Rule
@@ -40,8 +44,7 @@ VALIDATING_CONSTRAINT = Rule(
     "add it `not valid`, then `alter table ... validate constraint ...` in a later migration",
 )
 
-# Built-in and extension functions whose volatility is VOLATILE (the rest are assumed stable or
-# immutable; functions the migrations create are judged by their own definition).
+# Built-in and extension functions whose volatility is VOLATILE: named as such in messages.
 VOLATILE_FUNCTIONS = frozenset(
     {
         "random",
@@ -59,6 +62,23 @@ VOLATILE_FUNCTIONS = frozenset(
         "setval",
     }
 )
+# Built-ins (unqualified or in pg_catalog) that are stable or immutable in pg_proc, among those a
+# column default calls; ``current_timestamp``, ``current_date``... are not calls and always safe.
+SAFE_FUNCTIONS = frozenset(
+    {
+        "now", "statement_timestamp", "transaction_timestamp", "timezone", "date_trunc", "date_part",
+        "extract", "to_timestamp", "to_date", "to_char", "make_date", "make_time", "make_timestamp",
+        "make_timestamptz", "make_interval", "current_setting", "current_schema", "current_database",
+        "lower", "upper", "btrim", "ltrim", "rtrim", "concat", "concat_ws", "format", "length",
+        "char_length", "substr", "substring", "replace", "left", "right", "lpad", "rpad", "md5",
+        "encode", "decode", "abs", "round", "floor", "ceil", "ceiling", "power", "sqrt",
+        "jsonb_build_object", "jsonb_build_array", "json_build_object", "json_build_array", "to_jsonb",
+        "to_json", "array_to_json", "jsonb_object", "string_to_array", "array_fill", "int4range",
+        "int8range", "numrange", "tsrange", "tstzrange", "daterange", "point", "inet", "cidr",
+    }
+)  # fmt: skip
+# The platform's functions a default may call that are stable (auth's read the request's JWT).
+SAFE_PLATFORM_FUNCTIONS = frozenset({"auth.uid", "auth.role", "auth.jwt", "auth.email"})
 SERIAL_TYPES = frozenset({"serial", "serial2", "serial4", "serial8", "smallserial", "bigserial"})
 
 
@@ -67,24 +87,34 @@ class _Calls(Visitor):
 
     def __init__(self, state: SchemaModel[ParsedStatement]) -> None:
         self.state = state
-        self.names: list[str] = []
+        self.names: list[tuple[str, tuple[str, ...]]] = []  # (schema.name as resolved, as written)
 
     def visit_FuncCall(self, ancestors: Ancestor, node: ast.FuncCall) -> None:
-        self.names.append(self.state.dotted(node.funcname))
+        self.names.append((self.state.dotted(node.funcname), strings(node.funcname)))
+
+
+def _safe(name: str, written: tuple[str, ...], ctx: Context) -> bool:
+    """Whether a called function is known not to be volatile."""
+    created = ctx.state.functions.get(name)
+    if created is not None:
+        return not created.volatile
+    if len(written) == 1 or written[0] == "pg_catalog":
+        return written[-1] in SAFE_FUNCTIONS
+    return ".".join(written) in SAFE_PLATFORM_FUNCTIONS
 
 
 def _volatile_call(expr: ast.Node | None, ctx: Context) -> str | None:
-    """The name of a volatile function called in ``expr``, if any."""
+    """How ``expr`` calls a function not known to be stable or immutable, if it does."""
     if expr is None:
         return None
     calls = _Calls(ctx.state)
     calls(expr)
-    for name in calls.names:
-        created = ctx.state.functions.get(name)
-        if (created is not None and created.volatile) or (
-            created is None and name.split(".")[-1] in VOLATILE_FUNCTIONS
-        ):
-            return f"{name.split('.')[-1]}()"
+    for name, written in calls.names:
+        if _safe(name, written, ctx):
+            continue
+        called = f"{written[-1]}()" if written else f"{name}()"
+        known = name in ctx.state.functions or (written and written[-1] in VOLATILE_FUNCTIONS)
+        return f"volatile default {called}" if known else f"default {called} (not known to be stable or immutable)"
     return None
 
 
@@ -100,7 +130,7 @@ def _rewrite_reason(col: ast.ColumnDef, ctx: Context) -> str | None:
         if c.contype == ConstrType.CONSTR_DEFAULT:
             call = _volatile_call(c.raw_expr, ctx)
             if call:
-                return f"volatile default {call}"
+                return call
     return None
 
 

@@ -1,6 +1,7 @@
 """SB009, SB010: each migration and seed file runs in one transaction (as ``supabase db push``
 does), so statements that refuse a transaction block fail, and explicit transaction control
-breaks the file's atomicity: after a COMMIT, a later error leaves the first half applied."""
+breaks the file's atomicity: after a COMMIT, a later error leaves the first half applied. A
+CONCURRENTLY index statement alone in its migration file runs: the CLI's batch starts with it."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ NOT_IN_TRANSACTION = Rule(
     "not-in-transaction",
     "a statement that cannot run inside the file's transaction (CREATE INDEX CONCURRENTLY, VACUUM,"
     " ALTER SYSTEM, CREATE DATABASE, ...)",
-    "use the non-concurrent form (it blocks writes while it runs) or run the statement outside"
+    "use the non-concurrent form (it blocks writes while it runs), give a CONCURRENTLY index"
+    " statement a migration file of its own (alone there it runs), or run the statement outside"
     " migrations; server settings belong in the platform's configuration, not in migrations",
 )
 TRANSACTION_CONTROL = Rule(
@@ -30,6 +32,11 @@ TRANSACTION_CONTROL = Rule(
     " (SAVEPOINT and LOCK TABLE work only inside an explicit BEGIN there)",
 )
 
+
+# What runs as the only statement of a migration file (as the README's "How migrations are
+# applied" says, measured against a real pipeline): building or dropping an index without
+# blocking writes, the way SB021 recommends.
+ALONE_OK = frozenset({"CREATE INDEX CONCURRENTLY", "DROP INDEX CONCURRENTLY", "REINDEX CONCURRENTLY"})
 
 
 def on_statement(stmt: ParsedStatement, ctx: Context) -> Iterator[Finding]:
@@ -44,6 +51,8 @@ def on_statement(stmt: ParsedStatement, ctx: Context) -> Iterator[Finding]:
             " leaves the statements before it applied when a later one fails",
         )
     outside = _outside_only(node)
+    if outside in ALONE_OK and stmt.file.kind == MIGRATION and len(stmt.file.statements) == 1:
+        return  # the first statement of the CLI's batch runs, and commits, outside its transaction
     if outside is not None:
         yield ctx.at(
             NOT_IN_TRANSACTION,
