@@ -115,7 +115,7 @@ def test_an_inverted_folder_check_refuses_the_upload(supamigrate_server: Server,
         # Reading, listing and deleting are allowed, and upsert and move are never granted: they pass.
         for name in ("storage_download", "storage_list", "storage_delete"):
             by_name(name).run(SmokeContext(conn, user, {}))
-        assert [r.name for r in REQUESTS if r.applies(conn)] == [
+        assert [r.name for r in STORAGE_REQUESTS if r.applies(conn)] == [
             "storage_upload",
             "storage_download",
             "storage_list",
@@ -128,7 +128,7 @@ def test_a_policy_on_a_claim_auth_never_issues_refuses_the_channel(
 ) -> None:
     with session(supamigrate_server, wrong_claim) as conn:
         user = ada(conn)
-        assert [r.name for r in REQUESTS if r.applies(conn)] == ["realtime_join", "realtime_broadcast"]
+        assert [r.name for r in REALTIME_REQUESTS if r.applies(conn)] == ["realtime_join", "realtime_broadcast"]
         found = failure(by_name("realtime_join"), conn, user)
         assert (found.request, found.service_error, found.culprit, found.fix) == (
             "realtime_join",
@@ -356,7 +356,7 @@ def test_a_trigger_with_an_empty_search_path_and_an_unqualified_table_is_a_schem
 def test_the_storage_files_example_passes_the_requests_its_policies_grant(supamigrate_server: Server) -> None:
     with built(supamigrate_server, "storage_files") as name, session(supamigrate_server, name) as conn:
         user = ada(conn)
-        granted = [r for r in REQUESTS if r.applies(conn)]
+        granted = [r for r in STORAGE_REQUESTS if r.applies(conn)]
         # Its buckets take uploads and reads; nothing lets a user replace, move or delete a file.
         assert [r.name for r in granted] == ["storage_upload", "storage_download", "storage_list"]
         for request in granted:
@@ -366,13 +366,51 @@ def test_the_storage_files_example_passes_the_requests_its_policies_grant(supami
         assert conn.execute("SELECT count(*) FROM storage.objects").fetchone() == (0,)
 
 
-def test_smoke_section_names_the_buckets_storage_requests_go_to(supamigrate_server: Server, storage_ok: str) -> None:
+def test_smoke_section_says_where_storage_requests_go(supamigrate_server: Server, folder_inverted: str) -> None:
     from supamigrate.toolconfig import SmokeSection
 
-    project = Project.load(SMOKE / "storage_ok")
-    ran: dict[str, dict[str, float]] = {"default": {}, "elsewhere": {}}
-    for key, section in (("default", SmokeSection()), ("elsewhere", SmokeSection(storage_buckets=("nope",)))):
-        with session(supamigrate_server, storage_ok) as conn:
-            assert run_smoke(conn, project, section, timings=ran[key]) == []
-    assert {"storage_upload", "storage_delete"} <= set(ran["default"])
-    assert not {n for n in ran["elsewhere"] if n.startswith("storage_")}
+    project = Project.load(SMOKE / "storage_folder_inverted")
+
+    def refused(section: SmokeSection) -> list[str]:
+        with session(supamigrate_server, folder_inverted) as conn:
+            return [f.message.partition(":")[0] for f in run_smoke(conn, project, section)]
+
+    assert refused(SmokeSection()) == ["storage_upload"]
+    # Another bucket: nothing of avatars' is tried. Another folder: the inverted check lets it in.
+    assert refused(SmokeSection(storage_buckets=("nope",))) == []
+    assert refused(SmokeSection(storage_path="shared/{user_id}.txt")) == []
+
+
+def test_check_fails_on_the_storage_and_realtime_traps_naming_each_policy_and_its_file_line() -> None:
+    import re
+
+    from supamigrate import commands
+
+    user = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+    expected = {
+        "storage_folder_inverted": [(
+            'storage_upload: Storage answers "avatars/<user>/supamigrate-smoke.txt: 403 AccessDenied: new row'
+            ' violates row-level security policy": 42501 new row violates row-level security policy for table'
+            ' "objects" (policy storage.objects: Users upload their own avatar)',
+            "supabase/migrations/20250301000000_avatars.sql:9:1",
+        )],
+        "realtime_wrong_claim": [
+            (
+                'realtime_join: Realtime answers "You do not have permissions to read from this Channel topic:'
+                ' user:<user>" (policy realtime.messages: Users receive their own channel)',
+                "supabase/migrations/20250301000000_private_channels.sql:3:1",
+            ),
+            (
+                'realtime_broadcast: Realtime answers "Broadcast to user:<user> dropped: the user may not write to'
+                " this Channel topic (Realtime sends no error; send() times out)\" (policy realtime.messages: Users"
+                " send on their own channel)",
+                "supabase/migrations/20250301000000_private_channels.sql:7:1",
+            ),
+        ],
+        "storage_ok": [],
+    }
+    for name, findings in expected.items():
+        report = commands.check(Project.load(SMOKE / name))
+        smoke = [(user.sub("<user>", f.message), str(f.where)) for f in report.findings if f.code == "smoke"]
+        assert smoke == findings, name
+        assert report.ok is (not findings)

@@ -64,7 +64,7 @@ def _finding(failure: SmokeFailure, service: str, locator: Locator) -> Finding:
         below = f": {state} {error.diag.message_primary or str(error).strip()}"
         said = (("DETAIL", error.diag.message_detail), ("CONTEXT", error.diag.context))
         detail = "\n".join(f"{name}: {text.strip()}" for name, text in said if text) or None
-    elif error is not None:
+    elif error is not None and error.message != failure.service_error:  # said once, not twice
         below = f": {error.message}"
     culprit = f" ({failure.culprit})" if failure.culprit else ""
     return Finding(
