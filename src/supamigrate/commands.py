@@ -21,11 +21,11 @@ from .dump import SNAPSHOT, dump_schema, snapshot_diff
 from .errors import MigrationError, ProjectError, SupamigrateError
 from .findings import FileLocation, Finding, Level, failing
 from .lint import LintReport, lint
-from .migrations import ApplyResult, MigrationSet, ProgressCallback
+from .migrations import ApplyResult, MigrationListing, MigrationSet, ProgressCallback
 from .platform.extensions import shim_findings
 from .project import Project
 from .server import EphemeralServer, version_mismatch
-from .smoke import run_smoke
+from .smoke import in_production, run_smoke
 from .upgrade import UpgradeReport, compare_upgrade, upgrade_base
 
 T = TypeVar("T")
@@ -245,7 +245,14 @@ def check(
             on_step("smoke requests")
         # As the dashboard's postgres, which the services' roles are granted to.
         with connect(server.conninfo(report.build.dbname, "postgres")) as conn:
-            report.findings.extend(run_smoke(conn, project))
+            refused = run_smoke(conn, project)
+        if refused and not judge_all:
+            from .lint.baseline import resolve_baseline
+
+            listing = MigrationListing.of(project.migrations_dir)
+            applied = resolve_baseline(project, listing, since=since).applied
+            refused = in_production(refused, applied, project.root)
+        report.findings.extend(refused)
         report.timings["smoke"] = time.perf_counter() - t
         snapshot = project.root / SNAPSHOT
         fresh_dump: str | None = None

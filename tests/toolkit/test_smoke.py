@@ -9,6 +9,8 @@ holding a row. Every failure message is asserted whole.
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -239,17 +241,42 @@ def test_smoke_section_turns_requests_off_and_checks_names(smoke: Smoke, tmp_pat
     assert bad.value.message == f"{path}: [smoke] user_metadata: {expected}, got 'Ada'"
 
 
-def test_check_fails_on_each_trap_naming_it_and_its_file_line() -> None:
+def new_project(tmp_path: Path, name: str) -> Project:
+    """The trap project ``name`` copied out of this repository's git work tree, so that its
+    migrations are new (inside it they are committed: applied, by the baseline)."""
+    shutil.copytree(SMOKE / name, tmp_path / name)
+    return Project.load(tmp_path / name)
+
+
+def test_check_fails_on_each_trap_naming_it_and_its_file_line(tmp_path: Path) -> None:
     for name, message, where in (
         ("no_definer", NO_DEFINER, "supabase/migrations/20240301000000_profiles.sql:11:1"),
         ("fk_no_action", NO_ON_DELETE, "supabase/migrations/20240302000000_posts.sql:4:27"),
     ):
-        report = commands.check(Project.load(SMOKE / name), pg_bin=PG_BIN)
+        report = commands.check(new_project(tmp_path, name), pg_bin=PG_BIN)
         smoke = [(f.message, f.where) for f in report.findings if f.code == "smoke"]
         assert smoke == [(message, where)] and not report.ok
         assert "smoke" in report.timings
-    report = commands.check(Project.load(SMOKE / "correct"), pg_bin=PG_BIN)
+    report = commands.check(new_project(tmp_path, "correct"), pg_bin=PG_BIN)
     assert [f for f in report.findings if f.code == "smoke"] == []
+
+
+def test_a_trap_an_applied_migration_made_is_a_warning_and_an_error_with_all(tmp_path: Path) -> None:
+    project = new_project(tmp_path, "fk_no_action")
+    git = ["git", "-C", str(project.root), "-c", "user.name=t", "-c", "user.email=t@localhost"]
+    for args in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "pushed"]):
+        subprocess.run([*git, *args], check=True, capture_output=True)
+    report = commands.check(project, pg_bin=PG_BIN)
+    (smoke,) = [f for f in report.findings if f.code == "smoke"]
+    assert (smoke.level, smoke.message, smoke.where) == (
+        Level.WARNING, NO_ON_DELETE, "supabase/migrations/20240302000000_posts.sql:4:27"
+    )
+    assert smoke.hint is not None and smoke.hint.endswith(
+        "(the culprit is in an applied migration, so production has this trap today: fix it in a new migration)"
+    )
+    assert report.ok
+    report = commands.check(project, pg_bin=PG_BIN, judge_all=True)
+    assert [f.level for f in report.findings if f.code == "smoke"] == [Level.ERROR] and not report.ok
 
 
 def test_a_pre_request_function_that_raises_fails_every_data_api_request(smoke: Smoke, tmp_path: Path) -> None:
