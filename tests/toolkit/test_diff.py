@@ -331,3 +331,22 @@ def test_what_the_second_diff_still_finds_is_said() -> None:
         '    ALTER TABLE "public"."t" ADD COLUMN "c" text\n'
         "  write these by hand in a migration (`supamigrate new NAME`)"
     )
+
+
+def test_an_engine_that_fails_on_a_drift_is_a_warning_not_a_broken_check(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = this_project(tmp_path)
+    declare(root, "20_research_sessions.sql", ADD_NOTES)
+    # An engine that fails the way pg-delta does on a catalog it cannot plan (exit 1, its error).
+    failing = tmp_path / "pgdelta"
+    failing.write_text("#!/bin/sh\necho 'Error: cannot plan CREATE OR REPLACE FUNCTION cron.unschedule' >&2\nexit 1\n")
+    failing.chmod(0o755)
+    code, out, _ = invoke(capsys, "check", "--project-dir", str(root), "--pgdelta", str(failing))
+    drift = [line.strip() for line in out.splitlines() if line.strip().startswith("schema-drift")]
+    assert len(drift) == 1 and drift[0].startswith(
+        "schema-drift-unchecked  supabase/schemas and supabase/migrations build different schemas, and the engine"
+        " could not plan the difference: "
+    ), drift
+    assert "cron.unschedule" in out
+    assert code == 0  # a warning: the rest of check stands

@@ -291,8 +291,17 @@ def drift_findings(
         except DiffError as exc:
             return [Finding(Level.WARNING, "schema-drift-unchecked", f"supabase/schemas not compared: {exc.message}",
                             hint=exc.hint)]
-        plan = engine.plan(command, ephemeral.url(migrations_db), ephemeral.url(desired))
-        statements, fixes = migration_statements(plan, ephemeral.url(migrations_db), ephemeral.url(desired))
+        try:
+            plan = engine.plan(command, ephemeral.url(migrations_db), ephemeral.url(desired))
+            statements, fixes = migration_statements(plan, ephemeral.url(migrations_db), ephemeral.url(desired))
+        except DiffError as exc:
+            # The catalogs differ but the engine could not say how: check still reports the rest.
+            first = exc.message.splitlines()[0] if exc.message else "pg-delta failed"
+            return [Finding(
+                Level.WARNING, "schema-drift-unchecked",
+                f"supabase/schemas and supabase/migrations build different schemas, and the engine could not"
+                f" plan the difference: {first}", hint=exc.hint, detail=exc.message,
+            )]
     finally:
         drop_database(ephemeral, desired)
     if not statements:
