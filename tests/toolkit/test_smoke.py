@@ -329,3 +329,37 @@ def test_an_rpc_the_api_roles_may_not_execute_is_refused(smoke: Smoke, tmp_path:
     )
     assert finding.where == "supabase/migrations/20240301000000_rpc.sql:2:1"
     assert finding.hint == "grant execute on function public.add to authenticated"
+
+
+def test_a_trigger_needing_sign_up_metadata_is_a_warning_naming_smoke_user_metadata(
+    smoke: Smoke, tmp_path: Path
+) -> None:
+    root = tmp_path / "handle_required"
+    (root / "supabase" / "migrations").mkdir(parents=True)
+    (root / "supabase" / "config.toml").write_text('project_id = "handle-required"\n')
+    (root / "supabase" / "migrations" / "20240301000000_accounts.sql").write_text(
+        "create table public.accounts (\n"
+        "  id uuid primary key references auth.users (id) on delete cascade,\n"
+        "  handle text not null unique\n"
+        ");\n\n"
+        "create function public.register_account() returns trigger\n"
+        "language plpgsql security definer set search_path = ''\n"
+        "as $$\nbegin\n  insert into public.accounts (id, handle)\n"
+        "  values (new.id, new.raw_user_meta_data ->> 'handle');\n"
+        "  return new;\nend;\n$$;\n\n"
+        "create trigger on_auth_user_created after insert on auth.users\n"
+        "  for each row execute function public.register_account();\n"
+    )
+    project, conn = smoke(root)
+    found = [(f.level, f.message, f.where, f.hint) for f in run_smoke(conn, project)]
+    assert found == [(
+        Level.WARNING,
+        'sign_up_email, confirm_email: Supabase Auth answers "Database error saving new user": 23502 null value in'
+        ' column "handle" of relation "accounts" violates not-null constraint (function public.register_account)',
+        "supabase/migrations/20240301000000_accounts.sql:6:1",
+        "public.accounts.handle gets no value by public.register_account() from the sign-up's user_metadata"
+        ' (raw_user_meta_data): set [smoke] user_metadata to what your app sends, e.g. { handle = "smoke-{tag}" }'
+        " ({tag}: each sign-up's own), or let the column take NULL or a default",
+    )]
+    # Each sign-up gets its own handle from {tag}: the unique column takes them all.
+    assert run_smoke(conn, project, SmokeSection(user_metadata={"handle": "ada-{tag}"})) == []

@@ -68,7 +68,7 @@ def _finding(failure: SmokeFailure, service: str, locator: Locator) -> Finding:
     elif error is not None and error.message != failure.service_error:  # said once, not twice
         below = f": {error.message}"
     culprit = f" ({failure.culprit})" if failure.culprit else ""
-    level, hint = Level.ERROR, failure.fix
+    level, hint = (Level.WARNING if failure.doubtful else Level.ERROR), failure.fix
     if service == "storage" and state is not None and state.startswith("22"):
         # A data exception inside a policy: it could not read the made-up object path (a policy
         # casting the file name to a uuid, say), which says more about the path than the policy.

@@ -240,8 +240,11 @@ def delete_user(conn: psycopg.Connection, user: AuthUser | uuid.UUID, *, request
 # -- the smoke requests ---------------------------------------------------------------------------
 
 
-def _metadata(ctx: SmokeContext) -> dict[str, Any]:
-    return dict(ctx.options.get("user_metadata") or {})
+def _metadata(options: Mapping[str, Any], tag: str) -> dict[str, Any]:
+    """``[smoke] user_metadata`` for the sign-up ``tag`` ("email", "phone", ...): ``{tag}`` in a
+    string value becomes it, so values a unique column keeps differ between the run's sign-ups."""
+    data = dict(options.get("user_metadata") or {})
+    return {k: v.replace("{tag}", tag) if isinstance(v, str) else v for k, v in data.items()}
 
 
 def _email(options: Mapping[str, Any], tag: str) -> str:
@@ -254,7 +257,7 @@ def _email(options: Mapping[str, Any], tag: str) -> str:
 
 def sign_up_email(conn: psycopg.Connection, options: Mapping[str, Any]) -> AuthUser:
     """The ``sign_up_email`` request, returning the user: the runner keeps it as the run's user."""
-    return sign_up(conn, _email(options, "email"), user_metadata=dict(options.get("user_metadata") or {}))
+    return sign_up(conn, _email(options, "email"), user_metadata=_metadata(options, "email"))
 
 
 def _sign_up_email(ctx: SmokeContext) -> None:
@@ -262,16 +265,17 @@ def _sign_up_email(ctx: SmokeContext) -> None:
 
 
 def _sign_up_phone(ctx: SmokeContext) -> None:
-    sign_up(ctx.conn, phone=str(ctx.options.get("phone") or "15555550100"), user_metadata=_metadata(ctx))
+    phone = str(ctx.options.get("phone") or "15555550100")
+    sign_up(ctx.conn, phone=phone, user_metadata=_metadata(ctx.options, "phone"))
 
 
 def _sign_in_anonymous(ctx: SmokeContext) -> None:
-    sign_up(ctx.conn, anonymous=True, user_metadata=_metadata(ctx))
+    sign_up(ctx.conn, anonymous=True, user_metadata=_metadata(ctx.options, "anonymous"))
 
 
 def _confirm_email(ctx: SmokeContext) -> None:
-    user = sign_up(ctx.conn, _email(ctx.options, "confirm"), user_metadata=_metadata(ctx), confirm=False,
-                   request="confirm_email")
+    user = sign_up(ctx.conn, _email(ctx.options, "confirm"), user_metadata=_metadata(ctx.options, "confirm"),
+                   confirm=False, request="confirm_email")
     confirm_email(ctx.conn, user)
 
 

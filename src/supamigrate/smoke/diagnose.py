@@ -120,6 +120,15 @@ def diagnose(
                    f" is {role}'s, so unqualified names are looked up there")
         else:
             fix = f"write {qualified}: the service's search_path is {role}'s"
+    elif state == "23502" and table and diag.column_name and fn is not None and _reads_metadata(conn, fn.name):
+        # The trigger fills the column from the sign-up's options.data, which an app sends and the
+        # smoke's sign-up cannot guess: a doubt about our request as much as about the project.
+        culprit = culprit or f"table {table}"
+        fix = (f"{table}.{diag.column_name} gets no value by {where} from the sign-up's user_metadata"
+               f" (raw_user_meta_data): set [smoke] user_metadata to what your app sends, e.g."
+               f' {{ {diag.column_name} = "smoke-{{tag}}" }} ({{tag}}: each sign-up\'s own), or let the column take'
+               f" NULL or a default")
+        return SmokeFailure(request, service_error, error, culprit, fix, doubtful=True)
     elif state == "23502" and table and diag.column_name:
         culprit = culprit or f"table {table}"
         by = f" by {where}" if where else ""
@@ -136,6 +145,17 @@ def diagnose(
     else:
         fix = f"the request must succeed as {role} ({state} {message})"
     return SmokeFailure(request, service_error, error, culprit, fix)
+
+
+def _reads_metadata(conn: psycopg.Connection, name: str) -> bool:
+    """Whether function ``name`` (``schema.name``) reads a user's raw_user_meta_data."""
+    schema, _, proname = name.rpartition(".")
+    row = conn.execute(
+        "SELECT bool_or(p.prosrc LIKE '%%raw_user_meta_data%%') FROM pg_proc p"
+        " JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.proname = %s AND n.nspname = %s",
+        (proname, schema or "public"),
+    ).fetchone()
+    return bool(row and row[0])
 
 
 def function_at_fault(conn: psycopg.Connection, context: str | None, search_path: str | None = None) -> str | None:

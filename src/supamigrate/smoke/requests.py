@@ -38,13 +38,15 @@ class SmokeContext:
 class SmokeFailure:
     """A refused request: ``service_error`` is what the service answers (``"Database error saving
     new user"``), ``error`` the SQL error underneath, ``culprit`` the object at fault (see the
-    module docstring), ``fix`` what to change."""
+    module docstring), ``fix`` what to change. ``doubtful`` when the refusal may come from what
+    the smoke request sent rather than from the project (metadata a trigger needs): a warning."""
 
     request: str
     service_error: str
     error: SupamigrateError | psycopg.Error | None
     culprit: str | None
     fix: str
+    doubtful: bool = False
 
 
 class SmokeError(Exception):
