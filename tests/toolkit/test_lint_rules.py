@@ -312,6 +312,8 @@ def test_sb011_names_the_cli_skips(tmp_path: Path) -> None:
     (project.migrations_dir / ".gitkeep").write_text("")
     (project.migrations_dir / "README.md").write_text("notes\n")
     assert places(rule_findings(project, "SB011")) == [("README.md", 1, 1), ("add_profiles.sql", 1, 1)]
+    # Only the .sql file is an error: a README beside the migrations was never meant as one.
+    assert [f.level.value for f in rule_findings(project, "SB011")] == ["warning", "error"]
 
 
 def test_sb012_duplicate_versions(tmp_path: Path) -> None:

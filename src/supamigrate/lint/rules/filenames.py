@@ -8,8 +8,10 @@ base revision does not hold (see ``vcs.py``); it must sort after every file that
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 
+from ...findings import Level
 from ...migrations import MIGRATION_FILE, _version_key
 from ..findings import Finding, Rule
 from .base import Context, Family
@@ -36,11 +38,14 @@ OUT_OF_ORDER = Rule(
 
 def at_end(ctx: Context) -> Iterator[Finding]:
     for skipped in ctx.listing.skipped:
-        yield ctx.on_file(
+        found = ctx.on_file(
             SKIPPED_NAME,
             skipped.path,
             f"supabase db push skips {skipped.path.name}: the name must match {MIGRATION_FILE.pattern}",
         )
+        # A .sql file meant as a migration and never applied is the mistake; a README or a tool's
+        # checksum file (atlas.sum) beside the migrations is not one, though the CLI names it too.
+        yield found if skipped.path.suffix == ".sql" else dataclasses.replace(found, level=Level.WARNING)
     for first, later in ctx.listing.duplicates:
         yield ctx.on_file(
             DUPLICATE_VERSION,
