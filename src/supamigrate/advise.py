@@ -9,11 +9,9 @@ splinter's lint names as codes, so the JSON compares line by line with the dashb
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import psycopg
 
@@ -23,7 +21,6 @@ from .errors import ProjectError
 from .findings import Finding, failing
 from .preflight import open_read_only
 from .project import DEFAULT_API_SCHEMAS, Project
-from .report import finding_json, findings_text, github_annotations
 
 # The role PostgREST logs in as; Supabase keeps its in-database configuration there.
 POSTGREST_ROLE = "authenticator"
@@ -104,44 +101,3 @@ def advise(
     return AdviseReport(
         redact(db_url), exposed, source, version, findings, fail_on, time.perf_counter() - started
     )
-
-
-def advise_text(report: AdviseReport) -> str:
-    """The target (password hidden), the exposed schemas, the findings, the verdict."""
-    lines = [f"supamigrate advise: {report.target} (read-only)"]
-    if report.server_version:
-        lines.append(f"  PostgreSQL {report.server_version}")
-    lines.append(f"  exposed schemas: {', '.join(report.exposed)} ({report.exposed_from})")
-    lines.extend(findings_text(report.findings))
-    verdict = "OK" if report.ok else "FAILED"
-    lines.append(f"{verdict} ({len(report.findings)} finding(s), {report.seconds:.2f}s; nothing was written)")
-    return "\n".join(lines)
-
-
-def advise_json(report: AdviseReport) -> str:
-    """The report as JSON; each finding's ``code`` is splinter's lint name."""
-    data: dict[str, Any] = {
-        "ok": report.ok,
-        "target": report.target,
-        "server_version": report.server_version,
-        "exposed_schemas": list(report.exposed),
-        "exposed_from": report.exposed_from,
-        "fail_on": report.fail_on,
-        "findings": [finding_json(f) for f in report.findings],
-        "seconds": report.seconds,
-    }
-    return json.dumps(data, indent=2)
-
-
-def advise_github(report: AdviseReport) -> str:
-    """The findings as annotations (on objects, so without a file), then the verdict."""
-    lines = github_annotations(report.findings)
-    lines.append(f"supamigrate advise: {'OK' if report.ok else 'FAILED'} ({len(report.findings)} finding(s))")
-    return "\n".join(lines)
-
-
-ADVISE: dict[str, Callable[[AdviseReport], str]] = {
-    "text": advise_text,
-    "json": advise_json,
-    "github": advise_github,
-}

@@ -448,7 +448,7 @@ def add_advise(sub: Subparsers) -> None:
 
 
 def run_advise(args: argparse.Namespace) -> int:
-    from .advise import ADVISE, advise
+    from .advise import advise
     from .errors import ProjectError
     from .project import Project
 
@@ -458,7 +458,7 @@ def run_advise(args: argparse.Namespace) -> int:
     except ProjectError:
         project = None  # a live database needs no project; its settings apply when there is one
     result = advise(args.db_url, project=project, schemas=args.schema, only=args.only, fail_on=settings.fail_on)
-    print(ADVISE[args.format](result))
+    print(report.ADVISE[args.format](result))
     return EXIT_OK if result.ok else EXIT_FAIL
 
 

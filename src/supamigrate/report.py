@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from .findings import FileLocation, Finding, Level
 
 if TYPE_CHECKING:  # the results only; rendering needs none of their modules loaded
+    from .advise import AdviseReport
     from .commands import CheckReport, DumpResult
     from .diff import DiffResult
     from .lint.findings import LintReport
@@ -385,4 +386,48 @@ PREFLIGHT: dict[str, Callable[[PreflightReport], str]] = {
     "text": preflight_text,
     "json": preflight_json,
     "github": preflight_github,
+}
+
+
+# -- advise ---------------------------------------------------------------------------------------
+
+
+def advise_text(report: AdviseReport) -> str:
+    """The target (password hidden), the exposed schemas, the findings, the verdict."""
+    lines = [f"supamigrate advise: {report.target} (read-only)"]
+    if report.server_version:
+        lines.append(f"  PostgreSQL {report.server_version}")
+    lines.append(f"  exposed schemas: {', '.join(report.exposed)} ({report.exposed_from})")
+    lines.extend(findings_text(report.findings))
+    verdict = "OK" if report.ok else "FAILED"
+    lines.append(f"{verdict} ({len(report.findings)} finding(s), {report.seconds:.2f}s; nothing was written)")
+    return "\n".join(lines)
+
+
+def advise_json(report: AdviseReport) -> str:
+    """The report as JSON; each finding's ``code`` is splinter's lint name."""
+    data: dict[str, Any] = {
+        "ok": report.ok,
+        "target": report.target,
+        "server_version": report.server_version,
+        "exposed_schemas": list(report.exposed),
+        "exposed_from": report.exposed_from,
+        "fail_on": report.fail_on,
+        "findings": [finding_json(f) for f in report.findings],
+        "seconds": report.seconds,
+    }
+    return json.dumps(data, indent=2)
+
+
+def advise_github(report: AdviseReport) -> str:
+    """The findings as annotations (on objects, so without a file), then the verdict."""
+    lines = github_annotations(report.findings)
+    lines.append(f"supamigrate advise: {'OK' if report.ok else 'FAILED'} ({len(report.findings)} finding(s))")
+    return "\n".join(lines)
+
+
+ADVISE: dict[str, Callable[[AdviseReport], str]] = {
+    "text": advise_text,
+    "json": advise_json,
+    "github": advise_github,
 }

@@ -14,9 +14,10 @@ import psycopg
 import pytest
 
 from supamigrate import cli
-from supamigrate.advise import ADVISE, AdviseReport, advise
+from supamigrate.advise import AdviseReport, advise
 from supamigrate.advisors.registry import ADVISORS, Context, Hit, advisor
 from supamigrate.plugin import TestDatabase
+from supamigrate.report import ADVISE
 
 ACCOUNTS = """
 create table public.accounts (id bigint primary key, email text, password text);
