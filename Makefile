@@ -31,8 +31,11 @@ setup: $(STAMP) pg-extensions pg-delta
 # pg-delta needs node 20+ and npm; without them `diff` says how to install it and check skips drift.
 pg-delta: $(PGDELTA_STAMP)
 $(PGDELTA_STAMP): | $(STAMP)
+	@# Installed from inside the directory, not with --prefix: npm reads its global npmrc from
+	@# <prefix>/etc, so --prefix would drop the machine's settings (a cafile a proxy needs, say).
 	@if command -v npm >/dev/null; then \
-	  npm install --silent --no-fund --no-audit --prefix $(VENV)/node $(PGDELTA) && touch $@; \
+	  mkdir -p $(VENV)/node && (cd $(VENV)/node && { test -f package.json || echo '{"private": true}' > package.json; } \
+	    && npm install --silent --no-fund --no-audit $(PGDELTA)) && touch $@; \
 	else echo "note: npm missing; install node 20+ and npm, then \`make setup\` for supamigrate diff"; fi
 
 # Best effort: installs the missing packages with apt when root; never fails the target.
