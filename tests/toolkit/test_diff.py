@@ -220,6 +220,10 @@ alter publication supabase_realtime add table public.profiles;
 """
 
 
+# PostgreSQL 17 added the MAINTAIN privilege on tables: anon holds it there too, so it goes too.
+ADDED_IN_17 = "MAINTAIN, " if SUITE_MAJOR >= 17 else ""
+
+
 def test_supabase_objects_are_diffed_right(tmp_path: Path) -> None:
     root = this_project(tmp_path)
     declare(root, "40_profiles.sql", SUPABASE_OBJECTS)
@@ -231,7 +235,8 @@ def test_supabase_objects_are_diffed_right(tmp_path: Path) -> None:
         ' CONSTRAINT "profiles_pkey" PRIMARY KEY (id))',
         # The engine wrote GRANTs to authenticated and service_role, which public's default
         # privileges give anyway, and no REVOKE: anon would have kept everything.
-        'REVOKE DELETE, INSERT, REFERENCES, SELECT, TRIGGER, TRUNCATE, UPDATE ON TABLE "public"."profiles" FROM "anon"',
+        f"REVOKE DELETE, INSERT, {ADDED_IN_17}REFERENCES, SELECT, TRIGGER, TRUNCATE, UPDATE"
+        ' ON TABLE "public"."profiles" FROM "anon"',
         'ALTER TABLE "public"."profiles" ENABLE ROW LEVEL SECURITY',
         # CREATE, not the engine's CREATE OR REPLACE: a function made by hand is not replaced silently.
         "CREATE FUNCTION public.handle_new_user()\n RETURNS trigger\n LANGUAGE plpgsql\n SECURITY DEFINER\n"
