@@ -191,3 +191,16 @@ def test_pytest_finds_the_project_from_where_it_was_started_in_a_monorepo(
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout
+
+
+def test_a_stopped_server_leaves_no_defunct_postmaster_behind() -> None:
+    """pg_ctl leaves the postmaster parentless; where PID 1 collects no exits (this machine's
+    init) it stayed a <defunct> entry after every run, unless the run reaps it itself."""
+    from supamigrate.server import EphemeralServer
+    from supamigrate.server.rundirs import postmaster_pid
+
+    server = EphemeralServer().start()
+    pid = postmaster_pid(server.datadir)
+    assert pid is not None and Path(f"/proc/{pid}").exists()
+    server.stop()
+    assert not Path(f"/proc/{pid}").exists()

@@ -33,8 +33,11 @@ from .rundirs import (
     RUN_PREFIX,
     RUN_ROOT_VARIABLE,
     STARTED_RUN_DIRS,
+    adopt_orphans,
     default_run_root,
     kill_postmaster,
+    postmaster_pid,
+    reap,
     reap_stale,
     write_owner,
 )
@@ -117,6 +120,7 @@ class EphemeralServer:
         self._socket_dir: Path | None = None
         self.port: int = 0
         self._executor: PgCtlExecutor | None = None
+        self._postmaster: int | None = None  # its pid, to collect its exit once it has stopped
         self.major, self.version_line = self.install.major, self.install.version_line
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -216,6 +220,7 @@ class EphemeralServer:
                     s for s in (TEST_SETTINGS, self.options.extra_settings) if s
                 ),
             )
+            adopt_orphans()  # so that the postmaster pg_ctl leaves parentless is ours to reap
             try:
                 executor.start()
             except AlreadyRunning as exc:  # someone else holds the port: pick another
@@ -235,6 +240,7 @@ class EphemeralServer:
                 self._stop_quietly(executor)
                 raise ServerError(f"PostgreSQL did not start: {log or exc}") from None
             self._executor = executor
+            self._postmaster = postmaster_pid(self.datadir)
             self._wait_accepting()
             return
         raise ServerError(f"PostgreSQL could not find a free port after 5 tries: {last}")
@@ -261,6 +267,8 @@ class EphemeralServer:
         After a clean shutdown ``salvage(datadir)`` may move the data directory elsewhere first.
         """
         executor, self._executor = self._executor, None
+        if self._postmaster is None and self.run_dir is not None:
+            self._postmaster = postmaster_pid(self.datadir)
         clean = False
         if executor is not None:
             try:
@@ -271,7 +279,9 @@ class EphemeralServer:
         if self.run_dir is not None:
             if executor is None:
                 kill_postmaster(self.datadir)
-            elif clean and salvage is not None:
+            reap(self._postmaster)
+            self._postmaster = None
+            if executor is not None and clean and salvage is not None:
                 with contextlib.suppress(OSError):
                     salvage(self.datadir)
             shutil.rmtree(self.run_dir, ignore_errors=True)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import shutil
 import signal
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -41,6 +43,45 @@ def write_owner(run_dir: Path, **extra: object) -> None:
     (run_dir / OWNER_FILE).write_text(json.dumps({"pid": os.getpid(), "uid": os.getuid(), **extra}))
 
 
+_PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h
+_adopting = False
+
+
+def adopt_orphans() -> None:
+    """Become the reaper of this process's orphaned descendants (Linux; elsewhere a no-op).
+
+    ``pg_ctl start`` leaves the postmaster without a parent, so it goes to PID 1, and where PID 1
+    does not collect exits (a container's or a micro-VM's init) every stopped server stays behind
+    as a ``<defunct>`` entry. As a subreaper this process gets the postmaster instead, and
+    ``reap`` collects it once it has stopped.
+    """
+    global _adopting
+    if _adopting or not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0:
+            _adopting = True
+
+
+def reaped(pid: int) -> bool:
+    """Collect ``pid``'s exit if it is a child of this process that has ended; whether it is gone."""
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:  # not ours (or collected already): only its absence tells
+        return not pid_alive(pid)
+    return done == pid
+
+
+def reap(pid: int | None, timeout: float = 5.0) -> None:
+    """Wait (at most ``timeout`` s) for a stopped server's postmaster to exit, collecting it."""
+    if pid is None:
+        return
+    deadline = time.monotonic() + timeout
+    while not reaped(pid) and time.monotonic() < deadline:
+        time.sleep(0.005)
+
+
 def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -51,16 +92,26 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+def postmaster_pid(datadir: Path) -> int | None:
+    """The pid ``datadir``'s postmaster.pid names, if it can be read."""
+    try:
+        return int((datadir / "postmaster.pid").read_text().split("\n", 1)[0])
+    except (OSError, ValueError):
+        return None
+
+
 def kill_postmaster(datadir: Path) -> None:
     """Immediate shutdown of a server by its postmaster.pid, waiting for it to go.
 
     Only a process that is a postgres server of ``datadir`` is signalled: the pid in a stale
     postmaster.pid may since belong to anything else.
     """
+    pid = postmaster_pid(datadir)
+    if pid is None:
+        return
     try:
-        pid = int((datadir / "postmaster.pid").read_text().split("\n", 1)[0])
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except (OSError, ValueError):
+    except OSError:
         return
     if pid <= 1 or not cmdline or Path(cmdline[0].decode(errors="replace")).name not in ("postgres", "postmaster"):
         return
@@ -70,9 +121,9 @@ def kill_postmaster(datadir: Path) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, sig)
         deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and pid_alive(pid):
+        while time.monotonic() < deadline and not reaped(pid):
             time.sleep(0.02)
-        if not pid_alive(pid):
+        if reaped(pid):
             return
 
 
